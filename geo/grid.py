@@ -1,0 +1,55 @@
+"""National grid references: conversion to WGS 84 and the DfE straight-line distance.
+
+The ONS Postcode Directory gives British National Grid references (EPSG:27700) for Great Britain
+but Irish Grid references (EPSG:29903) for Northern Ireland, in the same two columns.
+"""
+
+from functools import cache
+from math import hypot
+
+from pyproj import Transformer
+
+from geo.coords import LatLng
+
+BRITISH_NATIONAL_GRID = 27700
+IRISH_GRID = 29903
+METRES_PER_MILE = 1609.3  # the DfE's own figure: metres / 1000 / 1.6093
+
+
+def grid_srid_for_postcode(postcode: str) -> int:
+    """The grid the ONS Postcode Directory uses for this postcode's easting and northing.
+
+    >>> grid_srid_for_postcode("BT1 1AA")
+    29903
+    >>> grid_srid_for_postcode("SW5 0AA")
+    27700
+    """
+    return IRISH_GRID if postcode.upper().startswith("BT") else BRITISH_NATIONAL_GRID
+
+
+@cache
+def _to_wgs84(srid: int) -> Transformer:
+    return Transformer.from_crs(srid, 4326, always_xy=True)
+
+
+def grid_to_latlng(easting: float, northing: float, srid: int = BRITISH_NATIONAL_GRID) -> LatLng:
+    """Convert a grid reference in metres to latitude and longitude.
+
+    >>> p = grid_to_latlng(525800, 178400)   # SW5 0AB, Earl's Court
+    >>> round(p.lat, 3), round(p.lng, 3)
+    (51.491, -0.189)
+    """
+    return LatLng.from_lnglat(_to_wgs84(srid).transform(easting, northing))
+
+
+def dfe_distance_miles(e1: float, n1: float, e2: float, n2: float) -> float:
+    """Straight-line distance between two grid references, as the DfE computes placement distance.
+
+    Miles to one decimal place, from metres divided by 1000 and then by 1.6093.
+
+    >>> dfe_distance_miles(526217, 177764, 525800, 178400)   # SW5 0AA to SW5 0AB
+    0.5
+    >>> dfe_distance_miles(529090, 179645, 530019, 182893)   # SW1A 1AA to NW1 2DB
+    2.1
+    """
+    return round(hypot(e1 - e2, n1 - n2) / METRES_PER_MILE, 1)

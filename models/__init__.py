@@ -1,0 +1,22 @@
+"""The schema (SQLAlchemy 2.0 typed models with PostGIS columns) and the queries over it.
+
+Query builders return ``Select`` objects; callers run them and own the transaction.
+"""
+
+from models.base import Base
+from models.geography import LocalAuthority, Postcode
+from models.people import Organisation, User
+from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
+
+__all__ = [
+    "Base",
+    "Context",
+    "ContextLink",
+    "LocalAuthority",
+    "MissingEpisode",
+    "Organisation",
+    "Placement",
+    "Postcode",
+    "User",
+    "YoungPerson",
+]

@@ -1,0 +1,182 @@
+"""The vocabularies the schema stores, with the labels people read.
+
+Concern codes follow the Children in Need census "factors identified at the end of assessment";
+placement codes and missing types follow the SSDA903 return (see shared/DOMAIN.md).
+"""
+
+from enum import StrEnum
+
+
+class OrganisationKind(StrEnum):
+    LOCAL_AUTHORITY = "local_authority"
+    POLICE = "police"
+    SCHOOL = "school"
+    HEALTH = "health"
+    COMMUNITY = "community"
+
+
+class Role(StrEnum):
+    ADMINISTRATOR = "administrator"
+    SOCIAL_WORKER = "social_worker"
+    PANEL_MEMBER = "panel_member"
+    PLACEMENT_COMMISSIONER = "placement_commissioner"
+    POLICE_PARTNER = "police_partner"
+    COMMUNITY_PARTNER = "community_partner"
+
+    @property
+    def sees_individuals(self) -> bool:
+        """Roles inside the owning authority; partners only ever get disclosure-controlled maps."""
+        return self not in (Role.POLICE_PARTNER, Role.COMMUNITY_PARTNER)
+
+
+class ContextKind(StrEnum):
+    PARK = "park"
+    TAKEAWAY = "takeaway"
+    TRANSPORT_HUB = "transport_hub"
+    SHOP = "shop"
+    SCHOOL = "school"
+    HOUSING_ESTATE = "housing_estate"
+    HOTEL = "hotel"
+    PLACEMENT_PROVIDER = "placement_provider"
+    ONLINE_SPACE = "online_space"
+    PEER_GROUP = "peer_group"
+    OTHER = "other"
+
+    @property
+    def has_location(self) -> bool:
+        return self not in (ContextKind.ONLINE_SPACE, ContextKind.PEER_GROUP)
+
+
+CONTEXT_KIND_LABELS = {
+    ContextKind.PARK: "Park or open space",
+    ContextKind.TAKEAWAY: "Takeaway",
+    ContextKind.TRANSPORT_HUB: "Transport hub",
+    ContextKind.SHOP: "Shop or shopping centre",
+    ContextKind.SCHOOL: "School",
+    ContextKind.HOUSING_ESTATE: "Housing estate",
+    ContextKind.HOTEL: "Hotel",
+    ContextKind.PLACEMENT_PROVIDER: "Children's home or placement provider",
+    ContextKind.ONLINE_SPACE: "Online space",
+    ContextKind.PEER_GROUP: "Peer group",
+    ContextKind.OTHER: "Other",
+}
+
+# Font Awesome 6 (free, solid) glyphs, so a marker's kind is told by its shape as well as its colour.
+CONTEXT_KIND_ICONS = {
+    ContextKind.PARK: ("tree", "green"),
+    ContextKind.TAKEAWAY: ("utensils", "orange"),
+    ContextKind.TRANSPORT_HUB: ("train", "blue"),
+    ContextKind.SHOP: ("cart-shopping", "cadetblue"),
+    ContextKind.SCHOOL: ("school", "purple"),
+    ContextKind.HOUSING_ESTATE: ("building", "gray"),
+    ContextKind.HOTEL: ("bed", "darkred"),
+    ContextKind.PLACEMENT_PROVIDER: ("house", "darkblue"),
+    ContextKind.OTHER: ("location-dot", "black"),
+}
+
+
+class ContextStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+CONCERN_CODES = {
+    "1A": "Alcohol misuse: concerns about the child",
+    "1B": "Alcohol misuse: concerns about the child's parent",
+    "1C": "Alcohol misuse: concerns about another person in the household",
+    "2A": "Drug misuse: concerns about the child",
+    "2B": "Drug misuse: concerns about the child's parent",
+    "2C": "Drug misuse: concerns about another person in the household",
+    "10A": "Going missing",
+    "11A": "Child sexual exploitation",
+    "12A": "Trafficking",
+    "13A": "Gangs",
+    "14A": "Socially unacceptable behaviour",
+    "15A": "Self-harm",
+    "18B": "Physical abuse: child on child",
+    "18C": "Physical abuse: adult on child",
+    "19B": "Sexual abuse: child on child",
+    "19C": "Sexual abuse: adult on child",
+    "20": "Other",
+    "21": "No factors identified",
+    "22A": "Female genital mutilation",
+    "23A": "Abuse linked to faith or belief",
+    "24A": "Child criminal exploitation",
+}
+
+
+class LinkRole(StrEnum):
+    """How a young person is connected to a context."""
+
+    HARMED_THERE = "harmed_there"
+    AT_RISK_THERE = "at_risk_there"
+    FREQUENTS = "frequents"
+    FOUND_THERE = "found_there"
+    LIVES_OR_PLACED_THERE = "lives_or_placed_there"
+    ATTENDS = "attends"
+    MEMBER = "member"  # of a peer group or online space
+
+
+class Reliability(StrEnum):
+    """How far the information behind a link can be relied on (after the 3x5x2 intelligence grading)."""
+
+    KNOWN_DIRECTLY = "known_directly"
+    CORROBORATED = "corroborated"
+    NOT_CORROBORATED = "not_corroborated"
+    SUSPECTED_FALSE = "suspected_false"
+
+
+class MissingType(StrEnum):
+    """SSDA903 ``MISSING``."""
+
+    MISSING = "M"  # whereabouts unknown
+    AWAY = "A"  # away from placement without authorisation, whereabouts known
+
+
+class ReturnedBy(StrEnum):
+    SELF = "self"
+    POLICE = "police"
+    CARER = "carer"
+    FAMILY = "family"
+    FRIENDS = "friends"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+# Labels name the code's group, as shared/DOMAIN.md does; the census year's specification has the detail.
+PLACE_CODES = {
+    "A3": "Placed for adoption (A3)",
+    "A4": "Placed for adoption (A4)",
+    "A5": "Placed for adoption (A5)",
+    "A6": "Placed for adoption (A6)",
+    "H5": "Semi-independent living (to 2024)",
+    "K1": "Secure children's home",
+    "K2": "Children's home",
+    "K3": "Registered supported accommodation (from 2025)",
+    "P1": "Placed with parents",
+    "P2": "Independent living (to 2024)",
+    "P3": "Residential employment",
+    "R1": "Residential care home",
+    "R2": "NHS or health trust",
+    "R3": "Family centre or mother and baby unit",
+    "R5": "Young offender institution",
+    "S1": "Residential school",
+    "T0": "Temporary move (T0)",
+    "T1": "Temporary move (T1)",
+    "T2": "Temporary move (T2)",
+    "T3": "Temporary move (T3)",
+    "T4": "Temporary move (T4)",
+    "U1": "Foster with relative or friend (U1)",
+    "U2": "Foster with relative or friend (U2)",
+    "U3": "Foster with relative or friend (U3)",
+    "U4": "Foster with other carers (U4)",
+    "U5": "Foster with other carers (U5)",
+    "U6": "Foster with other carers (U6)",
+    "Z1": "Other placement (to 2025)",
+    "Z11": "Other placement (from 2025/26) (Z11)",
+    "Z12": "Other placement (from 2025/26) (Z12)",
+    "Z13": "Other placement (from 2025/26) (Z13)",
+    "Z14": "Other placement (from 2025/26) (Z14)",
+}
+
+SEX_CODES = {1: "Male", 2: "Female"}  # SSDA903 SEX

@@ -1,0 +1,508 @@
+"""A deterministic, seeded generator of synthetic demo data on real postcodes.
+
+Everything it writes is invented: references, names and events. It reproduces the patterns
+practitioners describe: missing episodes clustered around a few contexts, late-night starts,
+returns in the early hours ("brought back by friends"), and children placed over 20 miles away
+who go missing back towards home.
+
+Rows are produced by generators and streamed into ``COPY``, so the same code writes the demo's
+3,000 missing episodes or a benchmark's 1,000,000 without holding them in memory.
+"""
+
+import math
+import random
+from collections.abc import Iterator
+from itertools import accumulate
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from shapely.geometry import Polygon
+from sqlalchemy import Connection, Engine, exists, select, text
+
+from geo.coords import LatLng
+from geo.hexes import cell_of
+from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability, ReturnedBy
+from models.people import Organisation
+from models.safeguarding import YoungPerson
+
+LONDON = ZoneInfo("Europe/London")
+
+# Kensington and Chelsea, which contains Earl's Court, and its neighbours.
+DEMO_AUTHORITY = "E09000020"
+NEIGHBOURING_AUTHORITIES = ("E09000013", "E09000033")  # Hammersmith and Fulham, Westminster
+# Authorities 20 to 100 miles away, for out-of-area placements: Medway, Basildon, Luton,
+# Milton Keynes, Birmingham.
+DISTANT_AUTHORITIES = ("E06000035", "E07000066", "E06000032", "E06000042", "E08000025")
+# Near but outside the boundary: Hillingdon, Bexley.
+NEARBY_OUTSIDE_AUTHORITIES = ("E09000017", "E09000004")
+
+CONTEXT_MIX = {
+    ContextKind.TAKEAWAY: 25,
+    ContextKind.PARK: 15,
+    ContextKind.SHOP: 15,
+    ContextKind.PLACEMENT_PROVIDER: 15,
+    ContextKind.TRANSPORT_HUB: 12,
+    ContextKind.SCHOOL: 12,
+    ContextKind.HOUSING_ESTATE: 12,
+    ContextKind.ONLINE_SPACE: 12,
+    ContextKind.PEER_GROUP: 12,
+    ContextKind.HOTEL: 8,
+    ContextKind.OTHER: 12,
+}
+AREA_KINDS = (ContextKind.PARK, ContextKind.HOUSING_ESTATE)
+HOT_KINDS = (
+    ContextKind.TAKEAWAY,
+    ContextKind.TRANSPORT_HUB,
+    ContextKind.PARK,
+    ContextKind.HOTEL,
+    ContextKind.HOUSING_ESTATE,
+    ContextKind.SHOP,
+)
+
+_NAME_STEMS = (
+    "Ash", "Beech", "Cedar", "Elm", "Hazel", "Larch", "Maple", "Oak", "Rowan", "Willow",
+    "Alder", "Birch", "Holly", "Linden", "Poplar", "Yew", "Juniper", "Laurel",
+)
+_NAME_PATTERNS = {
+    ContextKind.TAKEAWAY: ("{stem} Fried Chicken", "{stem} Kebab House", "{stem} Pizza & Grill"),
+    ContextKind.PARK: ("{stem} Gardens", "{stem} Green", "{stem} Recreation Ground"),
+    ContextKind.SHOP: ("{stem} Parade shops", "{stem} Mini Market", "{stem} Shopping Arcade"),
+    ContextKind.PLACEMENT_PROVIDER: ("{stem} House children's home", "{stem} Lodge supported living"),
+    ContextKind.TRANSPORT_HUB: ("{stem} Road bus station", "{stem} Street station forecourt"),
+    ContextKind.SCHOOL: ("{stem} Academy", "{stem} High School", "{stem} Pupil Referral Unit"),
+    ContextKind.HOUSING_ESTATE: ("{stem} Estate", "{stem} Court flats"),
+    ContextKind.ONLINE_SPACE: ("{stem} group chat", "{stem} gaming server", "{stem} video channel"),
+    ContextKind.PEER_GROUP: ("{stem} Road group", "{stem} older boys", "{stem} friendship group"),
+    ContextKind.HOTEL: ("{stem} Lodge Hotel", "{stem} Budget Inn"),
+    ContextKind.OTHER: ("{stem} car park", "{stem} stairwell", "{stem} garages"),
+}
+
+CONCERNS_BY_KIND = {
+    ContextKind.TAKEAWAY: ("11A", "24A", "10A"),
+    ContextKind.TRANSPORT_HUB: ("24A", "10A", "13A"),
+    ContextKind.PARK: ("13A", "18B", "2A", "24A"),
+    ContextKind.HOTEL: ("11A", "12A", "19C"),
+    ContextKind.HOUSING_ESTATE: ("13A", "24A", "18B"),
+    ContextKind.SHOP: ("14A", "24A"),
+    ContextKind.SCHOOL: ("18B", "19B", "14A"),
+    ContextKind.PLACEMENT_PROVIDER: ("10A", "11A", "24A"),
+    ContextKind.ONLINE_SPACE: ("11A", "19B"),
+    ContextKind.PEER_GROUP: ("13A", "24A", "18B"),
+    ContextKind.OTHER: ("2A", "24A", "14A"),
+}
+
+PLACEMENT_MIX = (  # (PLACE codes, weight, share placed out of area)
+    (("U4", "U5", "U6"), 45, 0.25),
+    (("K2",), 25, 0.45),
+    (("U1", "U2", "U3"), 12, 0.15),
+    (("K3",), 10, 0.30),
+    (("P1",), 5, 0.0),
+    (("R1",), 3, 0.5),
+)
+
+DEMO_ORGANISATIONS = (
+    ("Royal Borough of Kensington and Chelsea (demo)", OrganisationKind.LOCAL_AUTHORITY, DEMO_AUTHORITY),
+    ("Metropolitan Police, Central West BCU (demo)", OrganisationKind.POLICE, None),
+    ("Ashgrove Academy (demo)", OrganisationKind.SCHOOL, None),
+    ("West London Community Health (demo)", OrganisationKind.HEALTH, None),
+    ("Youth Outreach Trust (demo)", OrganisationKind.COMMUNITY, None),
+)
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    young_people: int = 400
+    contexts: int = 150
+    missing_episodes: int = 3000
+    months: int = 24
+
+
+@dataclass
+class _Place:
+    postcode: str
+    point: LatLng
+
+
+@dataclass
+class _Context:
+    id: int
+    kind: ContextKind
+    place: _Place | None
+    hot: bool
+
+
+@dataclass
+class _Person:
+    id: int
+    home: _Place
+    weight: float
+    contexts: list[_Context] = field(default_factory=list)
+    # (start, end or None, location, out of area?) of each placement, oldest first
+    placements: list[tuple[date, date | None, LatLng, bool]] = field(default_factory=list)
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _copy_rows(connection: Connection, table: str, columns: tuple[str, ...], rows: Iterator[tuple]) -> int:
+    raw = connection.connection.driver_connection
+    count = 0
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+    return count
+
+
+class DemoGenerator:
+    """Builds demo rows for one area from a seed. Same seed, size and end date: same data."""
+
+    def __init__(self, connection: Connection, seed: int = 2026, size: DemoSize = DemoSize(),
+                 end: date | None = None, area: tuple[str, ...] = (DEMO_AUTHORITY,)):
+        self.connection = connection
+        self.rng = random.Random(seed)
+        self.size = size
+        self.end = end or _month_start(date.today())
+        first_month = self.end.year * 12 + self.end.month - 1 - size.months
+        self.start = date(first_month // 12, first_month % 12 + 1, 1)
+        self.area = area
+        self.area_places = self._places(area, limit=None)
+        self.neighbour_places = self._places(NEIGHBOURING_AUTHORITIES, limit=400)
+        self.distant_places = self._places(DISTANT_AUTHORITIES, limit=400)
+        self.nearby_outside_places = self._places(NEARBY_OUTSIDE_AUTHORITIES, limit=200)
+        if not self.area_places:
+            raise RuntimeError(f"no postcodes with a location in {area}: load the postcodes first")
+        self.area_postcodes = {place.postcode for place in self.area_places}
+
+    def _places(self, authorities, limit: int | None) -> list[_Place]:
+        # Skips grid references shared by many postcodes (delivery offices, large users), which
+        # would pile unrelated places onto one spot; md5 order gives a spread sample that does not
+        # depend on the load order.
+        rows = self.connection.execute(
+            text(
+                "SELECT postcode, ST_Y(location), ST_X(location) FROM ("
+                "  SELECT postcode, location, count(*) OVER (PARTITION BY easting, northing) AS sharing"
+                "  FROM postcodes WHERE local_authority_code = ANY(:codes) AND location IS NOT NULL"
+                ") AS candidates WHERE sharing <= 2 ORDER BY md5(postcode) LIMIT :limit"
+            ),
+            {"codes": list(authorities), "limit": limit},
+        )
+        return [_Place(postcode, LatLng(lat, lng)) for postcode, lat, lng in rows]
+
+    # ---- organisations -------------------------------------------------------------------------
+
+    def organisations(self) -> dict[OrganisationKind, int]:
+        ids = {}
+        for name, kind, authority in DEMO_ORGANISATIONS:
+            organisation = self.connection.scalar(select(Organisation.id).where(Organisation.name == name))
+            if organisation is None:
+                organisation = self.connection.scalar(
+                    Organisation.__table__.insert()
+                    .values(name=name, kind=kind.value, local_authority_code=authority)
+                    .returning(Organisation.id)
+                )
+            ids[kind] = organisation
+        return ids
+
+    # ---- contexts ------------------------------------------------------------------------------
+
+    def _context_kinds(self) -> list[ContextKind]:
+        total = sum(CONTEXT_MIX.values())
+        kinds = []
+        for kind, weight in CONTEXT_MIX.items():
+            kinds += [kind] * max(1, round(weight * self.size.contexts / total))
+        return kinds[: self.size.contexts]
+
+    def _area_polygon(self, centre: LatLng) -> Polygon:
+        radius = self.rng.uniform(60, 180)
+        ring = []
+        for corner in range(10):
+            angle = 2 * math.pi * corner / 10
+            reach = radius * self.rng.uniform(0.7, 1.0)
+            ring.append(centre.moved(reach * math.cos(angle), reach * math.sin(angle)).lnglat)
+        return Polygon(ring)
+
+    def contexts(self, organisation_id: int) -> tuple[list[_Context], Iterator[tuple]]:
+        kinds = self._context_kinds()
+        contexts: list[_Context] = []
+        rows = []
+        hot_left = {kind: 1 for kind in HOT_KINDS}
+        for number, kind in enumerate(kinds, start=1):
+            hot = hot_left.get(kind, 0) > 0
+            if hot:
+                hot_left[kind] -= 1
+            place = None
+            if kind.has_location:
+                pool = self.area_places
+                if kind == ContextKind.PLACEMENT_PROVIDER and self.rng.random() < 0.6:
+                    pool = self.distant_places + self.nearby_outside_places
+                place = self.rng.choice(pool)
+            contexts.append(_Context(number, kind, place, hot))
+            name = self.rng.choice(_NAME_PATTERNS[kind]).format(stem=self.rng.choice(_NAME_STEMS))
+            geometry = cell = None
+            if place:
+                geometry = (
+                    "SRID=4326;" + self._area_polygon(place.point).wkt if kind in AREA_KINDS else place.point.wkt
+                )
+                cell = cell_of(place.point)
+            rows.append(
+                (number, name, kind.value, geometry, cell, None, place.postcode if place else None,
+                 organisation_id, "open", datetime.now(LONDON))
+            )
+        return contexts, iter(rows)
+
+    # ---- young people --------------------------------------------------------------------------
+
+    def young_people(self, organisation_id: int) -> tuple[list[_Person], Iterator[tuple]]:
+        people = []
+        rows = []
+        references = set()
+        for number in range(1, self.size.young_people + 1):
+            home = self.rng.choice(self.area_places if self.rng.random() < 0.8 else self.neighbour_places)
+            # Few children account for most episodes: a heavy-tailed weight per child.
+            weight = self.rng.paretovariate(1.3)
+            people.append(_Person(number, home, weight))
+            while (reference := "YP-" + "".join(self.rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZ23456789", k=6))) in references:
+                pass
+            references.add(reference)
+            age_months = self.rng.randint(11 * 12, 17 * 12 + 11)
+            birth = self.end - timedelta(days=age_months * 30.44)
+            sex = 2 if self.rng.random() < 0.55 else 1
+            rows.append(
+                (number, reference, birth.replace(day=1), sex, home.postcode, home.point.wkt,
+                 cell_of(home.point), DEMO_AUTHORITY, organisation_id, datetime.now(LONDON))
+            )
+        return people, iter(rows)
+
+    # ---- links ---------------------------------------------------------------------------------
+
+    def links(self, people: list[_Person], contexts: list[_Context], recorders: list[int]) -> Iterator[tuple]:
+        hot = [c for c in contexts if c.hot]
+        ordinary = [c for c in contexts if not c.hot and c.kind != ContextKind.PLACEMENT_PROVIDER]
+        link_id = 0
+        for person in people:
+            count = min(len(contexts), 1 + int(self.rng.random() * 3 + person.weight / 3))
+            chosen: dict[int, _Context] = {}
+            while len(chosen) < count:
+                pool = hot if self.rng.random() < 0.55 else ordinary
+                context = self.rng.choice(pool)
+                chosen[context.id] = context
+            person.contexts = list(chosen.values())
+            for context in person.contexts:
+                link_id += 1
+                role = self._link_role(context.kind)
+                concerns = sorted(set(self.rng.sample(CONCERNS_BY_KIND[context.kind], k=self.rng.randint(1, 2))))
+                first = self.start + timedelta(days=self.rng.randint(0, (self.end - self.start).days - 30))
+                last = first + timedelta(days=self.rng.randint(0, (self.end - first).days))
+                yield (link_id, person.id, context.id, role.value, concerns, first, last,
+                       self.rng.choice(recorders), self.rng.choice(list(Reliability)).value,
+                       datetime.now(LONDON))
+
+    def _link_role(self, kind: ContextKind) -> LinkRole:
+        if kind == ContextKind.SCHOOL:
+            return LinkRole.ATTENDS
+        if kind in (ContextKind.PEER_GROUP, ContextKind.ONLINE_SPACE):
+            return LinkRole.MEMBER
+        return self.rng.choice((LinkRole.HARMED_THERE, LinkRole.AT_RISK_THERE, LinkRole.FREQUENTS,
+                                LinkRole.FREQUENTS, LinkRole.FOUND_THERE))
+
+    # ---- placements ----------------------------------------------------------------------------
+
+    def placements(self, people: list[_Person], contexts: list[_Context]) -> Iterator[tuple]:
+        homes = [c for c in contexts if c.kind == ContextKind.PLACEMENT_PROVIDER]
+        placement_id = 0
+        # Children with more episodes are more often looked after, as in practice.
+        for person in sorted(people, key=lambda p: -p.weight)[: int(len(people) * 0.45)]:
+            codes, _, out_share = self.rng.choices(PLACEMENT_MIX, weights=[m[1] for m in PLACEMENT_MIX])[0]
+            code = self.rng.choice(codes)
+            out_of_area = self.rng.random() < out_share
+            provider = None
+            if code == "K2" and homes:
+                provider = self.rng.choice(homes)
+                place = provider.place
+                out_of_area = place.postcode not in self.area_postcodes
+            elif code == "P1":
+                place = person.home
+            else:
+                place = self.rng.choice(self.distant_places if out_of_area else self.area_places)
+            started = self.start + timedelta(days=self.rng.randint(-365, (self.end - self.start).days // 3))
+            # A previous, local placement for some, so histories have more than one row.
+            if self.rng.random() < 0.3:
+                placement_id += 1
+                earlier = self.rng.choice(self.area_places)
+                previous_start = started - timedelta(days=self.rng.randint(90, 400))
+                person.placements.append((previous_start, started, earlier.point, False))
+                yield (placement_id, person.id, "U5", previous_start, started, earlier.postcode,
+                       earlier.point.wkt, cell_of(earlier.point), None, None)
+            placement_id += 1
+            person.placements.append((started, None, place.point, out_of_area))
+            urn = f"SC{self.rng.randint(100000, 999999)}" if code in ("K2", "K1", "R1") else None
+            yield (placement_id, person.id, code, started, None, place.postcode, place.point.wkt,
+                   cell_of(place.point), urn, provider.id if provider else None)
+
+    # ---- missing episodes ----------------------------------------------------------------------
+
+    def _start_time(self, day: date) -> datetime:
+        # Mostly evenings and late nights, peaking 21:00-23:00; some during the school day.
+        if self.rng.random() < 0.75:
+            minutes = int(self.rng.triangular(17 * 60, 26 * 60, 22 * 60))
+        else:
+            minutes = self.rng.randint(9 * 60, 17 * 60)
+        return datetime.combine(day, time(0), LONDON) + timedelta(minutes=minutes)
+
+    def _end_time(self, started: datetime) -> tuple[datetime, ReturnedBy]:
+        roll = self.rng.random()
+        if roll < 0.5:
+            # Back in the early hours of the next morning, often brought back by "friends" in cars.
+            day = started.date() + timedelta(days=1 if started.hour >= 12 else 0)
+            ended = datetime.combine(day, time(0), LONDON) + timedelta(minutes=self.rng.randint(60, 6 * 60))
+            returned_by = self.rng.choices(
+                (ReturnedBy.FRIENDS, ReturnedBy.SELF, ReturnedBy.POLICE, ReturnedBy.UNKNOWN), (45, 25, 20, 10)
+            )[0]
+        elif roll < 0.9:
+            ended = started + timedelta(hours=self.rng.uniform(2, 30))
+            returned_by = self.rng.choices(
+                (ReturnedBy.SELF, ReturnedBy.POLICE, ReturnedBy.CARER, ReturnedBy.FAMILY, ReturnedBy.OTHER),
+                (35, 30, 15, 15, 5),
+            )[0]
+        else:
+            ended = started + timedelta(hours=self.rng.uniform(30, 120))
+            returned_by = self.rng.choice((ReturnedBy.POLICE, ReturnedBy.FAMILY))
+        return max(ended, started + timedelta(minutes=30)), returned_by
+
+    def _near(self, point: LatLng, metres: float) -> LatLng:
+        angle = self.rng.uniform(0, 2 * math.pi)
+        reach = metres * math.sqrt(self.rng.random())
+        return point.moved(reach * math.cos(angle), reach * math.sin(angle))
+
+    def _placement_on(self, person: _Person, day: date):
+        for started, ended, point, out_of_area in reversed(person.placements):
+            if started <= day and (ended is None or day < ended):
+                return point, out_of_area
+        return None
+
+    def _episode_counts(self, people: list[_Person]) -> list[int]:
+        total_weight = sum(p.weight for p in people)
+        counts = [int(self.size.missing_episodes * p.weight / total_weight) for p in people]
+        shortfall = self.size.missing_episodes - sum(counts)
+        for index in self.rng.choices(range(len(people)), weights=[p.weight for p in people], k=shortfall):
+            counts[index] += 1
+        return counts
+
+    def missing_episodes(self, people: list[_Person]) -> Iterator[tuple]:
+        last_moment = datetime.combine(self.end, time(0), LONDON)
+        recent = last_moment - timedelta(days=14)
+        candidates = [self.start + timedelta(days=d) for d in range((self.end - self.start).days)]
+        # Friday and Saturday nights are busier.
+        cumulative = list(accumulate(1.6 if day.weekday() in (4, 5) else 1.0 for day in candidates))
+        episode_id = 0
+        for person, count in zip(people, self._episode_counts(people)):
+            if count == 0:
+                continue
+            wanted = min(count, len(candidates))
+            chosen: set[date] = set()
+            while len(chosen) < wanted:
+                chosen.update(self.rng.choices(candidates, cum_weights=cumulative, k=wanted - len(chosen)))
+            chosen_days = sorted(chosen)
+            starts = [self._start_time(day) for day in chosen_days]
+            for index, started in enumerate(starts):
+                next_start = starts[index + 1] if index + 1 < len(starts) else last_moment
+                ended, returned_by = self._end_time(started)
+                if ended >= next_start:
+                    ended = started + (next_start - started) / 2
+                # A few children are still missing: their latest episode, if recent, is open.
+                is_open = index == len(starts) - 1 and started > recent and self.rng.random() < 0.3
+                episode_id += 1
+                yield self._episode_row(episode_id, person, started, None if is_open else ended, returned_by)
+
+    def _episode_row(self, episode_id: int, person: _Person, started: datetime, ended: datetime | None,
+                     returned_by: ReturnedBy) -> tuple:
+        placement = self._placement_on(person, started.date())
+        hot_links = [c for c in person.contexts if c.place and c.hot] or [c for c in person.contexts if c.place]
+        last_seen_context = found_context = None
+        # Last seen: around the placement, or at one of the child's contexts, or anywhere in the area.
+        roll = self.rng.random()
+        if placement and roll < 0.45:
+            last_seen = self._near(placement[0], 150)
+        elif hot_links and roll < 0.85:
+            last_seen_context = self.rng.choice(hot_links)
+            last_seen = self._near(last_seen_context.place.point, 120)
+        else:
+            last_seen = self._near(self.rng.choice(self.area_places).point, 100)
+        # Found: children placed far away are often found back near home.
+        roll = self.rng.random()
+        if ended is None:
+            found = None
+        elif placement and placement[1] and roll < 0.7:
+            found = self._near(person.home.point, 400)
+        elif hot_links and roll < 0.6:
+            found_context = self.rng.choice(hot_links)
+            found = self._near(found_context.place.point, 120)
+        else:
+            found = self._near(self.rng.choice(self.area_places).point, 150)
+        missing_type = MissingType.MISSING if self.rng.random() < 0.6 else MissingType.AWAY
+        offered = accepted = None
+        if ended is not None:
+            offered = self.rng.random() < 0.85
+            accepted = (self.rng.random() < 0.6) if offered else None
+        return (
+            episode_id, person.id, missing_type.value, started, ended,
+            last_seen.wkt, cell_of(last_seen), last_seen_context.id if last_seen_context else None,
+            found.wkt if found else None, cell_of(found) if found else None,
+            found_context.id if found_context else None,
+            returned_by.value if ended else None, offered, accepted,
+        )
+
+
+CONTEXT_COLUMNS = ("id", "name", "kind", "geometry", "h3", "address", "postcode", "organisation_id",
+                   "status", "created_at")
+YOUNG_PERSON_COLUMNS = ("id", "reference", "birth_month", "sex", "home_postcode", "home_location",
+                        "home_h3", "responsible_authority_code", "organisation_id", "created_at")
+LINK_COLUMNS = ("id", "young_person_id", "context_id", "role", "concern_codes", "first_seen_on",
+                "last_seen_on", "recorded_by_id", "reliability", "created_at")
+PLACEMENT_COLUMNS = ("id", "young_person_id", "place_code", "started_on", "ended_on", "postcode",
+                     "location", "h3", "urn", "provider_context_id")
+EPISODE_COLUMNS = ("id", "young_person_id", "missing_type", "started_at", "ended_at",
+                   "last_seen_location", "last_seen_h3", "last_seen_context_id", "found_location",
+                   "found_h3", "found_context_id", "returned_by", "return_interview_offered",
+                   "return_interview_accepted")
+
+
+def demo_loaded(connection: Connection) -> bool:
+    return connection.scalar(select(exists().select_from(YoungPerson)))
+
+
+def write_demo(engine: Engine, seed: int = 2026, size: DemoSize = DemoSize(), end: date | None = None,
+               area: tuple[str, ...] = (DEMO_AUTHORITY,)) -> dict[str, int]:
+    """Write the demo data set in one transaction into a database with no young people yet."""
+    with engine.begin() as connection:
+        if demo_loaded(connection):
+            raise RuntimeError("the database already holds young people; the demo is written only once")
+        generator = DemoGenerator(connection, seed, size, end, area)
+        organisations = generator.organisations()
+        authority = organisations[OrganisationKind.LOCAL_AUTHORITY]
+        contexts, context_rows = generator.contexts(authority)
+        people, people_rows = generator.young_people(authority)
+        counts = {
+            "contexts": _copy_rows(connection, "contexts", CONTEXT_COLUMNS, context_rows),
+            "young_people": _copy_rows(connection, "young_people", YOUNG_PERSON_COLUMNS, people_rows),
+        }
+        counts["context_links"] = _copy_rows(
+            connection, "context_links", LINK_COLUMNS, generator.links(people, contexts, list(organisations.values()))
+        )
+        counts["placements"] = _copy_rows(
+            connection, "placements", PLACEMENT_COLUMNS, generator.placements(people, contexts)
+        )
+        counts["missing_episodes"] = _copy_rows(
+            connection, "missing_episodes", EPISODE_COLUMNS, generator.missing_episodes(people)
+        )
+        for table in ("contexts", "young_people", "context_links", "placements", "missing_episodes"):
+            connection.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 1)) FROM {table}")
+            )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE"))
+    return counts

@@ -1,0 +1,103 @@
+"""Query builders for the map and tables. Each returns a ``Select``; callers run it."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Float, Integer, Select, and_, column, func, literal_column, select, values
+
+from models.geography import Postcode
+from models.safeguarding import Context, MissingEpisode
+
+
+class EpisodeLayer(StrEnum):
+    """Which end of a missing episode places it on the map."""
+
+    LAST_SEEN = "last_seen"
+    FOUND = "found"
+
+
+def h3_parent(cell_column, resolution: int):
+    """SQL ``h3_parent(cell, resolution)``: the same bit arithmetic as geo.hexes.parent_cell."""
+    return func.h3_parent(cell_column, resolution)
+
+
+def episode_hex_counts(
+    resolution: int,
+    layer: EpisodeLayer = EpisodeLayer.LAST_SEEN,
+    started_from: datetime | None = None,
+    started_before: datetime | None = None,
+) -> Select:
+    """Missing episodes and distinct young people per H3 cell, busiest first."""
+    cell_column = MissingEpisode.last_seen_h3 if layer == EpisodeLayer.LAST_SEEN else MissingEpisode.found_h3
+    cell = h3_parent(cell_column, resolution).label("cell")
+    conditions = [cell_column.is_not(None)]
+    if started_from is not None:
+        conditions.append(MissingEpisode.started_at >= started_from)
+    if started_before is not None:
+        conditions.append(MissingEpisode.started_at < started_before)
+    return (
+        select(
+            cell,
+            func.count().label("episodes"),
+            func.count(MissingEpisode.young_person_id.distinct()).label("young_people"),
+        )
+        .where(and_(*conditions))
+        .group_by(cell)
+        .order_by(literal_column("episodes").desc(), cell)
+    )
+
+
+def context_counts_by_cell(resolution: int) -> Select:
+    """Open contexts with a location, counted per H3 cell."""
+    cell = h3_parent(Context.h3, resolution).label("cell")
+    return (
+        select(cell, func.count().label("contexts"))
+        .where(Context.h3.is_not(None), Context.status == "open")
+        .group_by(cell)
+    )
+
+
+def contexts_for_map() -> Select:
+    """Open contexts with a location: a point to pin (inside the area for polygons) and the shape."""
+    marker = func.ST_PointOnSurface(Context.geometry)
+    return (
+        select(
+            Context.id,
+            Context.name,
+            Context.kind,
+            func.ST_Y(marker).label("lat"),
+            func.ST_X(marker).label("lng"),
+            func.ST_AsGeoJSON(
+                func.nullif(Context.geometry, func.ST_PointOnSurface(Context.geometry)), 6
+            ).label("area_geojson"),
+        )
+        .where(Context.geometry.is_not(None), Context.status == "open")
+        .order_by(Context.kind, Context.name)
+    )
+
+
+def nearest_postcodes(points: list[tuple[int, float, float]]) -> Select:
+    """For (key, lat, lng) triples, the nearest postcode to each point (a K-nearest-neighbour
+    search on the spatial index)."""
+    centres = values(
+        column("key", Integer), column("lat", Float), column("lng", Float), name="centres"
+    ).data(points)
+    nearest = (
+        select(Postcode.postcode)
+        .where(Postcode.location.is_not(None))
+        .order_by(
+            Postcode.location.op("<->")(
+                func.ST_SetSRID(func.ST_MakePoint(centres.c.lng, centres.c.lat), 4326)
+            )
+        )
+        .limit(1)
+        .lateral("nearest")
+    )
+    return select(centres.c.key, nearest.c.postcode).select_from(centres).join(nearest, literal_column("true"))
+
+
+def area_outline(local_authority_code: str) -> Select:
+    """An approximate outline of a local authority: the concave hull of its postcodes' points."""
+    return select(
+        func.ST_AsGeoJSON(func.ST_ConcaveHull(func.ST_Collect(Postcode.location), 0.2), 5)
+    ).where(Postcode.local_authority_code == local_authority_code, Postcode.location.is_not(None))

@@ -1,0 +1,186 @@
+"""Young people, the contexts where they face harm, the links between them, missing episodes and
+placements. Every point is SRID 4326 with a spatial index and keeps its H3 cell (resolution 15,
+as a BIGINT) beside it, so hexagon maps are a GROUP BY in the database."""
+
+from datetime import date, datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    literal_column,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, ExcludeConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, enum_column, utcnow
+from models.codes import (
+    CONCERN_CODES,
+    PLACE_CODES,
+    ContextKind,
+    ContextStatus,
+    LinkRole,
+    MissingType,
+    Reliability,
+    ReturnedBy,
+)
+from models.people import Organisation
+
+
+def _sql_list(values) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def point_column(**options):
+    return mapped_column(Geometry("POINT", srid=4326, spatial_index=True), **options)
+
+
+class YoungPerson(Base):
+    """A child or young person, known only by a pseudonymous reference."""
+
+    __tablename__ = "young_people"
+    __table_args__ = (CheckConstraint("sex IN (1, 2)", name="sex"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)  # pseudonymous, never a name
+    birth_month: Mapped[date] = mapped_column(Date)  # first day of the month of birth
+    sex: Mapped[int] = mapped_column(SmallInteger)  # SSDA903 SEX: 1 male, 2 female
+    home_postcode: Mapped[str | None] = mapped_column(String(8))
+    home_location = point_column(nullable=True)
+    home_h3: Mapped[int | None] = mapped_column(BigInteger)
+    responsible_authority_code: Mapped[str] = mapped_column(String(9))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    links: Mapped[list["ContextLink"]] = relationship(back_populates="young_person")
+    missing_episodes: Mapped[list["MissingEpisode"]] = relationship(back_populates="young_person")
+    placements: Mapped[list["Placement"]] = relationship(back_populates="young_person")
+
+
+class Context(Base):
+    """A place or group where young people face harm. Online spaces and peer groups have no geometry;
+    every other kind is a point or an area."""
+
+    __tablename__ = "contexts"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind IN ('online_space', 'peer_group')) = (geometry IS NULL)", name="geometry_by_kind"
+        ),
+        CheckConstraint(
+            "geometry IS NULL OR GeometryType(geometry) IN ('POINT', 'POLYGON', 'MULTIPOLYGON')",
+            name="point_or_area",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[ContextKind] = mapped_column(enum_column(ContextKind, name="context_kind"), index=True)
+    geometry = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=True), nullable=True)
+    h3: Mapped[int | None] = mapped_column(BigInteger)  # cell of the point, or of a point inside the area
+    address: Mapped[str | None] = mapped_column(Text)
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    status: Mapped[ContextStatus] = mapped_column(
+        enum_column(ContextStatus, name="context_status"), default=ContextStatus.OPEN
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    links: Mapped[list["ContextLink"]] = relationship(back_populates="context")
+
+
+class ContextLink(Base):
+    """A young person's connection to a context, as recorded by one agency."""
+
+    __tablename__ = "context_links"
+    __table_args__ = (
+        CheckConstraint(
+            f"concern_codes <@ ARRAY[{_sql_list(CONCERN_CODES)}]::varchar[]", name="concern_codes"
+        ),
+        CheckConstraint("last_seen_on IS NULL OR last_seen_on >= first_seen_on", name="seen_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    young_person_id: Mapped[int] = mapped_column(ForeignKey("young_people.id"), index=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"), index=True)
+    role: Mapped[LinkRole] = mapped_column(enum_column(LinkRole, name="link_role"))
+    concern_codes: Mapped[list[str]] = mapped_column(ARRAY(String(3)), default=list)
+    first_seen_on: Mapped[date] = mapped_column(Date)
+    last_seen_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    reliability: Mapped[Reliability] = mapped_column(enum_column(Reliability, name="reliability"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    young_person: Mapped[YoungPerson] = relationship(back_populates="links")
+    context: Mapped[Context] = relationship(back_populates="links")
+    recorded_by: Mapped[Organisation] = relationship()
+
+
+class MissingEpisode(Base):
+    """An SSDA903 missing (M) or away (A) episode with where it began and ended. ``ended_at`` is
+    empty while the episode is open; one child's episodes never overlap (an exclusion constraint)."""
+
+    __tablename__ = "missing_episodes"
+    __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="end_after_start"),
+        CheckConstraint(
+            "return_interview_accepted IS NOT TRUE OR return_interview_offered IS TRUE", name="interview_offered"
+        ),
+        ExcludeConstraint(
+            (literal_column("young_person_id"), "="),
+            (literal_column("tstzrange(started_at, ended_at)"), "&&"),
+            name="no_overlap",
+            using="gist",
+        ),
+        Index("ix_missing_episodes_started_at", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    young_person_id: Mapped[int] = mapped_column(ForeignKey("young_people.id"))
+    missing_type: Mapped[MissingType] = mapped_column(enum_column(MissingType, name="missing_type"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen_location = point_column(nullable=True)
+    last_seen_h3: Mapped[int | None] = mapped_column(BigInteger)
+    last_seen_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"), index=True)
+    found_location = point_column(nullable=True)
+    found_h3: Mapped[int | None] = mapped_column(BigInteger)
+    found_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"), index=True)
+    returned_by: Mapped[ReturnedBy | None] = mapped_column(enum_column(ReturnedBy, name="returned_by"))
+    return_interview_offered: Mapped[bool | None] = mapped_column(Boolean)
+    return_interview_accepted: Mapped[bool | None] = mapped_column(Boolean)
+
+    young_person: Mapped[YoungPerson] = relationship(back_populates="missing_episodes")
+
+
+class Placement(Base):
+    """Where a looked-after child lives, with the SSDA903 placement type."""
+
+    __tablename__ = "placements"
+    __table_args__ = (
+        CheckConstraint(f"place_code IN ({_sql_list(PLACE_CODES)})", name="place_code"),
+        CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="end_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    young_person_id: Mapped[int] = mapped_column(ForeignKey("young_people.id"), index=True)
+    place_code: Mapped[str] = mapped_column(String(3))
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    location = point_column(nullable=True)
+    h3: Mapped[int | None] = mapped_column(BigInteger)
+    urn: Mapped[str | None] = mapped_column(String(8))  # Ofsted unique reference number
+    provider_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"))
+
+    young_person: Mapped[YoungPerson] = relationship(back_populates="placements")
+    provider_context: Mapped[Context | None] = relationship()

@@ -1,0 +1,174 @@
+# Shared set-up for ./scripts/run, ./scripts/test and ./scripts/bench.
+# Each step is idempotent and quick when its work is already done, so every command may call all of them.
+# Source this file; it defines functions and never runs anything by itself.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VAR="$ROOT/var"
+VENV="$ROOT/.venv"
+CSMAP_PGPORT="${CSMAP_PGPORT:-54329}"
+DB_ROLE="csmap"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"
+  else return 1
+  fi
+}
+
+pg_bindir() {
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [ -n "$dir" ] && echo "$dir"
+}
+
+# Installs the Debian/Ubuntu packages named in "$@" when any is missing.
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "Installing system packages: ${missing[*]}"
+  if ! as_root true; then
+    die "these system packages are missing and I cannot install them without root or sudo: ${missing[*]}
+  Install them with: sudo apt-get install ${missing[*]}"
+  fi
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# PostgreSQL with PostGIS, Python's venv, Node.js for the front-end assets; chromium only for tests.
+ensure_system_packages() {
+  local wanted=(postgresql postgresql-contrib python3-venv ca-certificates)
+  command -v npm >/dev/null || wanted+=(nodejs npm)
+  [ "${WITH_BROWSER:-0}" = 1 ] && wanted+=(chromium fonts-dejavu-core)
+  apt_install "${wanted[@]}"
+  local major
+  major="$(basename "$(dirname "$(pg_bindir)")")"
+  apt_install "postgresql-$major-postgis-3"
+}
+
+python_bin() {
+  for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  die "Python 3.11 or newer is needed (apt-get install python3)"
+}
+
+# Reruns $2.. only when the checksum of the files named in $1 changed since the last success.
+when_changed() {
+  local inputs="$1" stamp="$2"; shift 2
+  local sum; sum="$(cd "$ROOT" && cat $inputs | sha256sum | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
+  "$@"
+  echo "$sum" > "$stamp"
+}
+
+install_python_packages() {
+  say "Installing Python packages into .venv"
+  [ -x "$VENV/bin/python" ] || "$(python_bin)" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -c "$ROOT/requirements.lock" -e "$ROOT[dev]"
+}
+
+ensure_venv() {
+  mkdir -p "$VAR"
+  [ -x "$VENV/bin/python" ] || rm -f "$VAR/.venv.stamp"
+  when_changed "pyproject.toml requirements.lock" "$VAR/.venv.stamp" install_python_packages
+}
+
+install_front_end_assets() {
+  say "Installing front-end assets from the npm registry (package-lock.json)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  "$VENV/bin/python" "$ROOT/scripts/lib/vendor_assets.py"
+}
+
+ensure_assets() {
+  [ -d "$ROOT/static/vendor" ] || rm -f "$VAR/.assets.stamp"
+  when_changed "package-lock.json scripts/lib/vendor_assets.py" "$VAR/.assets.stamp" install_front_end_assets
+}
+
+# The project-local cluster. PostgreSQL refuses to run as root, so as root the cluster belongs to the
+# `postgres` user; when that user cannot reach var/ (a clone inside a private folder), the data lives
+# in a folder of its own under /var/lib/postgresql and var/postgres links to it.
+cluster_dir() {
+  if [ "$(id -u)" -ne 0 ]; then echo "$VAR/postgres"; return; fi
+  if [ -L "$VAR/postgres" ]; then readlink "$VAR/postgres"; return; fi
+  mkdir -p "$VAR/postgres"; chown postgres: "$VAR/postgres"
+  if runuser -u postgres -- test -w "$VAR/postgres"; then echo "$VAR/postgres"; return; fi
+  rmdir "$VAR/postgres"
+  local outside; outside="/var/lib/postgresql/csmap-$(echo "$ROOT" | sha256sum | cut -c1-12)"
+  mkdir -p "$outside"; chown postgres: "$outside"; chmod 700 "$outside"
+  ln -s "$outside" "$VAR/postgres"
+  echo "$outside"
+}
+
+as_cluster_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+ensure_cluster() {
+  local dir bin; dir="$(cluster_dir)"; bin="$(pg_bindir)"
+  CLUSTER_SOCKET="$dir/socket"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    say "Creating the PostgreSQL cluster in $dir (port $CSMAP_PGPORT)"
+    as_cluster_owner mkdir -p "$dir/data" "$dir/socket"
+    as_cluster_owner chmod 700 "$dir/data" "$dir/socket"
+    # Trust on the Unix socket only: the socket folder is private to its owner (and root), and
+    # TCP is switched off, so nothing else on the machine can connect.
+    as_cluster_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=reject \
+      -E UTF8 --locale=C.UTF-8 >/dev/null
+    cat <<CONF | as_cluster_owner tee -a "$dir/data/postgresql.conf" >/dev/null
+listen_addresses = ''
+port = $CSMAP_PGPORT
+unix_socket_directories = '$dir/socket'
+shared_buffers = 512MB
+work_mem = 32MB
+maintenance_work_mem = 512MB
+max_wal_size = 4GB
+CONF
+  fi
+  if ! as_cluster_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    say "Starting PostgreSQL on port $CSMAP_PGPORT"
+    as_cluster_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null \
+      || { tail -n 20 "$dir/postgres.log" >&2; die "PostgreSQL did not start (log above)"; }
+  fi
+  superuser_sql "DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_ROLE') THEN
+        CREATE ROLE $DB_ROLE LOGIN CREATEDB;
+      END IF; END \$\$;"
+}
+
+superuser_sql() {
+  psql -X -q -v ON_ERROR_STOP=1 -h "$CLUSTER_SOCKET" -p "$CSMAP_PGPORT" -U postgres -d postgres -c "$1"
+}
+
+local_database_url() {
+  echo "postgresql+psycopg://$DB_ROLE@/$1?host=$CLUSTER_SOCKET&port=$CSMAP_PGPORT"
+}
+
+# Creates database $1 owned by the app's role, with the extensions that need a superuser.
+ensure_database() {
+  local name="$1"
+  if ! psql -X -tA -h "$CLUSTER_SOCKET" -p "$CSMAP_PGPORT" -U postgres -d postgres \
+        -c "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+    superuser_sql "CREATE DATABASE $name OWNER $DB_ROLE"
+  fi
+  psql -X -q -v ON_ERROR_STOP=1 -h "$CLUSTER_SOCKET" -p "$CSMAP_PGPORT" -U postgres -d "$name" \
+    -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS btree_gist;"
+}
+
+# Migrations, then the UK postcodes (loaded once: about 2.7 million rows).
+prepare_database() {
+  local url="$1"
+  (cd "$ROOT" && DATABASE_URL="$url" "$VENV/bin/alembic" upgrade head)
+  DATABASE_URL="$url" "$VENV/bin/flask" --app webapp load-postcodes
+}

@@ -1,0 +1,33 @@
+"""The Flask dashboard: an application factory wiring one blueprint per feature."""
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    from webapp import config
+
+    app.config.from_mapping(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    config.check(app.config)
+
+    from webapp import api, auth, cli, contexts, dashboard, db, errors, health
+    from webapp.extensions import csrf
+
+    db.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    for blueprint in (auth.bp, dashboard.bp, contexts.bp, api.bp, health.bp):
+        app.register_blueprint(blueprint)
+    return app

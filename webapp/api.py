@@ -1,0 +1,105 @@
+"""JSON API, version 1: hexagon counts as GeoJSON, location look-up, context creation.
+
+Bad input is a 400 whose message names the field and the value; nothing is half-written.
+"""
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+from geoalchemy2.shape import to_shape
+from shapely.geometry import mapping
+
+from geo.locations import LocationError
+from geo.hexes import hex_feature_collection
+from models.contexts import new_context
+from models.locations import resolve_location
+from models.validation import FieldError, InvalidInput
+from webapp import params
+from webapp.auth import requires_individual_access
+from webapp.dashboard import hex_rows
+from webapp.db import get_session
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def invalid(errors: list[FieldError]):
+    first = errors[0]
+    body = {
+        "error": first.message,
+        "field": first.field,
+        "value": first.value,
+        "errors": [{"field": e.field, "value": e.value, "message": e.message} for e in errors],
+    }
+    return jsonify(body), 400
+
+
+@bp.get("/hexes")
+@requires_individual_access
+def hexes():
+    resolution = params.resolution(request.args)
+    layer = params.layer(request.args)
+    started_from, started_before = params.date_range(request.args)
+    rows = hex_rows(get_session(), resolution, layer, started_from, started_before)
+    collection = hex_feature_collection(rows)
+    collection["resolution"] = resolution
+    collection["layer"] = layer.value
+    return jsonify(collection)
+
+
+@bp.get("/locations")
+@requires_individual_access
+def locations():
+    typed = request.args.get("q", "")
+    try:
+        resolved = resolve_location(get_session(), typed)
+    except LocationError as error:
+        return invalid([FieldError("q", error.value, error.reason)])
+    return jsonify(
+        lat=resolved.point.lat,
+        lng=resolved.point.lng,
+        postcode=resolved.postcode,
+        local_authority_code=resolved.local_authority_code,
+    )
+
+
+def context_feature(context) -> dict:
+    return {
+        "type": "Feature",
+        "id": context.id,
+        "geometry": mapping(to_shape(context.geometry)) if context.geometry is not None else None,
+        "properties": {
+            "name": context.name,
+            "kind": context.kind.value,
+            "postcode": context.postcode,
+            "address": context.address,
+            "status": context.status.value,
+        },
+    }
+
+
+@bp.post("/contexts")
+@requires_individual_access
+def create_context():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return invalid([FieldError("body", request.get_data(as_text=True)[:80], "is not a JSON object")])
+    session = get_session()
+    try:
+        context = new_context(
+            session,
+            name=_text(body, "name"),
+            kind=_text(body, "kind"),
+            location=_text(body, "location"),
+            address=_text(body, "address"),
+            organisation_id=current_user.organisation_id,
+        )
+    except InvalidInput as error:
+        return invalid(error.errors)
+    session.commit()
+    return jsonify(context_feature(context)), 201
+
+
+def _text(body: dict, field: str) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput([FieldError(field, value, "must be text")])
+    return value

@@ -1,0 +1,29 @@
+"""Settings, read from the environment (see the README for each)."""
+
+import os
+
+
+def from_environment() -> dict:
+    env = os.environ
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY"),
+        "DATABASE_URL": env.get("DATABASE_URL"),
+        # The basemap. Empty means no tiles: hexagons, markers and the table still work.
+        "TILE_URL": env.get("TILE_URL", ""),
+        "TILE_ATTRIBUTION": env.get("TILE_ATTRIBUTION", ""),
+        "DB_POOL_SIZE": int(env.get("DB_POOL_SIZE", "5")),
+        "DB_CONNECT_TIMEOUT": int(env.get("DB_CONNECT_TIMEOUT", "5")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Set SESSION_COOKIE_SECURE=1 behind HTTPS.
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", str(8 * 3600))),
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }
+
+
+def check(config) -> None:
+    for name in ("SECRET_KEY", "DATABASE_URL"):
+        if not config.get(name):
+            raise RuntimeError(f"{name} is not set (./scripts/run sets both for the local set-up)")

@@ -1,0 +1,97 @@
+"""The dashboard: a hexagon heat map of missing episodes, contexts by kind, and the busiest
+hexagons as a table (the accessible alternative to the map)."""
+
+from datetime import date
+
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
+
+from geo.hexes import MAP_RESOLUTIONS, cell_centre, cell_to_string, hex_feature_collection
+from models.codes import CONTEXT_KIND_LABELS
+from models.queries import area_outline, context_counts_by_cell, contexts_for_map, episode_hex_counts, nearest_postcodes
+from webapp import maps, params
+from webapp.auth import requires_individual_access
+from webapp.db import get_session
+
+bp = Blueprint("dashboard", __name__)
+
+PERIODS = {"3": "Last 3 months", "6": "Last 6 months", "12": "Last 12 months", "24": "Last 24 months", "all": "All time"}
+BUSIEST_ROWS = 15
+
+
+def months_before(day: date, months: int) -> date:
+    """
+    >>> months_before(date(2026, 11, 26), 12)
+    datetime.date(2025, 11, 26)
+    >>> months_before(date(2026, 3, 31), 1)
+    datetime.date(2026, 2, 28)
+    """
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    for last_day in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, last_day)
+        except ValueError:
+            continue
+
+
+def hex_rows(session, resolution: int, layer, started_from, started_before) -> list[dict]:
+    """Per-cell episodes, distinct young people and contexts, busiest first."""
+    contexts = dict(session.execute(context_counts_by_cell(resolution)).all())
+    return [
+        {"cell": row.cell, "episodes": row.episodes, "young_people": row.young_people,
+         "contexts": contexts.get(row.cell, 0)}
+        for row in session.execute(episode_hex_counts(resolution, layer, started_from, started_before))
+    ]
+
+
+def _outline(session) -> str | None:
+    code = current_user.organisation.local_authority_code
+    if not code:
+        return None
+    cache = current_app.extensions.setdefault("area_outlines", {})
+    if code not in cache:
+        cache[code] = session.scalar(area_outline(code))
+    return cache[code]
+
+
+@bp.route("/")
+@requires_individual_access
+def index():
+    session = get_session()
+    resolution = params.resolution(request.args)
+    layer = params.layer(request.args)
+    period = request.args.get("period", "12")
+    if period not in PERIODS:
+        params.bad_parameter("period", period, "is not one of: " + ", ".join(PERIODS))
+    started_from = None
+    if period != "all":
+        started_from = params.london_midnight(months_before(date.today(), int(period)))
+
+    rows = hex_rows(session, resolution, layer, started_from, None)
+    breaks = maps.class_breaks([row["episodes"] for row in rows])
+    contexts = session.execute(contexts_for_map()).all()
+    fmap = maps.hex_map(hex_feature_collection(rows), breaks, contexts, _outline(session))
+
+    busiest = rows[:BUSIEST_ROWS]
+    centres = {row["cell"]: cell_centre(row["cell"]) for row in busiest}
+    near = dict(session.execute(nearest_postcodes([(i, c.lat, c.lng) for i, c in enumerate(centres.values())])).all())
+    for index, row in enumerate(busiest):
+        row["h3"] = cell_to_string(row["cell"])
+        row["near_postcode"] = near.get(index)
+        row["centre"] = centres[row["cell"]]
+
+    return render_template(
+        "dashboard/index.html",
+        map=maps.embed(fmap),
+        busiest=busiest,
+        legend=maps.legend(breaks, rows[0]["episodes"] if rows else 0),
+        totals={"hexagons": len(rows), "episodes": sum(r["episodes"] for r in rows), "contexts": len(contexts)},
+        resolution=resolution,
+        resolutions=list(MAP_RESOLUTIONS),
+        layer=layer,
+        period=period,
+        periods=PERIODS,
+        kind_labels=CONTEXT_KIND_LABELS,
+    )

@@ -1,0 +1,166 @@
+"""Leaflet maps made with folium, using only the scripts and styles this app serves itself."""
+
+import json
+from bisect import bisect_right
+from html import escape
+
+import folium
+from folium.plugins import MarkerCluster
+from flask import current_app, url_for
+from markupsafe import Markup
+
+from models.codes import CONTEXT_KIND_ICONS, CONTEXT_KIND_LABELS, ContextKind
+
+# ColorBrewer YlOrRd, five classes: readable on grey or on a basemap.
+HEAT_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+NO_DATA_BACKGROUND = "#e9ecef"
+
+
+# Quantiles where each colour class starts: counts are heavily skewed (a few hexagons hold most
+# episodes), so the upper classes are narrow and the darkest picks out the top few per cent.
+CLASS_QUANTILES = (0.0, 0.5, 0.75, 0.9, 0.97)
+
+
+def class_breaks(counts: list[int]) -> list[int]:
+    """Lower bounds of the colour classes, at :data:`CLASS_QUANTILES` of the counts.
+
+    >>> class_breaks(list(range(1, 101)))
+    [1, 51, 76, 91, 98]
+    >>> class_breaks([4, 4, 4])
+    [4]
+    >>> class_breaks([])
+    []
+    """
+    ordered = sorted(counts)
+    breaks: list[int] = []
+    for quantile in CLASS_QUANTILES if ordered else ():
+        bound = ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+        if not breaks or bound > breaks[-1]:
+            breaks.append(bound)
+    return breaks
+
+
+def legend(breaks: list[int], maximum: int) -> list[dict]:
+    """Legend rows: colour and the range of counts it stands for, in words.
+
+    >>> [row["label"] for row in legend([1, 2, 5], 9)]
+    ['1', '2 to 4', '5 to 9']
+    """
+    rows = []
+    for index, low in enumerate(breaks):
+        high = breaks[index + 1] - 1 if index + 1 < len(breaks) else maximum
+        rows.append({"colour": colour_for(low, breaks), "label": str(low) if low == high else f"{low} to {high}"})
+    return rows
+
+
+def colour_for(count: int, breaks: list[int]) -> str:
+    position = max(0, bisect_right(breaks, count) - 1)
+    # Spread fewer classes across the whole ramp so the darkest colour always means "most".
+    step = (len(HEAT_COLOURS) - 1) / max(1, len(breaks) - 1)
+    return HEAT_COLOURS[round(position * step)]
+
+
+def vendor(path: str) -> str:
+    return url_for("static", filename=f"vendor/{path}")
+
+
+def _local_assets(fmap: folium.Map, cluster: MarkerCluster) -> None:
+    """Point folium's default scripts and styles (CDN addresses) at this app's own copies."""
+    cluster.default_js = [("markerclusterjs", vendor("leaflet.markercluster/dist/leaflet.markercluster.js"))]
+    cluster.default_css = [
+        ("markerclustercss", vendor("leaflet.markercluster/dist/MarkerCluster.css")),
+        ("markerclusterdefaultcss", vendor("leaflet.markercluster/dist/MarkerCluster.Default.css")),
+    ]
+    fmap.default_js = [
+        ("leaflet", vendor("leaflet/dist/leaflet.js")),
+        ("awesome_markers", vendor("leaflet.awesome-markers/dist/leaflet.awesome-markers.js")),
+    ]
+    fmap.default_css = [
+        ("leaflet_css", vendor("leaflet/dist/leaflet.css")),
+        ("awesome_markers_font_css", vendor("@fortawesome/fontawesome-free/css/all.min.css")),
+        ("awesome_markers_css", vendor("leaflet.awesome-markers/dist/leaflet.awesome-markers.css")),
+    ]
+
+
+def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str | None) -> folium.Map:
+    """A map of hexagons coloured by episodes, context markers by kind, and the area's outline.
+
+    ``hexes`` is a GeoJSON FeatureCollection whose features carry ``episodes``, ``young_people`` and
+    ``contexts``; ``contexts`` rows carry id, name, kind, lat, lng and area_geojson.
+    """
+    # maxZoom on the map itself: without a tile layer nothing else sets it, and clustering needs it.
+    fmap = folium.Map(location=(51.49, -0.19), zoom_start=13, tiles=None, control_scale=True, maxZoom=19)
+    # Nearby contexts gather into numbered clusters until zoomed in, so they do not hide the heat map.
+    cluster = MarkerCluster(name="Contexts", disableClusteringAtZoom=16, showCoverageOnHover=False)
+    _local_assets(fmap, cluster)
+    fmap.get_root().header.add_child(
+        folium.Element(f"<style>.folium-map {{ background: {NO_DATA_BACKGROUND}; }}</style>")
+    )
+    tile_url = current_app.config["TILE_URL"]
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=current_app.config["TILE_ATTRIBUTION"] or " ", name="Basemap").add_to(fmap)
+
+    if outline_geojson:
+        folium.GeoJson(
+            json.loads(outline_geojson),
+            name="Area outline (approximate)",
+            style_function=lambda _: {"color": "#495057", "weight": 2, "fill": False, "dashArray": "6 4"},
+            interactive=False,
+        ).add_to(fmap)
+
+    if hexes["features"]:
+        folium.GeoJson(
+            hexes,
+            name="Missing episodes by hexagon",
+            style_function=lambda feature: {
+                "fillColor": colour_for(feature["properties"]["episodes"], breaks),
+                "fillOpacity": 0.65,
+                "color": "#6c757d",
+                "weight": 0.6,
+            },
+            highlight_function=lambda _: {"weight": 2.5, "color": "#212529"},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["episodes", "young_people", "contexts"],
+                aliases=["Missing episodes", "Young people", "Contexts"],
+            ),
+        ).add_to(fmap)
+
+    areas = folium.FeatureGroup(name="Context areas (parks, estates)")
+    for context in contexts:
+        kind = ContextKind(context.kind)
+        glyph, colour = CONTEXT_KIND_ICONS[kind]
+        label = f"{escape(context.name)} ({escape(CONTEXT_KIND_LABELS[kind])})"
+        if context.area_geojson:
+            folium.GeoJson(
+                json.loads(context.area_geojson),
+                style_function=lambda _, colour=colour: {"color": colour, "weight": 1.5, "fillOpacity": 0.08},
+                tooltip=label,
+            ).add_to(areas)
+        folium.Marker(
+            location=(context.lat, context.lng),
+            icon=folium.Icon(icon=glyph, prefix="fa", color=colour),
+            tooltip=label,
+        ).add_to(cluster)
+    areas.add_to(fmap)
+    cluster.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+
+    # Open on the user's own area; hexagons far outside it (out-of-area placements) are a pan away.
+    frame = json.loads(outline_geojson)["coordinates"][0] if outline_geojson else [
+        point for feature in hexes["features"] for point in feature["geometry"]["coordinates"][0]
+    ]
+    if frame:
+        lngs, lats = [x for x, _ in frame], [y for _, y in frame]
+        fmap.fit_bounds([(min(lats), min(lngs)), (max(lats), max(lngs))])
+    return fmap
+
+
+def embed(fmap: folium.Map) -> dict[str, Markup]:
+    """The map's head, body and script, to place inside one of this app's own pages."""
+    root = fmap.get_root()
+    root.render()
+    return {
+        "head": Markup(root.header.render()),
+        "body": Markup(root.html.render()),
+        "script": Markup(root.script.render()),
+    }
