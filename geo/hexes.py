@@ -1,8 +1,10 @@
 """H3 hexagon cells as 64-bit integers, the form stored in PostGIS.
 
-Every stored point keeps its cell at :data:`STORED_RESOLUTION`; coarser cells are derived from it
-with :func:`parent_cell`, whose bit arithmetic is the same as the SQL function ``h3_parent``, so
-aggregation is a ``GROUP BY`` in the database.
+Every stored point keeps its cell at each map resolution (:func:`cells_of`), so a hexagon map is
+a ``GROUP BY`` in the database. The cells are indexed from the point at each resolution rather
+than derived from one fine cell: H3's parent of a cell does not always contain the point (about
+6.5% of points fall in a neighbouring hexagon), and a map must count a point in the hexagon drawn
+around it.
 """
 
 from collections.abc import Iterable, Mapping
@@ -11,12 +13,10 @@ import h3
 
 from geo.coords import LatLng
 
-STORED_RESOLUTION = 15
 MAP_RESOLUTIONS = range(6, 11)  # 6 (~3.7 km edge) to 10 (~76 m edge)
-_RESOLUTION_BITS = 15 << 52
 
 
-def cell_of(point: LatLng, resolution: int = STORED_RESOLUTION) -> int:
+def cell_of(point: LatLng, resolution: int) -> int:
     """The H3 cell containing ``point``, as an integer.
 
     >>> hex(cell_of(LatLng(51.4915, -0.1935), 9))
@@ -25,17 +25,14 @@ def cell_of(point: LatLng, resolution: int = STORED_RESOLUTION) -> int:
     return h3.str_to_int(h3.latlng_to_cell(point.lat, point.lng, resolution))
 
 
-def parent_cell(cell: int, resolution: int) -> int:
-    """The ancestor of ``cell`` at a coarser ``resolution``.
+def cells_of(point: LatLng) -> list[int]:
+    """The point's cell at each of :data:`MAP_RESOLUTIONS`, coarsest first: the stored form.
 
-    Bits 52-55 hold the resolution and the digits finer than it are all 7 (binary 111).
-
-    >>> c = cell_of(LatLng(51.4915, -0.1935))
-    >>> all(parent_cell(c, r) == h3.str_to_int(h3.cell_to_parent(h3.int_to_str(c), r))
-    ...     for r in range(16))
-    True
+    >>> cells = cells_of(LatLng(51.4915, -0.1935))
+    >>> len(cells), cells[MAP_RESOLUTIONS.index(9)] == cell_of(LatLng(51.4915, -0.1935), 9)
+    (5, True)
     """
-    return (cell & ~_RESOLUTION_BITS) | (resolution << 52) | ((1 << (3 * (15 - resolution))) - 1)
+    return [cell_of(point, resolution) for resolution in MAP_RESOLUTIONS]
 
 
 def cell_to_string(cell: int) -> str:

@@ -67,6 +67,8 @@ def parse_location(text: str) -> PostcodeRef | LatLng:
         if LatLng(second, first).in_uk():
             raise LocationError(text, "is outside the UK: latitude comes first, then longitude")
         raise LocationError(text, "is a latitude and longitude outside the UK")
+    if max(first, second) <= 1000:
+        raise LocationError(text, "is not a latitude (-90 to 90) and longitude (-180 to 180)")
     if 0 <= first <= MAX_EASTING and 0 <= second <= MAX_NORTHING:
         point = grid_to_latlng(first, second)
         if point.in_uk():

@@ -4,7 +4,7 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy.orm import Session
 
-from geo.hexes import cell_of
+from geo.hexes import cells_of
 from geo.locations import LocationError
 from models.codes import CONTEXT_KIND_LABELS, ContextKind
 from models.locations import resolve_location
@@ -62,7 +62,7 @@ def new_context(
     )
     if resolved is not None:
         context.geometry = from_shape(Point(resolved.point.lnglat), srid=4326)
-        context.h3 = cell_of(resolved.point)
+        context.cells = cells_of(resolved.point)
         context.postcode = resolved.postcode
     session.add(context)
     return context

@@ -18,10 +18,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from shapely.geometry import Polygon
-from sqlalchemy import Connection, Engine, exists, select, text
+from sqlalchemy import Connection, exists, select, text
 
 from geo.coords import LatLng
-from geo.hexes import cell_of
+from geo.hexes import cells_of
 from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability, ReturnedBy
 from models.people import Organisation
 from models.safeguarding import YoungPerson
@@ -242,14 +242,14 @@ class DemoGenerator:
                 place = self.rng.choice(pool)
             contexts.append(_Context(number, kind, place, hot))
             name = self.rng.choice(_NAME_PATTERNS[kind]).format(stem=self.rng.choice(_NAME_STEMS))
-            geometry = cell = None
+            geometry = cells = None
             if place:
                 geometry = (
                     "SRID=4326;" + self._area_polygon(place.point).wkt if kind in AREA_KINDS else place.point.wkt
                 )
-                cell = cell_of(place.point)
+                cells = cells_of(place.point)
             rows.append(
-                (number, name, kind.value, geometry, cell, None, place.postcode if place else None,
+                (number, name, kind.value, geometry, cells, None, place.postcode if place else None,
                  organisation_id, "open", datetime.now(LONDON))
             )
         return contexts, iter(rows)
@@ -273,7 +273,7 @@ class DemoGenerator:
             sex = 2 if self.rng.random() < 0.55 else 1
             rows.append(
                 (number, reference, birth.replace(day=1), sex, home.postcode, home.point.wkt,
-                 cell_of(home.point), DEMO_AUTHORITY, organisation_id, datetime.now(LONDON))
+                 cells_of(home.point), DEMO_AUTHORITY, organisation_id, datetime.now(LONDON))
             )
         return people, iter(rows)
 
@@ -336,12 +336,12 @@ class DemoGenerator:
                 previous_start = started - timedelta(days=self.rng.randint(90, 400))
                 person.placements.append((previous_start, started, earlier.point, False))
                 yield (placement_id, person.id, "U5", previous_start, started, earlier.postcode,
-                       earlier.point.wkt, cell_of(earlier.point), None, None)
+                       earlier.point.wkt, cells_of(earlier.point), None, None)
             placement_id += 1
             person.placements.append((started, None, place.point, out_of_area))
             urn = f"SC{self.rng.randint(100000, 999999)}" if code in ("K2", "K1", "R1") else None
             yield (placement_id, person.id, code, started, None, place.postcode, place.point.wkt,
-                   cell_of(place.point), urn, provider.id if provider else None)
+                   cells_of(place.point), urn, provider.id if provider else None)
 
     # ---- missing episodes ----------------------------------------------------------------------
 
@@ -450,24 +450,24 @@ class DemoGenerator:
             accepted = (self.rng.random() < 0.6) if offered else None
         return (
             episode_id, person.id, missing_type.value, started, ended,
-            last_seen.wkt, cell_of(last_seen), last_seen_context.id if last_seen_context else None,
-            found.wkt if found else None, cell_of(found) if found else None,
+            last_seen.wkt, cells_of(last_seen), last_seen_context.id if last_seen_context else None,
+            found.wkt if found else None, cells_of(found) if found else None,
             found_context.id if found_context else None,
             returned_by.value if ended else None, offered, accepted,
         )
 
 
-CONTEXT_COLUMNS = ("id", "name", "kind", "geometry", "h3", "address", "postcode", "organisation_id",
+CONTEXT_COLUMNS = ("id", "name", "kind", "geometry", "cells", "address", "postcode", "organisation_id",
                    "status", "created_at")
 YOUNG_PERSON_COLUMNS = ("id", "reference", "birth_month", "sex", "home_postcode", "home_location",
-                        "home_h3", "responsible_authority_code", "organisation_id", "created_at")
+                        "home_cells", "responsible_authority_code", "organisation_id", "created_at")
 LINK_COLUMNS = ("id", "young_person_id", "context_id", "role", "concern_codes", "first_seen_on",
                 "last_seen_on", "recorded_by_id", "reliability", "created_at")
 PLACEMENT_COLUMNS = ("id", "young_person_id", "place_code", "started_on", "ended_on", "postcode",
-                     "location", "h3", "urn", "provider_context_id")
+                     "location", "cells", "urn", "provider_context_id")
 EPISODE_COLUMNS = ("id", "young_person_id", "missing_type", "started_at", "ended_at",
-                   "last_seen_location", "last_seen_h3", "last_seen_context_id", "found_location",
-                   "found_h3", "found_context_id", "returned_by", "return_interview_offered",
+                   "last_seen_location", "last_seen_cells", "last_seen_context_id", "found_location",
+                   "found_cells", "found_context_id", "returned_by", "return_interview_offered",
                    "return_interview_accepted")
 
 
@@ -475,34 +475,34 @@ def demo_loaded(connection: Connection) -> bool:
     return connection.scalar(select(exists().select_from(YoungPerson)))
 
 
-def write_demo(engine: Engine, seed: int = 2026, size: DemoSize = DemoSize(), end: date | None = None,
+def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSize(), end: date | None = None,
                area: tuple[str, ...] = (DEMO_AUTHORITY,)) -> dict[str, int]:
-    """Write the demo data set in one transaction into a database with no young people yet."""
-    with engine.begin() as connection:
-        if demo_loaded(connection):
-            raise RuntimeError("the database already holds young people; the demo is written only once")
-        generator = DemoGenerator(connection, seed, size, end, area)
-        organisations = generator.organisations()
-        authority = organisations[OrganisationKind.LOCAL_AUTHORITY]
-        contexts, context_rows = generator.contexts(authority)
-        people, people_rows = generator.young_people(authority)
-        counts = {
-            "contexts": _copy_rows(connection, "contexts", CONTEXT_COLUMNS, context_rows),
-            "young_people": _copy_rows(connection, "young_people", YOUNG_PERSON_COLUMNS, people_rows),
-        }
-        counts["context_links"] = _copy_rows(
-            connection, "context_links", LINK_COLUMNS, generator.links(people, contexts, list(organisations.values()))
+    """Write the demo data set through ``connection`` into a database with no young people yet.
+
+    The caller owns the transaction, so a failure half-way leaves nothing behind.
+    """
+    if demo_loaded(connection):
+        raise RuntimeError("the database already holds young people; the demo is written only once")
+    generator = DemoGenerator(connection, seed, size, end, area)
+    organisations = generator.organisations()
+    authority = organisations[OrganisationKind.LOCAL_AUTHORITY]
+    contexts, context_rows = generator.contexts(authority)
+    people, people_rows = generator.young_people(authority)
+    counts = {
+        "contexts": _copy_rows(connection, "contexts", CONTEXT_COLUMNS, context_rows),
+        "young_people": _copy_rows(connection, "young_people", YOUNG_PERSON_COLUMNS, people_rows),
+    }
+    counts["context_links"] = _copy_rows(
+        connection, "context_links", LINK_COLUMNS, generator.links(people, contexts, list(organisations.values()))
+    )
+    counts["placements"] = _copy_rows(
+        connection, "placements", PLACEMENT_COLUMNS, generator.placements(people, contexts)
+    )
+    counts["missing_episodes"] = _copy_rows(
+        connection, "missing_episodes", EPISODE_COLUMNS, generator.missing_episodes(people)
+    )
+    for table in ("contexts", "young_people", "context_links", "placements", "missing_episodes"):
+        connection.execute(
+            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 1)) FROM {table}")
         )
-        counts["placements"] = _copy_rows(
-            connection, "placements", PLACEMENT_COLUMNS, generator.placements(people, contexts)
-        )
-        counts["missing_episodes"] = _copy_rows(
-            connection, "missing_episodes", EPISODE_COLUMNS, generator.missing_episodes(people)
-        )
-        for table in ("contexts", "young_people", "context_links", "placements", "missing_episodes"):
-            connection.execute(
-                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 1)) FROM {table}")
-            )
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("ANALYZE"))
     return counts

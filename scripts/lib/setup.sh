@@ -170,5 +170,5 @@ ensure_database() {
 prepare_database() {
   local url="$1"
   (cd "$ROOT" && DATABASE_URL="$url" "$VENV/bin/alembic" upgrade head)
-  DATABASE_URL="$url" "$VENV/bin/flask" --app webapp load-postcodes
+  (cd "$ROOT" && DATABASE_URL="$url" "$VENV/bin/python" -m models.postcode_loader)
 }

@@ -1,0 +1,174 @@
+"""Fixtures: a real PostGIS database per test run, one rolled-back transaction per test.
+
+./scripts/test prepares a template database (migrated, every UK postcode loaded) and names it in
+TEST_DATABASE_URL; each run copies it, so tests never touch the development database.
+"""
+
+import os
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.security import generate_password_hash
+
+from models.base import make_engine
+from models.codes import OrganisationKind, Role
+from models.people import Organisation, User
+from webapp import create_app
+
+PASSWORD = "correct horse battery staple"
+DEMO_END = date(2026, 11, 1)  # fixed, so the demo data in tests never changes
+
+
+def _admin_engine(template_url: str):
+    return create_engine(make_url(template_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def copy_template_database(purpose: str) -> str:
+    template = os.environ.get("TEST_DATABASE_URL")
+    if not template:
+        pytest.exit("TEST_DATABASE_URL is not set: run the suite with ./scripts/test", returncode=2)
+    template_url = make_url(template)
+    name = f"csmap_test_{purpose}_{uuid.uuid4().hex[:8]}"
+    admin = _admin_engine(template)
+    with admin.connect() as connection:
+        connection.execute(
+            text(f'CREATE DATABASE "{name}" TEMPLATE "{template_url.database}" STRATEGY FILE_COPY')
+        )
+    admin.dispose()
+    return template_url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    admin = _admin_engine(url)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    url = copy_template_database("unit")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine):
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def session(connection) -> Session:
+    """A session whose commits become savepoints inside the test's transaction."""
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    with factory() as session:
+        yield session
+
+
+@pytest.fixture
+def make_app(database_url, connection):
+    """Build an app whose sessions run inside the test's transaction."""
+    apps = []
+
+    def build(**config):
+        settings = {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "TILE_URL": "",
+        }
+        settings.update(config)
+        app = create_app(settings)
+        app.extensions["db_sessions"] = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def organisations(session) -> dict[OrganisationKind, Organisation]:
+    made = {}
+    for kind in OrganisationKind:
+        organisation = Organisation(
+            name=f"Test {kind.value}",
+            kind=kind,
+            local_authority_code="E09000020" if kind == OrganisationKind.LOCAL_AUTHORITY else None,
+        )
+        session.add(organisation)
+        made[kind] = organisation
+    session.commit()
+    return made
+
+
+ROLE_ORGANISATION = {
+    Role.POLICE_PARTNER: OrganisationKind.POLICE,
+    Role.COMMUNITY_PARTNER: OrganisationKind.COMMUNITY,
+}
+
+
+@pytest.fixture
+def users(session, organisations) -> dict[Role, User]:
+    """One user per role, username equal to the role's value, password PASSWORD."""
+    password_hash = generate_password_hash(PASSWORD)
+    made = {}
+    for role in Role:
+        kind = ROLE_ORGANISATION.get(role, OrganisationKind.LOCAL_AUTHORITY)
+        user = User(
+            username=role.value,
+            display_name=f"Test {role.value}",
+            password_hash=password_hash,
+            role=role,
+            organisation_id=organisations[kind].id,
+        )
+        session.add(user)
+        made[role] = user
+    session.commit()
+    return made
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str = Role.PANEL_MEMBER.value, password: str = PASSWORD, next_url: str | None = None):
+        url = "/login" + (f"?next={next_url}" if next_url else "")
+        return self._client.post(url, data={"username": username, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client, users):
+    return AuthActions(client)

@@ -1,0 +1,105 @@
+"""The demo generator: deterministic, the right size, and with the patterns practitioners describe."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+
+from models.demo import DemoSize, write_demo
+
+END = date(2026, 11, 1)
+SMALL = DemoSize(young_people=120, contexts=60, missing_episodes=900)
+
+
+def fingerprint(connection) -> str:
+    return connection.execute(
+        text(
+            "SELECT md5(string_agg(concat_ws('|', young_person_id, missing_type, started_at, ended_at,"
+            " ST_AsText(last_seen_location), found_cells, returned_by), ',' ORDER BY id)) FROM missing_episodes"
+        )
+    ).scalar()
+
+
+@pytest.fixture
+def demo(connection):
+    counts = write_demo(connection, seed=11, size=SMALL, end=END)
+    return counts
+
+
+def test_sizes(demo):
+    assert demo["young_people"] == 120
+    assert demo["contexts"] == 60
+    assert demo["missing_episodes"] == 900
+    assert demo["placements"] > 0 and demo["context_links"] >= 120
+
+
+def test_same_seed_same_data_other_seed_other_data(connection):
+    savepoint = connection.begin_nested()
+    write_demo(connection, seed=11, size=SMALL, end=END)
+    first = fingerprint(connection)
+    savepoint.rollback()
+    savepoint = connection.begin_nested()
+    write_demo(connection, seed=11, size=SMALL, end=END)
+    assert fingerprint(connection) == first
+    savepoint.rollback()
+    write_demo(connection, seed=12, size=SMALL, end=END)
+    assert fingerprint(connection) != first
+
+
+def test_refuses_to_write_twice(connection, demo):
+    with pytest.raises(RuntimeError, match="already holds young people"):
+        write_demo(connection, seed=11, size=SMALL, end=END)
+
+
+def scalar(connection, sql: str):
+    return connection.execute(text(sql)).scalar()
+
+
+def test_every_context_kind_and_only_invented_references(connection, demo):
+    kinds = scalar(connection, "SELECT count(DISTINCT kind) FROM contexts")
+    assert kinds == 11
+    assert scalar(connection, "SELECT count(*) FROM young_people WHERE reference !~ '^YP-[A-Z2-9]{6}$'") == 0
+
+
+def test_episodes_start_mostly_in_the_evening_and_end_in_the_early_hours(connection, demo):
+    evening = scalar(connection, """
+        SELECT avg((extract(hour FROM started_at AT TIME ZONE 'Europe/London') >= 18
+                    OR extract(hour FROM started_at AT TIME ZONE 'Europe/London') < 2)::int)
+        FROM missing_episodes""")
+    early = scalar(connection, """
+        SELECT avg((extract(hour FROM ended_at AT TIME ZONE 'Europe/London') BETWEEN 1 AND 6)::int)
+        FROM missing_episodes WHERE ended_at IS NOT NULL""")
+    assert evening > 0.6
+    assert early > 0.35
+    friends = scalar(connection, "SELECT avg((returned_by = 'friends')::int) FROM missing_episodes")
+    assert friends > 0.1
+
+
+def test_episodes_cluster_around_a_few_contexts(connection, demo):
+    top_share = scalar(connection, """
+        WITH per_context AS (
+          SELECT last_seen_context_id, count(*) AS n FROM missing_episodes
+          WHERE last_seen_context_id IS NOT NULL GROUP BY 1)
+        SELECT sum(n) FILTER (WHERE rank <= 6)::float / sum(n)
+        FROM (SELECT n, rank() OVER (ORDER BY n DESC) AS rank FROM per_context) ranked""")
+    assert top_share > 0.5
+
+
+def test_children_placed_far_away_are_found_back_near_home(connection, demo):
+    # Episodes of children whose current placement is over 20 miles from home, found within 1 km of home.
+    share = scalar(connection, """
+        SELECT avg((ST_DWithin(e.found_location::geography, y.home_location::geography, 1000))::int)
+        FROM missing_episodes e
+        JOIN young_people y ON y.id = e.young_person_id
+        JOIN placements p ON p.young_person_id = y.id AND p.ended_on IS NULL
+             AND e.started_at::date >= p.started_on
+        WHERE e.found_location IS NOT NULL
+          AND ST_Distance(p.location::geography, y.home_location::geography) > 32186""")
+    assert share is not None and share > 0.4
+
+
+def test_some_placements_are_out_of_area(connection, demo):
+    far = scalar(connection, """
+        SELECT count(*) FROM placements p JOIN young_people y ON y.id = p.young_person_id
+        WHERE ST_Distance(p.location::geography, y.home_location::geography) > 32186""")
+    assert far > 0

@@ -1,0 +1,95 @@
+"""Hexagon counts from PostGIS against an independent computation with h3-py over the same rows."""
+
+import random
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta, timezone
+
+import h3
+import pytest
+
+from geo.coords import LatLng
+from geo.hexes import cells_of
+from models.codes import MissingType
+from models.queries import EpisodeLayer, episode_hex_counts
+from models.safeguarding import MissingEpisode, YoungPerson
+
+START = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def episodes(session, organisations):
+    """120 episodes of 12 children around Earl's Court, one a week per child, some with no found point."""
+    rng = random.Random(3)
+    organisation = next(iter(organisations.values()))
+    people = [
+        YoungPerson(reference=f"YP-Q{n:04d}", birth_month=date(2010, 1, 1), sex=1 + n % 2,
+                    responsible_authority_code="E09000020", organisation_id=organisation.id)
+        for n in range(12)
+    ]
+    session.add_all(people)
+    session.flush()
+    rows = []
+    for index in range(120):
+        person = people[index % 12]
+        started = START + timedelta(days=7 * (index // 12), hours=rng.randint(0, 100))
+        last_seen = LatLng(51.49 + rng.uniform(-0.02, 0.02), -0.19 + rng.uniform(-0.03, 0.03))
+        found = None if index % 10 == 0 else LatLng(51.49 + rng.uniform(-0.02, 0.02), -0.19 + rng.uniform(-0.03, 0.03))
+        rows.append({"person": person.id, "started": started, "last_seen": last_seen, "found": found})
+        session.add(
+            MissingEpisode(
+                young_person_id=person.id, missing_type=MissingType.AWAY, started_at=started,
+                ended_at=started + timedelta(hours=3),
+                last_seen_location=last_seen.wkt, last_seen_cells=cells_of(last_seen),
+                found_location=found.wkt if found else None, found_cells=cells_of(found) if found else None,
+            )
+        )
+    session.flush()
+    return rows
+
+
+def expected_counts(rows, resolution, point_key="last_seen", since=None):
+    episodes, people = Counter(), defaultdict(set)
+    for row in rows:
+        point = row[point_key]
+        if point is None or (since and row["started"] < since):
+            continue
+        cell = h3.str_to_int(h3.latlng_to_cell(point.lat, point.lng, resolution))
+        episodes[cell] += 1
+        people[cell].add(row["person"])
+    return {cell: (count, len(people[cell])) for cell, count in episodes.items()}
+
+
+def run(session, *args, **kwargs):
+    return {row.cell: (row.episodes, row.young_people) for row in session.execute(episode_hex_counts(*args, **kwargs))}
+
+
+@pytest.mark.parametrize("resolution", [6, 7, 8, 9, 10])
+def test_counts_match_h3_py(session, episodes, resolution):
+    assert run(session, resolution) == expected_counts(episodes, resolution)
+
+
+@pytest.mark.parametrize("resolution", [7, 9])
+def test_found_layer_uses_found_points(session, episodes, resolution):
+    got = run(session, resolution, EpisodeLayer.FOUND)
+    assert got == expected_counts(episodes, resolution, "found")
+    assert sum(count for count, _ in got.values()) == 108  # 12 episodes have no found point
+
+
+def test_young_people_are_distinct_people_not_rows(session, episodes):
+    # At resolution 6 everything falls into one or two cells: 120 episodes, but only 12 people.
+    got = run(session, 6)
+    assert sum(count for count, _ in got.values()) == 120
+    assert all(people <= 12 for _, people in got.values())
+    assert max(people for _, people in got.values()) == 12 or len(got) > 1
+
+
+def test_date_filter(session, episodes):
+    since = START + timedelta(days=35)
+    got = run(session, 8, started_from=since)
+    assert got == expected_counts(episodes, 8, since=since)
+    assert sum(count for count, _ in got.values()) < 120
+
+
+def test_busiest_first(session, episodes):
+    counts = [row.episodes for row in session.execute(episode_hex_counts(9))]
+    assert counts == sorted(counts, reverse=True)

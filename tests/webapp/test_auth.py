@@ -1,0 +1,110 @@
+import pytest
+from sqlalchemy import select
+
+from models.codes import Role
+from models.people import User
+from tests.conftest import PASSWORD
+
+PROTECTED_PAGES = ["/", "/contexts/", "/contexts/new"]
+PROTECTED_API = ["/api/v1/hexes", "/api/v1/locations?q=SW5+0AA"]
+
+
+@pytest.mark.parametrize("path", PROTECTED_PAGES)
+def test_pages_redirect_to_sign_in(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("path", PROTECTED_API)
+def test_api_needs_a_session(client, path):
+    response = client.get(path)
+    assert response.status_code == 401
+    assert "Sign in" in response.get_json()["error"]
+
+
+def test_api_post_needs_a_session(client):
+    response = client.post("/api/v1/contexts", json={"name": "x"})
+    assert response.status_code == 401
+
+
+def test_sign_in_page_and_healthz_are_public(client):
+    assert client.get("/login").status_code == 200
+    assert client.get("/healthz").status_code == 200
+
+
+def test_sign_in_and_out(client, auth):
+    response = auth.login()
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+    auth.logout()
+    assert client.get("/").status_code == 302
+
+
+def test_sign_out_needs_post(client, auth):
+    auth.login()
+    assert client.get("/logout").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("panel_member", "wrong"), ("nobody", PASSWORD), ("panel_member", ""), ("", "")],
+)
+def test_bad_sign_in_is_refused(client, auth, username, password):
+    response = auth.login(username, password)
+    assert response.status_code in (200, 401)
+    assert client.get("/").status_code == 302
+
+
+def test_inactive_user_cannot_sign_in(client, auth, users, session):
+    users[Role.PANEL_MEMBER].active = False
+    session.commit()
+    auth.login()
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("next_url", "lands_on"),
+    [
+        ("/contexts/", "/contexts/"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+        ("http:/evil.example", "/"),
+    ],
+)
+def test_next_redirect_stays_on_this_site(auth, next_url, lands_on):
+    response = auth.login(next_url=next_url)
+    assert response.headers["Location"] == lands_on
+
+
+def test_passwords_are_stored_hashed(session, users):
+    stored = session.scalar(select(User.password_hash).where(User.username == "panel_member"))
+    assert PASSWORD not in stored
+    assert stored.startswith("scrypt:")
+
+
+@pytest.mark.parametrize("role", [Role.POLICE_PARTNER, Role.COMMUNITY_PARTNER])
+@pytest.mark.parametrize("path", PROTECTED_PAGES + PROTECTED_API)
+def test_partners_never_reach_individual_level_views(client, auth, role, path):
+    auth.login(role.value)
+    assert client.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r.sees_individuals])
+def test_internal_roles_reach_the_dashboard(client, auth, role):
+    auth.login(role.value)
+    assert client.get("/").status_code == 200
+
+
+def test_csrf_is_enforced_on_forms(make_app, users):
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    response = client.post("/login", data={"username": "panel_member", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+
+
+def test_session_cookie_flags(client, auth):
+    response = auth.login()
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
