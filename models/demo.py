@@ -225,11 +225,21 @@ class DemoGenerator:
             ring.append(centre.moved(reach * math.cos(angle), reach * math.sin(angle)).lnglat)
         return Polygon(ring)
 
+    def _unique_name(self, kind: ContextKind, taken: set[str]) -> str:
+        name = self.rng.choice(_NAME_PATTERNS[kind]).format(stem=self.rng.choice(_NAME_STEMS))
+        candidate, number = name, 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{name} {number}"
+        taken.add(candidate)
+        return candidate
+
     def contexts(self, organisation_id: int) -> tuple[list[_Context], Iterator[tuple]]:
         kinds = self._context_kinds()
         contexts: list[_Context] = []
         rows = []
         hot_left = {kind: 1 for kind in HOT_KINDS}
+        names: set[str] = set()
         for number, kind in enumerate(kinds, start=1):
             hot = hot_left.get(kind, 0) > 0
             if hot:
@@ -241,7 +251,7 @@ class DemoGenerator:
                     pool = self.distant_places + self.nearby_outside_places
                 place = self.rng.choice(pool)
             contexts.append(_Context(number, kind, place, hot))
-            name = self.rng.choice(_NAME_PATTERNS[kind]).format(stem=self.rng.choice(_NAME_STEMS))
+            name = self._unique_name(kind, names)
             geometry = cells = None
             if place:
                 geometry = (

@@ -5,6 +5,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from models.codes import CONTEXT_KIND_LABELS
 from models.contexts import new_context
@@ -18,7 +19,7 @@ bp = Blueprint("contexts", __name__, url_prefix="/contexts")
 
 class ContextForm(FlaskForm):
     name = StringField("Name")
-    kind = SelectField("Kind", choices=[(kind.value, label) for kind, label in CONTEXT_KIND_LABELS.items()])
+    kind = SelectField("Kind", choices=[SelectChoice(kind.value, label) for kind, label in CONTEXT_KIND_LABELS.items()])
     location = StringField(
         "Location",
         description="A postcode (SW5 0AA), a latitude and longitude (51.4915, -0.1935) or a British "

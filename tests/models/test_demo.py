@@ -103,3 +103,7 @@ def test_some_placements_are_out_of_area(connection, demo):
         SELECT count(*) FROM placements p JOIN young_people y ON y.id = p.young_person_id
         WHERE ST_Distance(p.location::geography, y.home_location::geography) > 32186""")
     assert far > 0
+
+
+def test_context_names_are_unique(connection, demo):
+    assert scalar(connection, "SELECT count(*) - count(DISTINCT name) FROM contexts") == 0

@@ -1,0 +1,28 @@
+# The web app for docker-compose.yml: the same packages and assets that ./scripts/run installs.
+FROM python:3.11-slim-bookworm
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml requirements.lock package.json package-lock.json ./
+COPY scripts/lib/vendor_assets.py scripts/lib/
+COPY geo geo
+COPY models models
+COPY webapp webapp
+COPY templates templates
+COPY static static
+COPY alembic.ini ./
+RUN pip install --no-cache-dir -c requirements.lock -e . \
+ && npm ci --no-audit --no-fund \
+ && python scripts/lib/vendor_assets.py \
+ && rm -rf node_modules
+
+USER nobody
+EXPOSE 5000
+# Migrate, load the postcodes (first start only), write the demo data (first start only), then serve.
+CMD alembic upgrade head \
+ && python -m models.postcode_loader \
+ && flask --app webapp seed-demo \
+ && exec gunicorn --workers "${WEB_WORKERS:-3}" --bind "0.0.0.0:5000" --access-logfile - "webapp:create_app()"

@@ -1,0 +1,89 @@
+"""A live server on loopback with the demo data, and Debian's chromium driven by Playwright."""
+
+import os
+import shutil
+import threading
+
+import pytest
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from models.base import make_engine, make_session_factory
+from models.demo import write_demo
+from tests.conftest import copy_template_database, drop_database
+from webapp import create_app
+from webapp.cli import ensure_demo_users
+
+DEMO_PASSWORD = "browser-test-password"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    url = copy_template_database("browser")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        write_demo(connection)
+    with make_session_factory(engine)() as session, session.begin():
+        ensure_demo_users(session, DEMO_PASSWORD)
+    engine.dispose()
+    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": url, "TILE_URL": ""})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    app.extensions["db_engine"].dispose()
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not executable:
+        pytest.fail("Debian's chromium is not installed: ./scripts/test installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A page that records any request leaving this machine and any script error."""
+
+    def __init__(self, browser, base_url: str):
+        self.base_url = base_url
+        self.context = browser.new_context(viewport={"width": 1400, "height": 900})
+        self.page = self.context.new_page()
+        self.outside_requests: list[str] = []
+        self.script_errors: list[str] = []
+        self.page.route("**/*", self._only_local)
+        self.page.on("pageerror", lambda error: self.script_errors.append(str(error)))
+
+    def _only_local(self, route):
+        url = route.request.url
+        if url.startswith(self.base_url) or url.startswith("data:"):
+            route.continue_()
+        else:
+            self.outside_requests.append(url)
+            route.abort()
+
+    def sign_in(self, username: str = "panel", password: str = DEMO_PASSWORD):
+        self.page.goto(f"{self.base_url}/")
+        self.page.get_by_label("Username").fill(username)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+        return self.page
+
+
+@pytest.fixture
+def visit(browser, live_server):
+    visit = Visit(browser, live_server)
+    yield visit
+    visit.context.close()

@@ -1,0 +1,67 @@
+"""What a panel member sees in a real browser: the signed-in dashboard with hexagons."""
+
+from playwright.sync_api import expect
+
+HEXAGONS = "path.leaflet-interactive"
+
+
+def hexagon_count(page) -> int:
+    expect(page.locator(HEXAGONS).first).to_be_visible()
+    return page.locator(HEXAGONS).count()
+
+
+def test_sign_in_and_see_hexagons(visit):
+    page = visit.sign_in()
+    expect(page.get_by_role("heading", name="Missing episodes by hexagon")).to_be_visible()
+    assert hexagon_count(page) > 20
+    rows = page.get_by_test_id("busiest").locator("tbody tr")
+    assert rows.count() == 15
+    first_row_episodes = int(rows.first.locator("td").nth(2).inner_text())
+    assert first_row_episodes > 5
+    expect(page.locator(".leaflet-marker-icon").first).to_be_visible()  # contexts (clusters or markers)
+    assert visit.outside_requests == []
+    assert visit.script_errors == []
+
+
+def test_hexagon_tooltip_gives_the_counts(visit):
+    page = visit.sign_in()
+    page.locator(HEXAGONS).nth(3).hover(force=True)
+    tooltip = page.locator(".leaflet-tooltip")
+    expect(tooltip).to_contain_text("Missing episodes")
+    expect(tooltip).to_contain_text("Young people")
+
+
+def test_changing_resolution_redraws_map_and_table(visit):
+    page = visit.sign_in()
+    fine = hexagon_count(page)
+    first_cell_fine = page.get_by_test_id("busiest").locator("tbody tr td code").first.inner_text()
+    page.get_by_label("Hexagon size (H3 resolution)").select_option("7")
+    page.get_by_role("button", name="Update map").click()
+    expect(page).to_have_url(f"{visit.base_url}/?period=12&layer=last_seen&res=7")
+    coarse = hexagon_count(page)
+    assert coarse < fine
+    first_cell_coarse = page.get_by_test_id("busiest").locator("tbody tr td code").first.inner_text()
+    assert first_cell_coarse != first_cell_fine
+    assert first_cell_coarse.startswith("87")  # resolution 7 cells start with 87
+
+
+def test_bad_location_is_explained_beside_the_field(visit):
+    page = visit.sign_in()
+    page.goto(f"{visit.base_url}/contexts/new")
+    page.get_by_label("Name").fill("Browser-test Takeaway")
+    page.get_by_label("Kind").select_option("takeaway")
+    page.get_by_label("Location").fill("XX1 1XX")
+    page.get_by_role("button", name="Save context").click()
+    expect(page.get_by_test_id("location-error")).to_contain_text("'XX1 1XX' is not in the ONS Postcode Directory")
+    expect(page.get_by_label("Location")).to_have_value("XX1 1XX")
+    expect(page.get_by_label("Name")).to_have_value("Browser-test Takeaway")
+    page.get_by_label("Location").fill("sw5 9qj")
+    page.get_by_role("button", name="Save context").click()
+    expect(page.get_by_role("cell", name="Browser-test Takeaway")).to_be_visible()
+    expect(page.get_by_role("cell", name="SW5 9QJ")).to_be_visible()
+
+
+def test_partners_cannot_open_the_dashboard(visit):
+    page = visit.sign_in("police")
+    expect(page.get_by_text("Your role sees only the shared partner map")).to_be_visible()
+    assert page.locator(HEXAGONS).count() == 0

@@ -1,0 +1,140 @@
+from collections import Counter
+from datetime import date
+
+import h3
+import pytest
+from sqlalchemy import func, select
+
+from models.safeguarding import Context
+
+
+def test_hexes_geojson_matches_h3_py(signed_in, episodes):
+    response = signed_in.get("/api/v1/hexes?res=8&from=2026-01-01&to=2026-01-20")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["type"] == "FeatureCollection" and body["resolution"] == 8
+    got = {f["properties"]["h3"]: f["properties"]["episodes"] for f in body["features"]}
+    expected = Counter(
+        h3.latlng_to_cell(p.lat, p.lng, 8) for started, p in episodes if started.date() <= date(2026, 1, 20)
+    )
+    assert got == expected
+    assert all(f["properties"]["young_people"] == 1 for f in body["features"])
+    assert all(f["geometry"]["type"] == "Polygon" for f in body["features"])
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter", "value"),
+    [
+        ("res=5", "res", "5"),
+        ("res=11", "res", "11"),
+        ("res=nine", "res", "nine"),
+        ("layer=homes", "layer", "homes"),
+        ("from=2026-13-01", "from", "2026-13-01"),
+        ("to=yesterday", "to", "yesterday"),
+        ("from=2026-02-01&to=2026-01-01", "to", "2026-01-01"),
+        ("res=9%27%20OR%201=1--", "res", "9' OR 1=1--"),
+    ],
+)
+def test_hexes_bad_parameters_are_400_naming_them(signed_in, query, parameter, value):
+    response = signed_in.get(f"/api/v1/hexes?{query}")
+    assert response.status_code == 400
+    message = response.get_json()["error"]
+    assert message.startswith(f"{parameter}: {value!r}")
+
+
+@pytest.mark.parametrize(
+    ("typed", "postcode"),
+    [("SW5 0AA", "SW5 0AA"), ("sw50aa", "SW5 0AA"), ("  Sw5  0aA ", "SW5 0AA"), ("sw1a1aa", "SW1A 1AA")],
+)
+def test_locations_accept_postcodes_in_any_form(signed_in, typed, postcode):
+    response = signed_in.get("/api/v1/locations", query_string={"q": typed})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["postcode"] == postcode
+    assert body["lat"] == pytest.approx(51.48, abs=0.03)
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("ZZ9 9ZZ", "is not in the ONS Postcode Directory"),
+        ("not a place", "is not a UK postcode"),
+        ("-0.19, 51.49", "latitude comes first"),
+        ("", "is empty"),
+    ],
+)
+def test_locations_bad_input_is_400_naming_the_value(signed_in, typed, reason):
+    response = signed_in.get("/api/v1/locations", query_string={"q": typed})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["field"] == "q" and body["value"] == typed.strip()
+    assert reason in body["error"]
+
+
+def count_contexts(session) -> int:
+    return session.scalar(select(func.count()).select_from(Context))
+
+
+@pytest.mark.parametrize(
+    ("location", "postcode"),
+    [("sw5 0aa", "SW5 0AA"), ("51.4915, -0.1935", None), ("525800 178400", None)],
+)
+def test_create_context(signed_in, session, location, postcode):
+    before = count_contexts(session)
+    response = signed_in.post("/api/v1/contexts", json={"name": "Cedar Fried Chicken", "kind": "takeaway",
+                                                        "location": location})
+    assert response.status_code == 201, response.get_json()
+    feature = response.get_json()
+    assert feature["geometry"]["type"] == "Point"
+    assert feature["properties"]["postcode"] == postcode
+    assert count_contexts(session) == before + 1
+    stored = session.get(Context, feature["id"])
+    lng, lat = feature["geometry"]["coordinates"]
+    assert stored.cells[3] == h3.str_to_int(h3.latlng_to_cell(lat, lng, 9))
+
+
+def test_online_space_needs_no_location(signed_in):
+    response = signed_in.post("/api/v1/contexts", json={"name": "Rowan group chat", "kind": "online_space"})
+    assert response.status_code == 201
+    assert response.get_json()["geometry"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "value"),
+    [
+        ({"name": "Park", "kind": "park", "location": "ZZ9 9ZZ"}, "location", "ZZ9 9ZZ"),
+        ({"name": "Park", "kind": "park", "location": "Earls Court"}, "location", "Earls Court"),
+        ({"name": "Park", "kind": "park"}, "location", ""),
+        ({"name": "Chat", "kind": "online_space", "location": "SW5 0AA"}, "location", "SW5 0AA"),
+        ({"name": "", "kind": "park", "location": "SW5 0AA"}, "name", ""),
+        ({"name": "Park", "kind": "castle", "location": "SW5 0AA"}, "kind", "castle"),
+        ({"name": 42, "kind": "park", "location": "SW5 0AA"}, "name", 42),
+        ({"name": "<script>alert(1)</script>", "kind": "park", "location": "<script>"}, "location", "<script>"),
+    ],
+)
+def test_bad_context_is_400_and_nothing_is_written(signed_in, session, body, field, value):
+    before = count_contexts(session)
+    response = signed_in.post("/api/v1/contexts", json=body)
+    assert response.status_code == 400
+    error = response.get_json()
+    assert error["field"] == field and error["value"] == value
+    assert error["error"].startswith(f"{field}: {value!r}")
+    assert count_contexts(session) == before
+
+
+def test_every_problem_is_reported_at_once(signed_in):
+    response = signed_in.post("/api/v1/contexts", json={"name": "", "kind": "castle", "location": "nowhere"})
+    assert {e["field"] for e in response.get_json()["errors"]} == {"name", "kind"}
+
+
+@pytest.mark.parametrize("payload", ["not json", "[1, 2]", "null"])
+def test_body_must_be_a_json_object(signed_in, payload):
+    response = signed_in.post("/api/v1/contexts", data=payload, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "body"
+
+
+def test_unknown_api_path_is_json_404(signed_in):
+    response = signed_in.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert "error" in response.get_json()
