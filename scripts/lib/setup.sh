@@ -75,8 +75,13 @@ when_changed() {
 install_python_packages() {
   say "Installing Python packages into .venv"
   [ -x "$VENV/bin/python" ] || "$(python_bin)" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -c "$ROOT/requirements.lock" -e "$ROOT[dev]"
+  quiet_pip install --upgrade pip
+  quiet_pip install -c "$ROOT/requirements.lock" -e "$ROOT[dev]"
+}
+
+# pip, without the warnings some machines' pip configuration prints for every package.
+quiet_pip() {
+  "$VENV/bin/pip" -q "$@" 2> >(grep -v -e "is ignored: it is neither a file nor a directory" >&2)
 }
 
 ensure_venv() {
@@ -112,7 +117,8 @@ cluster_dir() {
 }
 
 as_cluster_owner() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From / so that the postgres user is not left in a folder it may not enter.
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 ensure_cluster() {
