@@ -14,7 +14,7 @@ import random
 from collections.abc import Iterator
 from itertools import accumulate
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from shapely.geometry import Polygon
@@ -27,6 +27,12 @@ from models.people import Organisation
 from models.safeguarding import YoungPerson
 
 LONDON = ZoneInfo("Europe/London")
+
+
+def london_midnight(day: date) -> datetime:
+    """Midnight in London as a UTC instant. Arithmetic on UTC instants is exact; on London
+    wall-clock datetimes it skips or repeats an hour at the clock changes."""
+    return datetime.combine(day, time(0), LONDON).astimezone(timezone.utc)
 
 # Kensington and Chelsea, which contains Earl's Court, and its neighbours.
 DEMO_AUTHORITY = "E09000020"
@@ -260,7 +266,7 @@ class DemoGenerator:
                 cells = cells_of(place.point)
             rows.append(
                 (number, name, kind.value, geometry, cells, None, place.postcode if place else None,
-                 organisation_id, "open", datetime.now(LONDON))
+                 organisation_id, "open", datetime.now(timezone.utc))
             )
         return contexts, iter(rows)
 
@@ -283,7 +289,7 @@ class DemoGenerator:
             sex = 2 if self.rng.random() < 0.55 else 1
             rows.append(
                 (number, reference, birth.replace(day=1), sex, home.postcode, home.point.wkt,
-                 cells_of(home.point), DEMO_AUTHORITY, organisation_id, datetime.now(LONDON))
+                 cells_of(home.point), DEMO_AUTHORITY, organisation_id, datetime.now(timezone.utc))
             )
         return people, iter(rows)
 
@@ -309,7 +315,7 @@ class DemoGenerator:
                 last = first + timedelta(days=self.rng.randint(0, (self.end - first).days))
                 yield (link_id, person.id, context.id, role.value, concerns, first, last,
                        self.rng.choice(recorders), self.rng.choice(list(Reliability)).value,
-                       datetime.now(LONDON))
+                       datetime.now(timezone.utc))
 
     def _link_role(self, kind: ContextKind) -> LinkRole:
         if kind == ContextKind.SCHOOL:
@@ -361,14 +367,15 @@ class DemoGenerator:
             minutes = int(self.rng.triangular(17 * 60, 26 * 60, 22 * 60))
         else:
             minutes = self.rng.randint(9 * 60, 17 * 60)
-        return datetime.combine(day, time(0), LONDON) + timedelta(minutes=minutes)
+        return london_midnight(day) + timedelta(minutes=minutes)
 
     def _end_time(self, started: datetime) -> tuple[datetime, ReturnedBy]:
         roll = self.rng.random()
         if roll < 0.5:
             # Back in the early hours of the next morning, often brought back by "friends" in cars.
-            day = started.date() + timedelta(days=1 if started.hour >= 12 else 0)
-            ended = datetime.combine(day, time(0), LONDON) + timedelta(minutes=self.rng.randint(60, 6 * 60))
+            local = started.astimezone(LONDON)
+            day = local.date() + timedelta(days=1 if local.hour >= 12 else 0)
+            ended = london_midnight(day) + timedelta(minutes=self.rng.randint(60, 6 * 60))
             returned_by = self.rng.choices(
                 (ReturnedBy.FRIENDS, ReturnedBy.SELF, ReturnedBy.POLICE, ReturnedBy.UNKNOWN), (45, 25, 20, 10)
             )[0]
@@ -403,7 +410,8 @@ class DemoGenerator:
         return counts
 
     def missing_episodes(self, people: list[_Person]) -> Iterator[tuple]:
-        last_moment = datetime.combine(self.end, time(0), LONDON)
+        # Starts run up to 02:00 after their day, so the last day's episodes end after the window.
+        last_moment = london_midnight(self.end + timedelta(days=1))
         recent = last_moment - timedelta(days=14)
         candidates = [self.start + timedelta(days=d) for d in range((self.end - self.start).days)]
         # Friday and Saturday nights are busier.
@@ -430,7 +438,7 @@ class DemoGenerator:
 
     def _episode_row(self, episode_id: int, person: _Person, started: datetime, ended: datetime | None,
                      returned_by: ReturnedBy) -> tuple:
-        placement = self._placement_on(person, started.date())
+        placement = self._placement_on(person, started.astimezone(LONDON).date())
         hot_links = [c for c in person.contexts if c.place and c.hot] or [c for c in person.contexts if c.place]
         last_seen_context = found_context = None
         # Last seen: around the placement, or at one of the child's contexts, or anywhere in the area.

@@ -10,6 +10,14 @@ from models.geography import Postcode
 from models.safeguarding import Context, MissingEpisode
 
 
+BBox = tuple[float, float, float, float]  # min lng, min lat, max lng, max lat (WGS 84)
+
+
+def within(geometry_column, bbox: BBox):
+    """Rows whose geometry meets the box; uses the column's spatial index."""
+    return func.ST_Intersects(geometry_column, func.ST_MakeEnvelope(*bbox, 4326))
+
+
 class EpisodeLayer(StrEnum):
     """Which end of a missing episode places it on the map."""
 
@@ -27,11 +35,17 @@ def episode_hex_counts(
     layer: EpisodeLayer = EpisodeLayer.LAST_SEEN,
     started_from: datetime | None = None,
     started_before: datetime | None = None,
+    bbox: BBox | None = None,
 ) -> Select:
     """Missing episodes and distinct young people per H3 cell, busiest first."""
-    cells = MissingEpisode.last_seen_cells if layer == EpisodeLayer.LAST_SEEN else MissingEpisode.found_cells
+    if layer == EpisodeLayer.LAST_SEEN:
+        cells, location = MissingEpisode.last_seen_cells, MissingEpisode.last_seen_location
+    else:
+        cells, location = MissingEpisode.found_cells, MissingEpisode.found_location
     cell = cell_at(cells, resolution).label("cell")
     conditions = [cells.is_not(None)]
+    if bbox is not None:
+        conditions.append(within(location, bbox))
     if started_from is not None:
         conditions.append(MissingEpisode.started_at >= started_from)
     if started_before is not None:
@@ -48,20 +62,21 @@ def episode_hex_counts(
     )
 
 
-def context_counts_by_cell(resolution: int) -> Select:
+def context_counts_by_cell(resolution: int, bbox: BBox | None = None) -> Select:
     """Open contexts with a location, counted per H3 cell."""
     cell = cell_at(Context.cells, resolution).label("cell")
-    return (
+    query = (
         select(cell, func.count().label("contexts"))
         .where(Context.cells.is_not(None), Context.status == "open")
         .group_by(cell)
     )
+    return query.where(within(Context.geometry, bbox)) if bbox is not None else query
 
 
-def contexts_for_map() -> Select:
+def contexts_for_map(bbox: BBox | None = None) -> Select:
     """Open contexts with a location: a point to pin (inside the area for polygons) and the shape."""
     marker = func.ST_PointOnSurface(Context.geometry)
-    return (
+    query = (
         select(
             Context.id,
             Context.name,
@@ -75,6 +90,7 @@ def contexts_for_map() -> Select:
         .where(Context.geometry.is_not(None), Context.status == "open")
         .order_by(Context.kind, Context.name)
     )
+    return query.where(within(Context.geometry, bbox)) if bbox is not None else query
 
 
 def nearest_postcodes(points: list[tuple[int, float, float]]) -> Select:

@@ -38,7 +38,8 @@ def hexes():
     resolution = params.resolution(request.args)
     layer = params.layer(request.args)
     started_from, started_before = params.date_range(request.args)
-    rows = hex_rows(get_session(), resolution, layer, started_from, started_before)
+    bbox = params.bbox(request.args)
+    rows = hex_rows(get_session(), resolution, layer, started_from, started_before, bbox)
     collection = hex_feature_collection(rows)
     collection["resolution"] = resolution
     collection["layer"] = layer.value

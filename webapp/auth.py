@@ -53,7 +53,8 @@ def requires_individual_access(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.role.sees_individuals:
-            abort(403, description="Your role sees only the shared partner map, which is not available yet.")
+            abort(403, description="Your role sees only the shared, disclosure-controlled partner map, "
+                  "which is not available yet; no page about individual children or exact places is open to it.")
         return view(*args, **kwargs)
 
     return wrapped

@@ -4,6 +4,7 @@ import os
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select, text
 from werkzeug.security import generate_password_hash
 
@@ -32,6 +33,7 @@ def _engine():
 
 @click.command("seed-demo")
 @click.option("--seed", default=2026, show_default=True)
+@with_appcontext
 def seed_demo_command(seed: int) -> None:
     """Create the demo data and demo users on first start, then print the demo sign-ins."""
     engine = _engine()

@@ -1,13 +1,14 @@
 """The dashboard: a hexagon heat map of missing episodes, contexts by kind, and the busiest
 hexagons as a table (the accessible alternative to the map)."""
 
+import json
 from datetime import date
 
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
+from shapely.geometry import shape
 
 from geo.hexes import MAP_RESOLUTIONS, cell_centre, cell_to_string, hex_feature_collection
-from models.codes import CONTEXT_KIND_LABELS
 from models.queries import area_outline, context_counts_by_cell, contexts_for_map, episode_hex_counts, nearest_postcodes
 from webapp import maps, params
 from webapp.auth import requires_individual_access
@@ -36,23 +37,34 @@ def months_before(day: date, months: int) -> date:
             continue
 
 
-def hex_rows(session, resolution: int, layer, started_from, started_before) -> list[dict]:
+# How far past its authority's outline the dashboard looks, in degrees (about a kilometre).
+AREA_MARGIN = 0.012
+
+
+def hex_rows(session, resolution: int, layer, started_from, started_before, bbox=None) -> list[dict]:
     """Per-cell episodes, distinct young people and contexts, busiest first."""
-    contexts = dict(session.execute(context_counts_by_cell(resolution)).all())
+    contexts = dict(session.execute(context_counts_by_cell(resolution, bbox)).all())
+    episodes = episode_hex_counts(resolution, layer, started_from, started_before, bbox)
     return [
         {"cell": row.cell, "episodes": row.episodes, "young_people": row.young_people,
          "contexts": contexts.get(row.cell, 0)}
-        for row in session.execute(episode_hex_counts(resolution, layer, started_from, started_before))
+        for row in session.execute(episodes)
     ]
 
 
-def _outline(session) -> str | None:
+def _area(session) -> tuple[str, tuple] | tuple[None, None]:
+    """The user's authority: an approximate outline (GeoJSON) and the box the dashboard shows."""
     code = current_user.organisation.local_authority_code
     if not code:
-        return None
+        return None, None
     cache = current_app.extensions.setdefault("area_outlines", {})
     if code not in cache:
-        cache[code] = session.scalar(area_outline(code))
+        outline = session.scalar(area_outline(code))
+        if outline is None:
+            return None, None
+        min_lng, min_lat, max_lng, max_lat = shape(json.loads(outline)).bounds
+        box = (min_lng - AREA_MARGIN, min_lat - AREA_MARGIN, max_lng + AREA_MARGIN, max_lat + AREA_MARGIN)
+        cache[code] = (outline, box)
     return cache[code]
 
 
@@ -69,10 +81,11 @@ def index():
     if period != "all":
         started_from = params.london_midnight(months_before(date.today(), int(period)))
 
-    rows = hex_rows(session, resolution, layer, started_from, None)
+    outline, bbox = _area(session)
+    rows = hex_rows(session, resolution, layer, started_from, None, bbox)
     breaks = maps.class_breaks([row["episodes"] for row in rows])
-    contexts = session.execute(contexts_for_map()).all()
-    fmap = maps.hex_map(hex_feature_collection(rows), breaks, contexts, _outline(session))
+    contexts = session.execute(contexts_for_map(bbox)).all()
+    fmap = maps.hex_map(hex_feature_collection(rows), breaks, contexts, outline)
 
     busiest = rows[:BUSIEST_ROWS]
     centres = {row["cell"]: cell_centre(row["cell"]) for row in busiest}
@@ -96,5 +109,5 @@ def index():
         layer=layer,
         period=period,
         periods=PERIODS,
-        kind_labels=CONTEXT_KIND_LABELS,
+        area_name=current_user.organisation.name if bbox else None,
     )

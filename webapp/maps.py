@@ -8,6 +8,7 @@ import folium
 from folium.plugins import MarkerCluster
 from flask import current_app, url_for
 from markupsafe import Markup
+from shapely.geometry import shape
 
 from models.codes import CONTEXT_KIND_ICONS, CONTEXT_KIND_LABELS, ContextKind
 
@@ -145,13 +146,16 @@ def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str
     cluster.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
 
-    # Open on the user's own area; hexagons far outside it (out-of-area placements) are a pan away.
-    frame = json.loads(outline_geojson)["coordinates"][0] if outline_geojson else [
-        point for feature in hexes["features"] for point in feature["geometry"]["coordinates"][0]
-    ]
-    if frame:
-        lngs, lats = [x for x, _ in frame], [y for _, y in frame]
-        fmap.fit_bounds([(min(lats), min(lngs)), (max(lats), max(lngs))])
+    # Open on the user's own area, or else on the hexagons.
+    if outline_geojson:
+        min_lng, min_lat, max_lng, max_lat = shape(json.loads(outline_geojson)).bounds
+    elif hexes["features"]:
+        min_lng, min_lat, max_lng, max_lat = shape(
+            {"type": "MultiPolygon", "coordinates": [f["geometry"]["coordinates"] for f in hexes["features"]]}
+        ).bounds
+    else:
+        return fmap
+    fmap.fit_bounds([(min_lat, min_lng), (max_lat, max_lng)])
     return fmap
 
 

@@ -1,12 +1,13 @@
 """Query parameters shared by pages and the API; a bad value is a 400 naming the parameter."""
 
+import math
 from datetime import date, datetime, time, timedelta
 
 from flask import abort
 from zoneinfo import ZoneInfo
 
 from geo.hexes import MAP_RESOLUTIONS
-from models.queries import EpisodeLayer
+from models.queries import BBox, EpisodeLayer
 
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_RESOLUTION = 9
@@ -33,6 +34,24 @@ def layer(args, name: str = "layer") -> EpisodeLayer:
         return EpisodeLayer(raw)
     except ValueError:
         bad_parameter(name, raw, "is not one of: " + ", ".join(member.value for member in EpisodeLayer))
+
+
+def bbox(args, name: str = "bbox") -> BBox | None:
+    """``minlon,minlat,maxlon,maxlat`` in WGS 84 degrees."""
+    raw = args.get(name)
+    if not raw:
+        return None
+    parts = raw.split(",")
+    try:
+        values = tuple(float(part) for part in parts)
+    except ValueError:
+        values = ()
+    if len(parts) != 4 or len(values) != 4 or not all(math.isfinite(v) for v in values):
+        bad_parameter(name, raw, "is not four numbers: minlon,minlat,maxlon,maxlat")
+    min_lng, min_lat, max_lng, max_lat = values
+    if not (-180 <= min_lng < max_lng <= 180 and -90 <= min_lat < max_lat <= 90):
+        bad_parameter(name, raw, "is not a box with -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90")
+    return values
 
 
 def iso_date(args, name: str) -> date | None:

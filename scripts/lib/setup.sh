@@ -168,7 +168,8 @@ ensure_database() {
         -c "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
     superuser_sql "CREATE DATABASE $name OWNER $DB_ROLE"
   fi
-  psql -X -q -v ON_ERROR_STOP=1 -h "$CLUSTER_SOCKET" -p "$CSMAP_PGPORT" -U postgres -d "$name" \
+  PGOPTIONS="-c client_min_messages=warning" \
+    psql -X -q -v ON_ERROR_STOP=1 -h "$CLUSTER_SOCKET" -p "$CSMAP_PGPORT" -U postgres -d "$name" \
     -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS btree_gist;"
 }
 

@@ -63,5 +63,6 @@ def test_bad_location_is_explained_beside_the_field(visit):
 
 def test_partners_cannot_open_the_dashboard(visit):
     page = visit.sign_in("police")
-    expect(page.get_by_text("Your role sees only the shared partner map")).to_be_visible()
+    expect(page.get_by_text("Your role sees only the shared, disclosure-controlled partner map")).to_be_visible()
+    expect(page.get_by_role("link", name="Back to the dashboard")).to_have_count(0)
     assert page.locator(HEXAGONS).count() == 0

@@ -107,3 +107,11 @@ def test_some_placements_are_out_of_area(connection, demo):
 
 def test_context_names_are_unique(connection, demo):
     assert scalar(connection, "SELECT count(*) - count(DISTINCT name) FROM contexts") == 0
+
+
+def test_dense_histories_stay_valid_up_to_the_window_end(connection):
+    # About 400 episodes a child: nearly every day is used, the last one included, so episodes that
+    # start after midnight at the end of the window must still end after they start.
+    counts = write_demo(connection, seed=1, size=DemoSize(young_people=20, contexts=30, missing_episodes=8000), end=END)
+    assert counts["missing_episodes"] > 5000  # capped at one episode a day per child
+    assert scalar(connection, "SELECT count(*) FROM missing_episodes WHERE ended_at < started_at") == 0

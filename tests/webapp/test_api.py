@@ -33,6 +33,11 @@ def test_hexes_geojson_matches_h3_py(signed_in, episodes):
         ("to=yesterday", "to", "yesterday"),
         ("from=2026-02-01&to=2026-01-01", "to", "2026-01-01"),
         ("res=9%27%20OR%201=1--", "res", "9' OR 1=1--"),
+        ("bbox=1,2,3", "bbox", "1,2,3"),
+        ("bbox=a,b,c,d", "bbox", "a,b,c,d"),
+        ("bbox=-0.1,51.5,-0.2,51.6", "bbox", "-0.1,51.5,-0.2,51.6"),
+        ("bbox=-0.2,51.5,-0.1,91", "bbox", "-0.2,51.5,-0.1,91"),
+        ("bbox=nan,1,2,3", "bbox", "nan,1,2,3"),
     ],
 )
 def test_hexes_bad_parameters_are_400_naming_them(signed_in, query, parameter, value):
@@ -40,6 +45,15 @@ def test_hexes_bad_parameters_are_400_naming_them(signed_in, query, parameter, v
     assert response.status_code == 400
     message = response.get_json()["error"]
     assert message.startswith(f"{parameter}: {value!r}")
+
+
+def test_hexes_bbox_keeps_only_points_inside(signed_in, episodes):
+    box = (-0.19, 51.48, -0.18, 51.50)
+    response = signed_in.get("/api/v1/hexes?res=10&bbox=" + ",".join(map(str, box)))
+    got = {f["properties"]["h3"]: f["properties"]["episodes"] for f in response.get_json()["features"]}
+    inside = [p for _, p in episodes if box[0] <= p.lng <= box[2] and box[1] <= p.lat <= box[3]]
+    assert 0 < len(inside) < len(episodes)
+    assert got == Counter(h3.latlng_to_cell(p.lat, p.lng, 10) for p in inside)
 
 
 @pytest.mark.parametrize(
