@@ -15,6 +15,7 @@ from models.codes import CONTEXT_KIND_ICONS, CONTEXT_KIND_LABELS, ContextKind
 # ColorBrewer YlOrRd, five classes: readable on grey or on a basemap.
 HEAT_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 NO_DATA_BACKGROUND = "#e9ecef"
+CONTEXT_TOOLTIP_FIELDS = (["name", "kind"], ["Context", "Kind"])
 
 
 # Quantiles where each colour class starts: counts are heavily skewed (a few hexagons hold most
@@ -83,6 +84,37 @@ def _local_assets(fmap: folium.Map, cluster: MarkerCluster) -> None:
     ]
 
 
+def _context_properties(context) -> dict:
+    # Leaflet tooltips insert text as HTML: user-entered names are escaped here, on the server.
+    kind = ContextKind(context.kind)
+    return {"name": escape(context.name), "kind": escape(CONTEXT_KIND_LABELS[kind])}
+
+
+def _context_points(contexts) -> dict[ContextKind, list[dict]]:
+    by_kind: dict[ContextKind, list[dict]] = {}
+    for context in contexts:
+        by_kind.setdefault(ContextKind(context.kind), []).append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [context.lng, context.lat]},
+                "properties": _context_properties(context),
+            }
+        )
+    return by_kind
+
+
+def _context_areas(contexts) -> list[dict]:
+    return [
+        {
+            "type": "Feature",
+            "geometry": json.loads(context.area_geojson),
+            "properties": _context_properties(context) | {"colour": CONTEXT_KIND_ICONS[ContextKind(context.kind)][1]},
+        }
+        for context in contexts
+        if context.area_geojson
+    ]
+
+
 def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str | None) -> folium.Map:
     """A map of hexagons coloured by episodes, context markers by kind, and the area's outline.
 
@@ -126,22 +158,23 @@ def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str
             ),
         ).add_to(fmap)
 
-    areas = folium.FeatureGroup(name="Context areas (parks, estates)")
-    for context in contexts:
-        kind = ContextKind(context.kind)
+    # One GeoJSON layer per kind rather than one folium element per context: folium compiles a
+    # template for every element, which took seconds for a few thousand contexts.
+    for kind, features in _context_points(contexts).items():
         glyph, colour = CONTEXT_KIND_ICONS[kind]
-        label = f"{escape(context.name)} ({escape(CONTEXT_KIND_LABELS[kind])})"
-        if context.area_geojson:
-            folium.GeoJson(
-                json.loads(context.area_geojson),
-                style_function=lambda _, colour=colour: {"color": colour, "weight": 1.5, "fillOpacity": 0.08},
-                tooltip=label,
-            ).add_to(areas)
-        folium.Marker(
-            location=(context.lat, context.lng),
-            icon=folium.Icon(icon=glyph, prefix="fa", color=colour),
-            tooltip=label,
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            marker=folium.Marker(icon=folium.Icon(icon=glyph, prefix="fa", color=colour)),
+            tooltip=folium.GeoJsonTooltip(*CONTEXT_TOOLTIP_FIELDS),
         ).add_to(cluster)
+    areas = folium.FeatureGroup(name="Context areas (parks, estates)")
+    area_features = _context_areas(contexts)
+    if area_features:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": area_features},
+            style_function=lambda feature: {"color": feature["properties"]["colour"], "weight": 1.5, "fillOpacity": 0.08},
+            tooltip=folium.GeoJsonTooltip(*CONTEXT_TOOLTIP_FIELDS),
+        ).add_to(areas)
     areas.add_to(fmap)
     cluster.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
