@@ -21,8 +21,8 @@ RUN pip install --no-cache-dir -c requirements.lock -e . \
 
 USER nobody
 EXPOSE 5000
-# Migrate, load the postcodes (first start only), write the demo data (first start only), then serve.
+# Migrate, load the postcodes (first start only), write the demo data (first start, DEMO_DATA=1), serve.
 CMD alembic upgrade head \
  && python -m models.postcode_loader \
- && flask --app webapp seed-demo \
+ && if [ "${DEMO_DATA:-0}" = 1 ]; then flask --app webapp seed-demo; fi \
  && exec gunicorn --workers "${WEB_WORKERS:-3}" --bind "0.0.0.0:5000" --no-control-socket --access-logfile - "webapp:create_app()"

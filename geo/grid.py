@@ -16,17 +16,6 @@ IRISH_GRID = 29903
 METRES_PER_MILE = 1609.3  # the DfE's own figure: metres / 1000 / 1.6093
 
 
-def grid_srid_for_postcode(postcode: str) -> int:
-    """The grid the ONS Postcode Directory uses for this postcode's easting and northing.
-
-    >>> grid_srid_for_postcode("BT1 1AA")
-    29903
-    >>> grid_srid_for_postcode("SW5 0AA")
-    27700
-    """
-    return IRISH_GRID if postcode.upper().startswith("BT") else BRITISH_NATIONAL_GRID
-
-
 @cache
 def _to_wgs84(srid: int) -> Transformer:
     return Transformer.from_crs(srid, 4326, always_xy=True)

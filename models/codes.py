@@ -178,5 +178,3 @@ PLACE_CODES = {
     "Z13": "Other placement (from 2025/26) (Z13)",
     "Z14": "Other placement (from 2025/26) (Z14)",
 }
-
-SEX_CODES = {1: "Male", 2: "Female"}  # SSDA903 SEX

@@ -14,8 +14,7 @@ import random
 from collections.abc import Iterator
 from itertools import accumulate
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta, timezone
 
 from shapely.geometry import Polygon
 from sqlalchemy import Connection, exists, select, text
@@ -24,15 +23,9 @@ from geo.coords import LatLng
 from geo.hexes import cells_of
 from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability, ReturnedBy
 from models.people import Organisation
-from models.safeguarding import YoungPerson
+from models.safeguarding import Context, YoungPerson
+from models.times import LONDON, london_midnight, london_today, months_before
 
-LONDON = ZoneInfo("Europe/London")
-
-
-def london_midnight(day: date) -> datetime:
-    """Midnight in London as a UTC instant. Arithmetic on UTC instants is exact; on London
-    wall-clock datetimes it skips or repeats an hour at the clock changes."""
-    return datetime.combine(day, time(0), LONDON).astimezone(timezone.utc)
 
 # Kensington and Chelsea, which contains Earl's Court, and its neighbours.
 DEMO_AUTHORITY = "E09000020"
@@ -148,10 +141,6 @@ class _Person:
     placements: list[tuple[date, date | None, LatLng, bool]] = field(default_factory=list)
 
 
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
 def _copy_rows(connection: Connection, table: str, columns: tuple[str, ...], rows: Iterator[tuple]) -> int:
     raw = connection.connection.driver_connection
     count = 0
@@ -171,9 +160,10 @@ class DemoGenerator:
         self.connection = connection
         self.rng = random.Random(seed)
         self.size = size
-        self.end = end or _month_start(date.today())
-        first_month = self.end.year * 12 + self.end.month - 1 - size.months
-        self.start = date(first_month // 12, first_month % 12 + 1, 1)
+        # Times are computed as UTC instants: London wall-clock arithmetic skips or repeats an hour
+        # at the clock changes.
+        self.end = end or london_today().replace(day=1)
+        self.start = months_before(self.end, size.months)
         self.area = area
         self.area_places = self._places(area, limit=None)
         self.neighbour_places = self._places(NEIGHBOURING_AUTHORITIES, limit=400)
@@ -299,11 +289,12 @@ class DemoGenerator:
         hot = [c for c in contexts if c.hot]
         ordinary = [c for c in contexts if not c.hot and c.kind != ContextKind.PLACEMENT_PROVIDER]
         link_id = 0
+        linkable = len({c.id for c in hot + ordinary})
         for person in people:
-            count = min(len(contexts), 1 + int(self.rng.random() * 3 + person.weight / 3))
+            count = min(linkable, 1 + int(self.rng.random() * 3 + person.weight / 3))
             chosen: dict[int, _Context] = {}
             while len(chosen) < count:
-                pool = hot if self.rng.random() < 0.55 else ordinary
+                pool = hot if hot and (self.rng.random() < 0.55 or not ordinary) else ordinary
                 context = self.rng.choice(pool)
                 chosen[context.id] = context
             person.contexts = list(chosen.values())
@@ -401,12 +392,18 @@ class DemoGenerator:
                 return point, out_of_area
         return None
 
-    def _episode_counts(self, people: list[_Person]) -> list[int]:
-        total_weight = sum(p.weight for p in people)
-        counts = [int(self.size.missing_episodes * p.weight / total_weight) for p in people]
-        shortfall = self.size.missing_episodes - sum(counts)
-        for index in self.rng.choices(range(len(people)), weights=[p.weight for p in people], k=shortfall):
-            counts[index] += 1
+    def _episode_counts(self, people: list[_Person], most: int) -> list[int]:
+        """Share the episodes by each child's weight, at most ``most`` each (one a day)."""
+        weights = [p.weight for p in people]
+        total_weight = sum(weights)
+        counts = [min(most, int(self.size.missing_episodes * w / total_weight)) for w in weights]
+        shortfall = min(self.size.missing_episodes, most * len(people)) - sum(counts)
+        while shortfall > 0:
+            room = [i for i, count in enumerate(counts) if count < most]
+            for index in self.rng.choices(room, weights=[weights[i] for i in room], k=shortfall):
+                if counts[index] < most and shortfall > 0:
+                    counts[index] += 1
+                    shortfall -= 1
         return counts
 
     def missing_episodes(self, people: list[_Person]) -> Iterator[tuple]:
@@ -417,13 +414,12 @@ class DemoGenerator:
         # Friday and Saturday nights are busier.
         cumulative = list(accumulate(1.6 if day.weekday() in (4, 5) else 1.0 for day in candidates))
         episode_id = 0
-        for person, count in zip(people, self._episode_counts(people)):
+        for person, count in zip(people, self._episode_counts(people, most=len(candidates))):
             if count == 0:
                 continue
-            wanted = min(count, len(candidates))
             chosen: set[date] = set()
-            while len(chosen) < wanted:
-                chosen.update(self.rng.choices(candidates, cum_weights=cumulative, k=wanted - len(chosen)))
+            while len(chosen) < count:
+                chosen.update(self.rng.choices(candidates, cum_weights=cumulative, k=count - len(chosen)))
             chosen_days = sorted(chosen)
             starts = [self._start_time(day) for day in chosen_days]
             for index, started in enumerate(starts):
@@ -490,7 +486,8 @@ EPISODE_COLUMNS = ("id", "young_person_id", "missing_type", "started_at", "ended
 
 
 def demo_loaded(connection: Connection) -> bool:
-    return connection.scalar(select(exists().select_from(YoungPerson)))
+    """Whether young people or contexts exist: the demo's fixed ids would collide with them."""
+    return connection.scalar(select(exists().select_from(YoungPerson) | exists().select_from(Context)))
 
 
 def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSize(), end: date | None = None,
@@ -500,7 +497,7 @@ def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSi
     The caller owns the transaction, so a failure half-way leaves nothing behind.
     """
     if demo_loaded(connection):
-        raise RuntimeError("the database already holds young people; the demo is written only once")
+        raise RuntimeError("the database already holds young people or contexts; the demo is written only once")
     generator = DemoGenerator(connection, seed, size, end, area)
     organisations = generator.organisations()
     authority = organisations[OrganisationKind.LOCAL_AUTHORITY]

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import Float, Integer, Select, and_, column, func, literal_column, select, values
 
 from geo.hexes import MAP_RESOLUTIONS
-from models.geography import Postcode
+from models.geography import LocalAuthority, Postcode
 from models.safeguarding import Context, MissingEpisode
 
 
@@ -113,8 +113,13 @@ def nearest_postcodes(points: list[tuple[int, float, float]]) -> Select:
     return select(centres.c.key, nearest.c.postcode).select_from(centres).join(nearest, literal_column("true"))
 
 
-def area_outline(local_authority_code: str) -> Select:
-    """An approximate outline of a local authority: the concave hull of its postcodes' points."""
+def area_outline(authority_code: str) -> Select:
+    """An approximate outline of an authority: the concave hull of its postcodes' points. A county
+    (upper-tier) code takes in the postcodes of all its districts."""
+    districts = select(LocalAuthority.code).where(LocalAuthority.upper_tier_code == authority_code)
     return select(
         func.ST_AsGeoJSON(func.ST_ConcaveHull(func.ST_Collect(Postcode.location), 0.2), 5)
-    ).where(Postcode.local_authority_code == local_authority_code, Postcode.location.is_not(None))
+    ).where(
+        (Postcode.local_authority_code == authority_code) | Postcode.local_authority_code.in_(districts),
+        Postcode.location.is_not(None),
+    )

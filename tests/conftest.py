@@ -6,7 +6,6 @@ TEST_DATABASE_URL; each run copies it, so tests never touch the development data
 
 import os
 import uuid
-from datetime import date
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -20,7 +19,6 @@ from models.people import Organisation, User
 from webapp import create_app
 
 PASSWORD = "correct horse battery staple"
-DEMO_END = date(2026, 11, 1)  # fixed, so the demo data in tests never changes
 
 
 def _admin_engine(template_url: str):
@@ -35,9 +33,9 @@ def copy_template_database(purpose: str) -> str:
     name = f"csmap_test_{purpose}_{uuid.uuid4().hex[:8]}"
     admin = _admin_engine(template)
     with admin.connect() as connection:
-        connection.execute(
-            text(f'CREATE DATABASE "{name}" TEMPLATE "{template_url.database}" STRATEGY FILE_COPY')
-        )
+        # FILE_COPY (PostgreSQL 15+) copies the 500 MB of postcodes in a second instead of WAL-logging them.
+        fast = " STRATEGY FILE_COPY" if connection.dialect.server_version_info >= (15,) else ""
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_url.database}"{fast}'))
     admin.dispose()
     return template_url.set(database=name).render_as_string(hide_password=False)
 

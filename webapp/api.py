@@ -14,11 +14,12 @@ from models.contexts import new_context
 from models.locations import resolve_location
 from models.validation import FieldError, InvalidInput
 from webapp import params
-from webapp.auth import requires_individual_access
+from webapp.auth import require_individual_access
 from webapp.dashboard import hex_rows
 from webapp.db import get_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.before_request(require_individual_access)
 
 
 def invalid(errors: list[FieldError]):
@@ -33,7 +34,6 @@ def invalid(errors: list[FieldError]):
 
 
 @bp.get("/hexes")
-@requires_individual_access
 def hexes():
     resolution = params.resolution(request.args)
     layer = params.layer(request.args)
@@ -47,7 +47,6 @@ def hexes():
 
 
 @bp.get("/locations")
-@requires_individual_access
 def locations():
     typed = request.args.get("q", "")
     try:
@@ -78,7 +77,6 @@ def context_feature(context) -> dict:
 
 
 @bp.post("/contexts")
-@requires_individual_access
 def create_context():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

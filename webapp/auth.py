@@ -1,13 +1,13 @@
 """Sign-in and sign-out. Every page but the sign-in page, /healthz and static files needs a user."""
 
-from functools import wraps
+import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
@@ -18,6 +18,7 @@ from webapp.extensions import login_manager
 bp = Blueprint("auth", __name__)
 
 PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static"}
+UNKNOWN_USER_HASH = generate_password_hash(secrets.token_hex(16))
 
 
 class LoginForm(FlaskForm):
@@ -46,26 +47,23 @@ def _require_login():
     return login_manager.unauthorized()
 
 
-def requires_individual_access(view):
-    """Refuse partner roles: this view shows data about individual children or exact places.
-    The shared, disclosure-controlled partner map is a separate feature."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.role.sees_individuals:
-            abort(403, description="Your role sees only the shared, disclosure-controlled partner map, "
-                  "which is not available yet; no page about individual children or exact places is open to it.")
-        return view(*args, **kwargs)
-
-    return wrapped
+def require_individual_access():
+    """``before_request`` of every blueprint that shows individual children or exact places, so
+    that no view in it can be left open to partner roles. The shared, disclosure-controlled
+    partner map is a separate feature."""
+    if current_user.is_authenticated and not current_user.role.sees_individuals:
+        abort(403, description="Your role sees only the shared, disclosure-controlled partner map, "
+              "which is not available yet; no page about individual children or exact places is open to it.")
 
 
 def _safe_next(target: str | None) -> str:
-    """Only redirect to a path on this site, never to another host."""
+    """Only redirect to a path on this site, never to another host. Browsers read a backslash as
+    a slash, so "/\\evil.example" would leave the site too."""
     if not target:
         return url_for("dashboard.index")
     parts = urlsplit(target)
-    if parts.netloc or parts.scheme or not target.startswith("/") or target.startswith("//"):
+    if (parts.netloc or parts.scheme or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or any(ord(character) < 32 for character in target)):
         return url_for("dashboard.index")
     return target
 
@@ -77,7 +75,9 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = get_session().scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is None or not user.active or not check_password_hash(user.password_hash, form.password.data):
+        # Hash even for unknown usernames, so the response time does not tell which ones exist.
+        password_hash = user.password_hash if user is not None else UNKNOWN_USER_HASH
+        if not check_password_hash(password_hash, form.password.data) or user is None or not user.active:
             flash("Username or password is not right.", "danger")
             return render_template("auth/login.html", form=form), 401
         login_user(user)

@@ -11,10 +11,11 @@ from models.codes import CONTEXT_KIND_LABELS
 from models.contexts import new_context
 from models.safeguarding import Context
 from models.validation import InvalidInput
-from webapp.auth import requires_individual_access
+from webapp.auth import require_individual_access
 from webapp.db import get_session
 
 bp = Blueprint("contexts", __name__, url_prefix="/contexts")
+bp.before_request(require_individual_access)
 
 
 class ContextForm(FlaskForm):
@@ -29,14 +30,12 @@ class ContextForm(FlaskForm):
 
 
 @bp.get("/")
-@requires_individual_access
 def index():
     contexts = get_session().scalars(select(Context).order_by(Context.created_at.desc(), Context.id.desc()).limit(200))
     return render_template("contexts/index.html", contexts=list(contexts), kind_labels=CONTEXT_KIND_LABELS)
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@requires_individual_access
 def new():
     form = ContextForm()
     if form.validate_on_submit():

@@ -2,7 +2,6 @@
 hexagons as a table (the accessible alternative to the map)."""
 
 import json
-from datetime import date
 
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
@@ -10,31 +9,16 @@ from shapely.geometry import shape
 
 from geo.hexes import MAP_RESOLUTIONS, cell_centre, cell_to_string, hex_feature_collection
 from models.queries import area_outline, context_counts_by_cell, contexts_for_map, episode_hex_counts, nearest_postcodes
+from models.times import london_midnight, london_today, months_before
 from webapp import maps, params
-from webapp.auth import requires_individual_access
+from webapp.auth import require_individual_access
 from webapp.db import get_session
 
 bp = Blueprint("dashboard", __name__)
+bp.before_request(require_individual_access)
 
 PERIODS = {"3": "Last 3 months", "6": "Last 6 months", "12": "Last 12 months", "24": "Last 24 months", "all": "All time"}
 BUSIEST_ROWS = 15
-
-
-def months_before(day: date, months: int) -> date:
-    """
-    >>> months_before(date(2026, 11, 26), 12)
-    datetime.date(2025, 11, 26)
-    >>> months_before(date(2026, 3, 31), 1)
-    datetime.date(2026, 2, 28)
-    """
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    for last_day in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, last_day)
-        except ValueError:
-            continue
 
 
 # How far past its authority's outline the dashboard looks, in degrees (about a kilometre).
@@ -69,7 +53,6 @@ def _area(session) -> tuple[str, tuple] | tuple[None, None]:
 
 
 @bp.route("/")
-@requires_individual_access
 def index():
     session = get_session()
     resolution = params.resolution(request.args)
@@ -79,7 +62,7 @@ def index():
         params.bad_parameter("period", period, "is not one of: " + ", ".join(PERIODS))
     started_from = None
     if period != "all":
-        started_from = params.london_midnight(months_before(date.today(), int(period)))
+        started_from = london_midnight(months_before(london_today(), int(period)))
 
     outline, bbox = _area(session)
     rows = hex_rows(session, resolution, layer, started_from, None, bbox)
@@ -96,7 +79,6 @@ def index():
     for index, row in enumerate(busiest):
         row["h3"] = cell_to_string(row["cell"])
         row["near_postcode"] = near.get(index)
-        row["centre"] = centres[row["cell"]]
 
     return render_template(
         "dashboard/index.html",

@@ -13,6 +13,6 @@ bp = Blueprint("health", __name__)
 def healthz():
     try:
         postgis = get_session().scalar(text("SELECT postgis_lib_version()"))
-    except SQLAlchemyError as error:
-        return jsonify(status="unavailable", database="unreachable", detail=type(error).__name__), 503
+    except SQLAlchemyError:
+        return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok", postgis=postgis)

@@ -1,15 +1,13 @@
 """Query parameters shared by pages and the API; a bad value is a 400 naming the parameter."""
 
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import abort
-from zoneinfo import ZoneInfo
 
 from geo.hexes import MAP_RESOLUTIONS
 from models.queries import BBox, EpisodeLayer
-
-LONDON = ZoneInfo("Europe/London")
+from models.times import london_midnight
 DEFAULT_RESOLUTION = 9
 
 
@@ -64,15 +62,13 @@ def iso_date(args, name: str) -> date | None:
         bad_parameter(name, raw, "is not a date in the form YYYY-MM-DD")
 
 
-def london_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), LONDON)
-
-
 def date_range(args) -> tuple[datetime | None, datetime | None]:
     """``from`` and ``to`` (inclusive, London dates) as a half-open range of instants."""
     start, end = iso_date(args, "from"), iso_date(args, "to")
     if start and end and end < start:
         bad_parameter("to", args.get("to"), f"is before from ({args.get('from')})")
+    if end == date.max:
+        bad_parameter("to", args.get("to"), "is the last day the calendar has: give an earlier date")
     return (
         london_midnight(start) if start else None,
         london_midnight(end + timedelta(days=1)) if end else None,

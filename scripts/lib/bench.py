@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from models.base import make_engine, make_session_factory
 from models.demo import DemoSize, demo_loaded, write_demo
 from models.safeguarding import MissingEpisode
+from models.times import LONDON
 from webapp import create_app
 from webapp.cli import ensure_demo_users
 
@@ -31,19 +32,23 @@ def london_boroughs(connection) -> tuple[str, ...]:
     return tuple(sorted(codes))
 
 
-def ensure_data(engine) -> None:
-    with engine.connect() as connection:
-        if demo_loaded(connection):
-            return
-    print(f"Writing {BENCH_SIZE.missing_episodes:,} episodes and {BENCH_SIZE.contexts:,} contexts "
-          "(first run only)...", flush=True)
-    started = time.perf_counter()
+def ensure_data(engine, rebuild: bool) -> None:
     with engine.begin() as connection:
-        counts = write_demo(connection, seed=7, size=BENCH_SIZE, area=london_boroughs(connection))
-    elapsed = time.perf_counter() - started
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM ANALYZE"))
-    print(f"  {counts} in {elapsed:.0f} s ({counts['missing_episodes'] / elapsed:,.0f} episodes/s)")
+        if rebuild:
+            connection.execute(text(
+                "TRUNCATE missing_episodes, placements, context_links, young_people, contexts, users, organisations"
+            ))
+        loaded = demo_loaded(connection)
+    if not loaded:
+        print(f"Writing {BENCH_SIZE.missing_episodes:,} episodes and {BENCH_SIZE.contexts:,} contexts "
+              "(first run only)...", flush=True)
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            counts = write_demo(connection, seed=7, size=BENCH_SIZE, area=london_boroughs(connection))
+        elapsed = time.perf_counter() - started
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+        print(f"  {counts} in {elapsed:.0f} s ({counts['missing_episodes'] / elapsed:,.0f} episodes/s)", flush=True)
     with make_session_factory(engine)() as session, session.begin():
         ensure_demo_users(session, PASSWORD)
 
@@ -68,16 +73,18 @@ def timed(client, url: str, repeat: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--rebuild", action="store_true", help="write the benchmark data set again")
     arguments = parser.parse_args()
     url = os.environ["DATABASE_URL"]
     engine = make_engine(url)
-    ensure_data(engine)
+    ensure_data(engine, arguments.rebuild)
     with engine.connect() as connection:
         episodes = connection.scalar(select(func.count()).select_from(MissingEpisode))
-        newest = connection.scalar(select(func.max(MissingEpisode.started_at))).date()
+        newest = connection.scalar(select(func.max(MissingEpisode.started_at))).astimezone(LONDON).date()
     engine.dispose()
 
-    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url})
+    # CSRF off for this in-process client only: it signs in with a form post.
+    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "WTF_CSRF_ENABLED": False})
     client = app.test_client()
     client.post("/login", data={"username": "panel", "password": PASSWORD})
     window = f"from={(newest - timedelta(days=365)).isoformat()}&to={newest.isoformat()}"

@@ -103,17 +103,18 @@ ensure_assets() {
 
 # The project-local cluster. PostgreSQL refuses to run as root, so as root the cluster belongs to the
 # `postgres` user; when that user cannot reach var/ (a clone inside a private folder), the data lives
-# in a folder of its own under /var/lib/postgresql and var/postgres links to it.
-cluster_dir() {
-  if [ "$(id -u)" -ne 0 ]; then echo "$VAR/postgres"; return; fi
-  if [ -L "$VAR/postgres" ]; then readlink "$VAR/postgres"; return; fi
-  mkdir -p "$VAR/postgres"; chown postgres: "$VAR/postgres"
-  if runuser -u postgres -- test -w "$VAR/postgres"; then echo "$VAR/postgres"; return; fi
-  rmdir "$VAR/postgres"
-  local outside; outside="/var/lib/postgresql/csmap-$(echo "$ROOT" | sha256sum | cut -c1-12)"
-  mkdir -p "$outside"; chown postgres: "$outside"; chmod 700 "$outside"
-  ln -s "$outside" "$VAR/postgres"
-  echo "$outside"
+# in a folder of its own under /var/lib/postgresql and var/postgres links to it. Sets CLUSTER_DIR.
+locate_cluster() {
+  CLUSTER_DIR="$VAR/postgres"
+  [ "$(id -u)" -eq 0 ] || return 0
+  if [ -L "$VAR/postgres" ]; then CLUSTER_DIR="$(readlink "$VAR/postgres")"; return 0; fi
+  mkdir -p "$VAR/postgres"
+  [ -f "$VAR/postgres/data/PG_VERSION" ] || chown postgres: "$VAR/postgres"
+  if runuser -u postgres -- test -w "$VAR/postgres"; then return 0; fi
+  rmdir "$VAR/postgres" || die "$VAR/postgres is not empty but the postgres user cannot reach it"
+  CLUSTER_DIR="/var/lib/postgresql/csmap-$(echo "$ROOT" | sha256sum | cut -c1-12)"
+  mkdir -p "$CLUSTER_DIR"; chown postgres: "$CLUSTER_DIR"; chmod 700 "$CLUSTER_DIR"
+  ln -s "$CLUSTER_DIR" "$VAR/postgres"
 }
 
 as_cluster_owner() {
@@ -121,31 +122,48 @@ as_cluster_owner() {
   if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
+# The binaries of the cluster's own major version once it exists (a newer PostgreSQL installed
+# later would refuse its data), the newest installed before that.
+cluster_bindir() {
+  if [ -f "$CLUSTER_DIR/data/PG_VERSION" ]; then
+    echo "/usr/lib/postgresql/$(cat "$CLUSTER_DIR/data/PG_VERSION")/bin"
+  else
+    pg_bindir
+  fi
+}
+
 ensure_cluster() {
-  local dir bin; dir="$(cluster_dir)"; bin="$(pg_bindir)"
-  CLUSTER_SOCKET="$dir/socket"
-  if [ ! -f "$dir/data/PG_VERSION" ]; then
-    say "Creating the PostgreSQL cluster in $dir (port $CSMAP_PGPORT)"
-    as_cluster_owner mkdir -p "$dir/data" "$dir/socket"
-    as_cluster_owner chmod 700 "$dir/data" "$dir/socket"
+  locate_cluster
+  local bin; bin="$(cluster_bindir)"
+  # Unix socket paths are limited to about 100 bytes, so the socket lives in a short folder of its
+  # own rather than inside a clone whose path may be long.
+  CLUSTER_SOCKET="/tmp/csmap-$(echo "$CLUSTER_DIR" | sha256sum | cut -c1-12)"
+  if [ ! -f "$CLUSTER_DIR/data/PG_VERSION" ]; then
+    say "Creating the PostgreSQL cluster in $CLUSTER_DIR (port $CSMAP_PGPORT)"
+    as_cluster_owner mkdir -p "$CLUSTER_DIR/data"
+    as_cluster_owner chmod 700 "$CLUSTER_DIR/data"
     # Trust on the Unix socket only: the socket folder is private to its owner (and root), and
     # TCP is switched off, so nothing else on the machine can connect.
-    as_cluster_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=reject \
+    as_cluster_owner "$bin/initdb" -D "$CLUSTER_DIR/data" -U postgres --auth-local=trust --auth-host=reject \
       -E UTF8 --locale=C.UTF-8 >/dev/null
-    cat <<CONF | as_cluster_owner tee -a "$dir/data/postgresql.conf" >/dev/null
+    cat <<CONF | as_cluster_owner tee -a "$CLUSTER_DIR/data/postgresql.conf" >/dev/null
 listen_addresses = ''
 port = $CSMAP_PGPORT
-unix_socket_directories = '$dir/socket'
+unix_socket_directories = '$CLUSTER_SOCKET'
 shared_buffers = 512MB
 work_mem = 32MB
 maintenance_work_mem = 512MB
 max_wal_size = 4GB
 CONF
   fi
-  if ! as_cluster_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+  if [ ! -d "$CLUSTER_SOCKET" ]; then
+    mkdir -p "$CLUSTER_SOCKET"; chmod 700 "$CLUSTER_SOCKET"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$CLUSTER_SOCKET"; fi
+  fi
+  if ! as_cluster_owner "$bin/pg_ctl" -D "$CLUSTER_DIR/data" status >/dev/null 2>&1; then
     say "Starting PostgreSQL on port $CSMAP_PGPORT"
-    as_cluster_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null \
-      || { tail -n 20 "$dir/postgres.log" >&2; die "PostgreSQL did not start (log above)"; }
+    as_cluster_owner "$bin/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/postgres.log" -w -t 60 start >/dev/null \
+      || { tail -n 20 "$CLUSTER_DIR/postgres.log" >&2; die "PostgreSQL did not start (log above)"; }
   fi
   superuser_sql "DO \$\$ BEGIN
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_ROLE') THEN

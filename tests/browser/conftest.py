@@ -33,11 +33,15 @@ def live_server():
     with make_session_factory(engine)() as session, session.begin():
         ensure_demo_users(session, DEMO_PASSWORD)
     engine.dispose()
-    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": url, "TILE_URL": ""})
+    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": url})
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    # A basemap that never loads (every tile is a 404), as on a network that blocks tile servers:
+    # the map must stay usable without it.
+    app.config["TILE_URL"] = base_url + "/no-tiles-here/{z}/{x}/{y}.png"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield base_url
     server.shutdown()
     app.extensions["db_engine"].dispose()
     drop_database(url)

@@ -11,6 +11,8 @@ def hexagon_count(page) -> int:
 
 
 def test_sign_in_and_see_hexagons(visit):
+    tile_requests = []
+    visit.page.on("requestfinished", lambda r: "/no-tiles-here/" in r.url and tile_requests.append(r.url))
     page = visit.sign_in()
     expect(page.get_by_role("heading", name="Missing episodes by hexagon")).to_be_visible()
     assert hexagon_count(page) > 20
@@ -21,6 +23,7 @@ def test_sign_in_and_see_hexagons(visit):
     expect(page.locator(".leaflet-marker-icon").first).to_be_visible()  # contexts (clusters or markers)
     assert visit.outside_requests == []
     assert visit.script_errors == []
+    assert tile_requests, "the basemap was never asked for, so this test proves nothing about failing tiles"
 
 
 def test_hexagon_tooltip_gives_the_counts(visit):

@@ -1,6 +1,6 @@
 import pytest
 
-from geo.grid import BRITISH_NATIONAL_GRID, IRISH_GRID, dfe_distance_miles, grid_srid_for_postcode, grid_to_latlng
+from geo.grid import IRISH_GRID, dfe_distance_miles, grid_to_latlng
 
 
 @pytest.mark.parametrize(
@@ -17,10 +17,7 @@ def test_dfe_distance(a, b, miles):
     assert dfe_distance_miles(*b, *a) == miles
 
 
-def test_northern_ireland_uses_the_irish_grid():
-    assert grid_srid_for_postcode("BT1 1AA") == IRISH_GRID
-    assert grid_srid_for_postcode("bt1 1aa") == IRISH_GRID
-    assert grid_srid_for_postcode("B1 1AA") == BRITISH_NATIONAL_GRID
+def test_irish_grid_reference_converts_to_belfast():
     belfast = grid_to_latlng(334316, 374675, IRISH_GRID)  # BT1 1AA
     assert belfast.lat == pytest.approx(54.602, abs=0.002)
     assert belfast.lng == pytest.approx(-5.922, abs=0.002)

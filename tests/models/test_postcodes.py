@@ -1,12 +1,16 @@
 """The ONS Postcode Directory as loaded by the set-up: every postcode, on the right grid."""
 
+import json
+
 import pytest
 from geoalchemy2.shape import to_shape
+from shapely.geometry import shape
 from sqlalchemy import func, select
 
 from geo.grid import BRITISH_NATIONAL_GRID, IRISH_GRID, grid_to_latlng
 from models.geography import LocalAuthority, Postcode
 from models.locations import resolve_location
+from models.queries import area_outline
 from geo.locations import LocationError
 
 
@@ -50,3 +54,22 @@ def test_local_authorities_map_to_upper_tier(session):
     district = session.get(LocalAuthority, "E07000066")  # Basildon, in Essex
     assert district.upper_tier_code == "E10000012"
     assert session.get(LocalAuthority, "E09000020").upper_tier_code == "E09000020"
+
+
+@pytest.mark.parametrize(
+    ("authority", "inside", "outside"),
+    [
+        ("E09000020", "SW5 0AA", "SW1A 1AA"),  # a London borough: its own postcodes
+        ("E10000012", "SS14 1DA", "SW5 0AA"),  # Essex (upper tier): its districts' postcodes, Basildon's too
+    ],
+)
+def test_area_outline_covers_the_authority(session, authority, inside, outside):
+    outline = session.scalar(area_outline(authority))
+    assert outline is not None
+    area = shape(json.loads(outline))
+
+    def point(postcode):
+        return to_shape(session.get(Postcode, postcode).location)
+
+    assert area.buffer(1e-9).contains(point(inside))
+    assert not area.contains(point(outside))

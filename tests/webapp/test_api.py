@@ -1,11 +1,14 @@
 from collections import Counter
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import h3
 import pytest
 from sqlalchemy import func, select
 
-from models.safeguarding import Context
+from geo.coords import LatLng
+from geo.hexes import cells_of
+from models.codes import MissingType
+from models.safeguarding import Context, MissingEpisode, YoungPerson
 
 
 def test_hexes_geojson_matches_h3_py(signed_in, episodes):
@@ -38,6 +41,7 @@ def test_hexes_geojson_matches_h3_py(signed_in, episodes):
         ("bbox=-0.1,51.5,-0.2,51.6", "bbox", "-0.1,51.5,-0.2,51.6"),
         ("bbox=-0.2,51.5,-0.1,91", "bbox", "-0.2,51.5,-0.1,91"),
         ("bbox=nan,1,2,3", "bbox", "nan,1,2,3"),
+        ("to=9999-12-31", "to", "9999-12-31"),
     ],
 )
 def test_hexes_bad_parameters_are_400_naming_them(signed_in, query, parameter, value):
@@ -45,6 +49,28 @@ def test_hexes_bad_parameters_are_400_naming_them(signed_in, query, parameter, v
     assert response.status_code == 400
     message = response.get_json()["error"]
     assert message.startswith(f"{parameter}: {value!r}")
+
+
+def test_dates_are_london_dates(signed_in, session, organisations):
+    """23:30 UTC on 30 June is 00:30 on 1 July in London: a July query counts it, a June one does not."""
+    organisation = next(iter(organisations.values()))
+    person = YoungPerson(reference="YP-BST001", birth_month=date(2011, 1, 1), sex=1,
+                         responsible_authority_code="E09000020", organisation_id=organisation.id)
+    session.add(person)
+    session.flush()
+    point = LatLng(51.49, -0.19)
+    started = datetime(2026, 6, 30, 23, 30, tzinfo=timezone.utc)
+    session.add(MissingEpisode(young_person_id=person.id, missing_type=MissingType.AWAY, started_at=started,
+                               ended_at=started + timedelta(hours=2), last_seen_location=point.wkt,
+                               last_seen_cells=cells_of(point)))
+    session.commit()
+
+    def total(query):
+        features = signed_in.get(f"/api/v1/hexes?{query}").get_json()["features"]
+        return sum(f["properties"]["episodes"] for f in features)
+
+    assert total("from=2026-07-01&to=2026-07-01") == 1
+    assert total("from=2026-06-01&to=2026-06-30") == 0
 
 
 def test_hexes_bbox_keeps_only_points_inside(signed_in, episodes):

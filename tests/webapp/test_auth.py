@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -71,6 +73,9 @@ def test_inactive_user_cannot_sign_in(client, auth, users, session):
         ("//evil.example/", "/"),
         ("javascript:alert(1)", "/"),
         ("http:/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("/%5Cevil.example", "/"),
+        ("/contexts/%0d%0aSet-Cookie:x=1", "/"),
     ],
 )
 def test_next_redirect_stays_on_this_site(auth, next_url, lands_on):
@@ -97,11 +102,35 @@ def test_internal_roles_reach_the_dashboard(client, auth, role):
     assert client.get("/").status_code == 200
 
 
-def test_csrf_is_enforced_on_forms(make_app, users):
-    client = make_app(WTF_CSRF_ENABLED=True).test_client()
-    response = client.post("/login", data={"username": "panel_member", "password": PASSWORD})
+@pytest.fixture
+def csrf_client(make_app, users):
+    return make_app(WTF_CSRF_ENABLED=True).test_client()
+
+
+def test_csrf_is_enforced_on_sign_in(csrf_client):
+    response = csrf_client.post("/login", data={"username": "panel_member", "password": PASSWORD})
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
+
+
+def sign_in_with_token(client) -> str:
+    """Sign in as a browser does: read the form's CSRF token, post it back; returns the token."""
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"username": "panel_member", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    return token
+
+
+@pytest.mark.parametrize(("path", "kwargs"), [("/logout", {}), ("/api/v1/contexts", {"json": {"name": "x"}}),
+                                              ("/contexts/new", {"data": {"name": "x"}})])
+def test_csrf_is_enforced_on_every_post_of_a_signed_in_user(csrf_client, path, kwargs):
+    token = sign_in_with_token(csrf_client)
+    refused = csrf_client.post(path, **kwargs)
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    # The same request with the session's token gets past the CSRF check.
+    accepted = csrf_client.post(path, headers={"X-CSRFToken": token}, **kwargs)
+    assert "CSRF" not in accepted.get_data(as_text=True)
 
 
 def test_session_cookie_flags(client, auth):
