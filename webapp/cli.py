@@ -1,4 +1,5 @@
-"""Command-line steps of the web app, run by ./scripts/run: ``flask --app webapp seed-demo``."""
+"""Command-line steps of the web app: ``flask --app webapp seed-demo`` (run by ./scripts/run) and
+``flask --app webapp create-user``."""
 
 import os
 
@@ -25,6 +26,7 @@ DEMO_USERS = (
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_user_command)
 
 
 def _engine():
@@ -52,6 +54,32 @@ def seed_demo_command(seed: int) -> None:
     click.echo("Demo sign-ins (synthetic data only):")
     for username, _, role, _ in DEMO_USERS:
         click.echo(f"  {username:<14} password: {password:<20} role: {role.value}")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Name shown in the page header.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--organisation", required=True, help="Organisation name; created when new.")
+@click.option("--organisation-kind", type=click.Choice([k.value for k in OrganisationKind]),
+              default=OrganisationKind.LOCAL_AUTHORITY.value, show_default=True)
+@click.option("--authority-code", help="For a local authority: its ONS code, e.g. E09000020.")
+@click.password_option(help="Asked for when not given.")
+@with_appcontext
+def create_user_command(username, display_name, role, organisation, organisation_kind, authority_code, password):
+    """Add a user who can sign in (the first administrator of a real database, say)."""
+    with current_app.extensions["db_sessions"]() as session, session.begin():
+        if session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise click.ClickException(f"username {username!r} is taken")
+        owner = session.scalar(select(Organisation).where(Organisation.name == organisation))
+        if owner is None:
+            owner = Organisation(name=organisation, kind=OrganisationKind(organisation_kind),
+                                 local_authority_code=authority_code)
+            session.add(owner)
+            session.flush()
+        session.add(User(username=username, display_name=display_name, role=Role(role),
+                         organisation_id=owner.id, password_hash=generate_password_hash(password)))
+    click.echo(f"User {username!r} ({role}) added to {organisation!r}.")
 
 
 def ensure_demo_users(session, password: str) -> None:

@@ -37,3 +37,25 @@ def test_seed_demo_writes_once_and_prints_the_sign_ins(fresh_app, monkeypatch):
     assert second.exit_code == 0
     assert "Writing" not in second.output
     assert counts(fresh_app) == (3000, 6)
+
+
+def test_create_user_then_sign_in(fresh_app):
+    runner = fresh_app.test_cli_runner()
+    args = ["create-user", "first.admin", "--name", "First Admin", "--role", "administrator",
+            "--organisation", "Example Council", "--authority-code", "E09000020"]
+    result = runner.invoke(args=args, input="a long pass phrase\na long pass phrase\n")
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(args=args, input="x\nx\n")
+    assert again.exit_code != 0 and "is taken" in again.output
+    client = fresh_app.test_client()
+    fresh_app.config["WTF_CSRF_ENABLED"] = False
+    response = client.post("/login", data={"username": "first.admin", "password": "a long pass phrase"})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_create_user_rejects_an_unknown_role(fresh_app):
+    result = fresh_app.test_cli_runner().invoke(
+        args=["create-user", "x", "--name", "X", "--role", "superuser", "--organisation", "O", "--password", "p"]
+    )
+    assert result.exit_code != 0 and "superuser" in result.output
