@@ -15,7 +15,7 @@ from models.locations import resolve_location
 from models.validation import FieldError, InvalidInput
 from webapp import params
 from webapp.auth import require_individual_access
-from webapp.dashboard import hex_rows
+from webapp.dashboard import add_gi_star, hex_rows
 from webapp.db import get_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -40,6 +40,11 @@ def hexes():
     started_from, started_before = params.date_range(request.args)
     bbox = params.bbox(request.args)
     rows = hex_rows(get_session(), resolution, layer, started_from, started_before, bbox)
+    if params.flag(request.args, "gi"):
+        try:
+            add_gi_star(rows, resolution, bbox)
+        except ValueError as error:
+            params.bad_parameter("bbox" if bbox else "res", request.args.get("bbox" if bbox else "res"), str(error))
     collection = hex_feature_collection(rows)
     collection["resolution"] = resolution
     collection["layer"] = layer.value

@@ -3,11 +3,12 @@ hexagons as a table (the accessible alternative to the map)."""
 
 import json
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, flash, render_template, request
 from flask_login import current_user
 from shapely.geometry import shape
 
 from geo.hexes import MAP_RESOLUTIONS, cell_centre, cell_to_string, hex_feature_collection
+from geo.hotspots import cells_in_box, gi_star, surrounding_cells
 from models.queries import area_outline, context_counts_by_cell, contexts_for_map, episode_hex_counts, nearest_postcodes
 from models.times import london_midnight, london_today, months_before
 from webapp import maps, params
@@ -34,6 +35,17 @@ def hex_rows(session, resolution: int, layer, started_from, started_before, bbox
          "contexts": contexts.get(row.cell, 0)}
         for row in session.execute(episodes)
     ]
+
+
+def add_gi_star(rows: list[dict], resolution: int, bbox) -> None:
+    """Add Getis-Ord Gi* (``gi_z``, ``gi_p``, ``gi_hotspot``) to each row, over every hexagon of the
+    box (empty ones included) or, without a box, of the rows' cells and two rings around them.
+    Raises ValueError when the area holds too many hexagons."""
+    area = cells_in_box(*bbox, resolution) if bbox else surrounding_cells([row["cell"] for row in rows])
+    scores = gi_star({row["cell"]: row["episodes"] for row in rows}, area + [row["cell"] for row in rows])
+    for row in rows:
+        score = scores[row["cell"]]
+        row.update(gi_z=round(score.z, 2), gi_p=score.p, gi_hotspot=score.hotspot)
 
 
 def _area(session) -> tuple[str, tuple] | tuple[None, None]:
@@ -66,6 +78,10 @@ def index():
 
     outline, bbox = _area(session)
     rows = hex_rows(session, resolution, layer, started_from, None, bbox)
+    try:
+        add_gi_star(rows, resolution, bbox)
+    except ValueError as error:
+        flash(f"Hotspot scores are not shown: {error}.", "warning")
     breaks = maps.class_breaks([row["episodes"] for row in rows])
     contexts = session.execute(contexts_for_map(bbox)).all()
     fmap = maps.hex_map(hex_feature_collection(rows), breaks, contexts, outline)

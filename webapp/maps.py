@@ -153,8 +153,8 @@ def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str
             },
             highlight_function=lambda _: {"weight": 2.5, "color": "#212529"},
             tooltip=folium.GeoJsonTooltip(
-                fields=["episodes", "young_people", "contexts"],
-                aliases=["Missing episodes", "Young people", "Contexts"],
+                fields=["episodes", "young_people", "contexts"] + (["gi_z"] if "gi_z" in hexes["features"][0]["properties"] else []),
+                aliases=["Missing episodes", "Young people", "Contexts", "Hotspot score (Gi* z)"],
             ),
         ).add_to(fmap)
 

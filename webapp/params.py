@@ -52,6 +52,13 @@ def bbox(args, name: str = "bbox") -> BBox | None:
     return values
 
 
+def flag(args, name: str) -> bool:
+    raw = args.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        bad_parameter(name, args.get(name), "is not true or false")
+    return raw in ("true", "1")
+
+
 def iso_date(args, name: str) -> date | None:
     raw = args.get(name)
     if not raw:

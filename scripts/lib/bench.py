@@ -89,6 +89,8 @@ def main() -> None:
     client.post("/login", data={"username": "panel", "password": PASSWORD})
     window = f"from={(newest - timedelta(days=365)).isoformat()}&to={newest.isoformat()}"
     cases = [(f"hex API, 12 months, res {r}", f"/api/v1/hexes?res={r}&{window}") for r in (7, 8, 9)]
+    london = "bbox=-0.51,51.28,0.34,51.70"
+    cases.append(("hex API + Gi*, London bbox, res 8", f"/api/v1/hexes?res=8&gi=true&{london}&{window}"))
     cases.append(("dashboard page, 12 months, res 8", "/?period=12&res=8"))
 
     print(f"\n{episodes:,} missing episodes; {platform.processor() or platform.machine()}, "

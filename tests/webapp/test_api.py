@@ -178,3 +178,21 @@ def test_unknown_api_path_is_json_404(signed_in):
     response = signed_in.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert "error" in response.get_json()
+
+
+def test_hexes_with_gi_star(signed_in, episodes):
+    body = signed_in.get("/api/v1/hexes?res=9&gi=true&bbox=-0.22,51.47,-0.16,51.51").get_json()
+    assert body["features"]
+    for feature in body["features"]:
+        properties = feature["properties"]
+        assert {"gi_z", "gi_p", "gi_hotspot"} <= set(properties)
+        assert 0 <= properties["gi_p"] <= 1
+    plain = signed_in.get("/api/v1/hexes?res=9").get_json()
+    assert "gi_z" not in plain["features"][0]["properties"]
+
+
+@pytest.mark.parametrize(("query", "parameter"), [("gi=maybe", "gi"), ("gi=true&res=10&bbox=-3,50,1,53", "bbox")])
+def test_gi_star_bad_requests(signed_in, episodes, query, parameter):
+    response = signed_in.get(f"/api/v1/hexes?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith(f"{parameter}: ")
