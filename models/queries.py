@@ -1,13 +1,15 @@
 """Query builders for the map and tables. Each returns a ``Select``; callers run it."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, Integer, Select, and_, column, func, literal_column, select, values
+from sqlalchemy import Date, Float, Integer, Select, and_, column, func, literal_column, select, values
 
 from geo.hexes import MAP_RESOLUTIONS
 from models.geography import LocalAuthority, Postcode
 from models.safeguarding import Context, MissingEpisode
+from models.times import LONDON
 
 
 BBox = tuple[float, float, float, float]  # min lng, min lat, max lng, max lat (WGS 84)
@@ -30,36 +32,66 @@ def cell_at(cells_column, resolution: int):
     return cells_column[MAP_RESOLUTIONS.index(resolution) + 1]
 
 
-def episode_hex_counts(
-    resolution: int,
-    layer: EpisodeLayer = EpisodeLayer.LAST_SEEN,
-    started_from: datetime | None = None,
-    started_before: datetime | None = None,
-    bbox: BBox | None = None,
-) -> Select:
+@dataclass(frozen=True)
+class EpisodeSelection:
+    """Which missing episodes a map, table or chart counts."""
+
+    layer: EpisodeLayer = EpisodeLayer.LAST_SEEN
+    started_from: datetime | None = None
+    started_before: datetime | None = None
+    bbox: BBox | None = None
+
+    @property
+    def cells(self):
+        return MissingEpisode.last_seen_cells if self.layer == EpisodeLayer.LAST_SEEN else MissingEpisode.found_cells
+
+    @property
+    def location(self):
+        return (MissingEpisode.last_seen_location if self.layer == EpisodeLayer.LAST_SEEN
+                else MissingEpisode.found_location)
+
+    def conditions(self):
+        conditions = [self.cells.is_not(None)]
+        if self.bbox is not None:
+            conditions.append(within(self.location, self.bbox))
+        if self.started_from is not None:
+            conditions.append(MissingEpisode.started_at >= self.started_from)
+        if self.started_before is not None:
+            conditions.append(MissingEpisode.started_at < self.started_before)
+        return and_(*conditions)
+
+
+def _episode_counts(*keys) -> tuple:
+    return (*keys, func.count().label("episodes"),
+            func.count(MissingEpisode.young_person_id.distinct()).label("young_people"))
+
+
+def episode_hex_counts(resolution: int, selection: EpisodeSelection = EpisodeSelection()) -> Select:
     """Missing episodes and distinct young people per H3 cell, busiest first."""
-    if layer == EpisodeLayer.LAST_SEEN:
-        cells, location = MissingEpisode.last_seen_cells, MissingEpisode.last_seen_location
-    else:
-        cells, location = MissingEpisode.found_cells, MissingEpisode.found_location
-    cell = cell_at(cells, resolution).label("cell")
-    conditions = [cells.is_not(None)]
-    if bbox is not None:
-        conditions.append(within(location, bbox))
-    if started_from is not None:
-        conditions.append(MissingEpisode.started_at >= started_from)
-    if started_before is not None:
-        conditions.append(MissingEpisode.started_at < started_before)
+    cell = cell_at(selection.cells, resolution).label("cell")
     return (
-        select(
-            cell,
-            func.count().label("episodes"),
-            func.count(MissingEpisode.young_person_id.distinct()).label("young_people"),
-        )
-        .where(and_(*conditions))
+        select(*_episode_counts(cell))
+        .where(selection.conditions())
         .group_by(cell)
         .order_by(literal_column("episodes").desc(), cell)
     )
+
+
+def _london(column):
+    return func.timezone(LONDON.key, column)
+
+
+def episode_start_grid(selection: EpisodeSelection) -> Select:
+    """Episodes by London day of the week (1 Monday to 7 Sunday) and hour they started."""
+    weekday = func.extract("isodow", _london(MissingEpisode.started_at)).cast(Integer).label("weekday")
+    hour = func.extract("hour", _london(MissingEpisode.started_at)).cast(Integer).label("hour")
+    return select(weekday, hour, func.count().label("episodes")).where(selection.conditions()).group_by(weekday, hour)
+
+
+def episode_months(selection: EpisodeSelection) -> Select:
+    """Episodes and distinct young people per London calendar month of the start, oldest first."""
+    month = func.date_trunc("month", _london(MissingEpisode.started_at)).cast(Date).label("month")
+    return select(*_episode_counts(month)).where(selection.conditions()).group_by(month).order_by(month)
 
 
 def context_counts_by_cell(resolution: int, bbox: BBox | None = None) -> Select:

@@ -12,6 +12,7 @@ from geo.locations import LocationError
 from geo.hexes import hex_feature_collection
 from models.contexts import new_context
 from models.locations import resolve_location
+from models.queries import EpisodeSelection
 from models.validation import FieldError, InvalidInput
 from webapp import params
 from webapp.auth import require_individual_access
@@ -39,7 +40,7 @@ def hexes():
     layer = params.layer(request.args)
     started_from, started_before = params.date_range(request.args)
     bbox = params.bbox(request.args)
-    rows = hex_rows(get_session(), resolution, layer, started_from, started_before, bbox)
+    rows = hex_rows(get_session(), resolution, EpisodeSelection(layer, started_from, started_before, bbox))
     if params.flag(request.args, "gi"):
         try:
             add_gi_star(rows, resolution, bbox)

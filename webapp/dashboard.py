@@ -9,7 +9,16 @@ from shapely.geometry import shape
 
 from geo.hexes import MAP_RESOLUTIONS, cell_centre, cell_to_string, hex_feature_collection
 from geo.hotspots import cells_in_box, gi_star, surrounding_cells
-from models.queries import area_outline, context_counts_by_cell, contexts_for_map, episode_hex_counts, nearest_postcodes
+from models.queries import (
+    EpisodeSelection,
+    area_outline,
+    context_counts_by_cell,
+    contexts_for_map,
+    episode_hex_counts,
+    episode_months,
+    episode_start_grid,
+    nearest_postcodes,
+)
 from models.times import london_midnight, london_today, months_before
 from webapp import maps, params
 from webapp.auth import require_individual_access
@@ -26,10 +35,10 @@ BUSIEST_ROWS = 15
 AREA_MARGIN = 0.012
 
 
-def hex_rows(session, resolution: int, layer, started_from, started_before, bbox=None) -> list[dict]:
+def hex_rows(session, resolution: int, selection: EpisodeSelection) -> list[dict]:
     """Per-cell episodes, distinct young people and contexts, busiest first."""
-    contexts = dict(session.execute(context_counts_by_cell(resolution, bbox)).all())
-    episodes = episode_hex_counts(resolution, layer, started_from, started_before, bbox)
+    contexts = dict(session.execute(context_counts_by_cell(resolution, selection.bbox)).all())
+    episodes = episode_hex_counts(resolution, selection)
     return [
         {"cell": row.cell, "episodes": row.episodes, "young_people": row.young_people,
          "contexts": contexts.get(row.cell, 0)}
@@ -46,6 +55,43 @@ def add_gi_star(rows: list[dict], resolution: int, bbox) -> None:
     for row in rows:
         score = scores[row["cell"]]
         row.update(gi_z=round(score.z, 2), gi_p=score.p, gi_hotspot=score.hotspot)
+
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def when_table(grid: dict[tuple[int, int], int]) -> dict:
+    """Rows of a day-by-hour table, each cell with its count and a shade from the heat colours."""
+    breaks = maps.class_breaks([count for count in grid.values() if count])
+    def cell(count: int) -> dict:
+        colour = maps.colour_for(count, breaks) if count else None
+        # White text on the two darkest shades keeps the numbers readable (WCAG contrast).
+        return {"count": count, "colour": colour, "dark": colour in maps.HEAT_COLOURS[3:]}
+
+    rows = [
+        {"day": day, "cells": [cell(grid.get((number, hour), 0)) for hour in range(24)]}
+        for number, day in enumerate(WEEKDAYS, start=1)
+    ]
+    return {"rows": rows, "legend": maps.legend(breaks, max(grid.values(), default=0))}
+
+
+def trend_sentence(months) -> str | None:
+    """The last three months with data against the three before them, in words.
+
+    >>> from types import SimpleNamespace as Row
+    >>> from datetime import date
+    >>> rows = [Row(month=date(2026, m, 1), episodes=n) for m, n in zip(range(1, 7), [10, 10, 10, 12, 12, 12])]
+    >>> trend_sentence(rows)
+    'April to June 2026: 36 episodes; the three months before: 30 (up 20%).'
+    """
+    if len(months) < 6:
+        return None
+    recent, before = months[-3:], months[-6:-3]
+    now, then = sum(m.episodes for m in recent), sum(m.episodes for m in before)
+    change = "no change" if now == then else (
+        f"{'up' if now > then else 'down'} {abs(now - then) / then:.0%}" if then else "up from none")
+    span = f"{recent[0].month:%B} to {recent[-1].month:%B %Y}"
+    return f"{span}: {now} episodes; the three months before: {then} ({change})."
 
 
 def _area(session) -> tuple[str, tuple] | tuple[None, None]:
@@ -77,7 +123,8 @@ def index():
         started_from = london_midnight(months_before(london_today(), int(period)))
 
     outline, bbox = _area(session)
-    rows = hex_rows(session, resolution, layer, started_from, None, bbox)
+    selection = EpisodeSelection(layer, started_from, None, bbox)
+    rows = hex_rows(session, resolution, selection)
     try:
         add_gi_star(rows, resolution, bbox)
     except ValueError as error:
@@ -96,8 +143,14 @@ def index():
         row["h3"] = cell_to_string(row["cell"])
         row["near_postcode"] = near.get(index)
 
+    grid = {(row.weekday, row.hour): row.episodes for row in session.execute(episode_start_grid(selection))}
+    months = session.execute(episode_months(selection)).all()
     return render_template(
         "dashboard/index.html",
+        when=when_table(grid),
+        months=months,
+        months_peak=max((m.episodes for m in months), default=0),
+        trend=trend_sentence(months),
         map=maps.embed(fmap),
         busiest=busiest,
         legend=maps.legend(breaks, rows[0]["episodes"] if rows else 0),

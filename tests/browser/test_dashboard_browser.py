@@ -21,6 +21,9 @@ def test_sign_in_and_see_hexagons(visit):
     first_row_episodes = int(rows.first.locator("td").nth(2).inner_text())
     assert first_row_episodes > 5
     expect(page.locator(".leaflet-marker-icon").first).to_be_visible()  # contexts (clusters or markers)
+    assert page.get_by_test_id("when").locator("tbody tr").count() == 7
+    assert page.get_by_test_id("months").locator("tbody tr").count() >= 12
+    expect(page.get_by_test_id("trend")).to_contain_text("the three months before")
     assert visit.outside_requests == []
     assert visit.script_errors == []
     assert tile_requests, "the basemap was never asked for, so this test proves nothing about failing tiles"

@@ -10,10 +10,11 @@ import pytest
 from geo.coords import LatLng
 from geo.hexes import cells_of
 from models.codes import MissingType
-from models.queries import EpisodeLayer, episode_hex_counts
+from models.queries import EpisodeLayer, EpisodeSelection, episode_hex_counts, episode_months, episode_start_grid
 from models.safeguarding import MissingEpisode, YoungPerson
+from models.times import LONDON
 
-START = datetime(2025, 1, 1, tzinfo=timezone.utc)
+START = datetime(2025, 3, 1, tzinfo=timezone.utc)  # spans the change to summer time
 
 
 @pytest.fixture
@@ -59,8 +60,9 @@ def expected_counts(rows, resolution, point_key="last_seen", since=None):
     return {cell: (count, len(people[cell])) for cell, count in episodes.items()}
 
 
-def run(session, *args, **kwargs):
-    return {row.cell: (row.episodes, row.young_people) for row in session.execute(episode_hex_counts(*args, **kwargs))}
+def run(session, resolution, layer=EpisodeLayer.LAST_SEEN, **selection):
+    query = episode_hex_counts(resolution, EpisodeSelection(layer, **selection))
+    return {row.cell: (row.episodes, row.young_people) for row in session.execute(query)}
 
 
 @pytest.mark.parametrize("resolution", [6, 7, 8, 9, 10])
@@ -93,3 +95,25 @@ def test_date_filter(session, episodes):
 def test_busiest_first(session, episodes):
     counts = [row.episodes for row in session.execute(episode_hex_counts(9))]
     assert counts == sorted(counts, reverse=True)
+
+
+def test_start_grid_is_in_london_time(session, episodes):
+    got = {(row.weekday, row.hour): row.episodes for row in session.execute(episode_start_grid(EpisodeSelection()))}
+    expected = Counter()
+    for row in episodes:
+        local = row["started"].astimezone(LONDON)
+        expected[(local.isoweekday(), local.hour)] += 1
+    assert got == dict(expected)
+
+
+def test_months_count_episodes_and_distinct_people(session, episodes):
+    rows = session.execute(episode_months(EpisodeSelection())).all()
+    expected_episodes, expected_people = Counter(), defaultdict(set)
+    for row in episodes:
+        month = row["started"].astimezone(LONDON).date().replace(day=1)
+        expected_episodes[month] += 1
+        expected_people[month].add(row["person"])
+    assert [r.month for r in rows] == sorted(expected_episodes)
+    assert {r.month: (r.episodes, r.young_people) for r in rows} == {
+        month: (count, len(expected_people[month])) for month, count in expected_episodes.items()
+    }
