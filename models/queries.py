@@ -4,11 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, Float, Integer, Select, and_, column, func, literal_column, select, values
+from sqlalchemy import Date, Float, Integer, Select, and_, column, exists, func, literal_column, select, values
 
 from geo.hexes import MAP_RESOLUTIONS
 from models.geography import LocalAuthority, Postcode
-from models.safeguarding import Context, MissingEpisode
+from models.codes import ContextKind, MissingType
+from models.safeguarding import Context, ContextLink, MissingEpisode, YoungPerson
 from models.times import LONDON
 
 
@@ -32,14 +33,37 @@ def cell_at(cells_column, resolution: int):
     return cells_column[MAP_RESOLUTIONS.index(resolution) + 1]
 
 
+def _london(column):
+    """A timestamptz column as London wall-clock time."""
+    return func.timezone(LONDON.key, column)
+
+
+def _local_part(part: str, column):
+    return func.extract(part, _london(column)).cast(Integer)
+
+
 @dataclass(frozen=True)
 class EpisodeSelection:
-    """Which missing episodes a map, table or chart counts."""
+    """Which missing episodes a map, table or chart counts. Empty filters select everything.
+
+    ``hours`` is a (from, to) pair of London hours, ``to`` excluded, that may wrap past midnight
+    ((22, 6) is 22:00 to 06:00); ``weekdays`` are ISO numbers (1 Monday to 7 Sunday); ``ages`` is an
+    inclusive (youngest, oldest) age at the start of the episode. ``concerns`` and ``kinds`` keep the
+    episodes of young people linked to a context with one of those concern codes, or of one of
+    those kinds.
+    """
 
     layer: EpisodeLayer = EpisodeLayer.LAST_SEEN
     started_from: datetime | None = None
     started_before: datetime | None = None
     bbox: BBox | None = None
+    missing_type: MissingType | None = None
+    sex: int | None = None
+    ages: tuple[int, int] | None = None
+    hours: tuple[int, int] | None = None
+    weekdays: frozenset[int] = frozenset()
+    concerns: frozenset[str] = frozenset()
+    kinds: frozenset[ContextKind] = frozenset()
 
     @property
     def cells(self):
@@ -51,13 +75,41 @@ class EpisodeSelection:
                 else MissingEpisode.found_location)
 
     def conditions(self):
+        episode = MissingEpisode
         conditions = [self.cells.is_not(None)]
         if self.bbox is not None:
             conditions.append(within(self.location, self.bbox))
         if self.started_from is not None:
-            conditions.append(MissingEpisode.started_at >= self.started_from)
+            conditions.append(episode.started_at >= self.started_from)
         if self.started_before is not None:
-            conditions.append(MissingEpisode.started_at < self.started_before)
+            conditions.append(episode.started_at < self.started_before)
+        if self.missing_type is not None:
+            conditions.append(episode.missing_type == self.missing_type)
+        if self.hours is not None:
+            start, end = self.hours
+            hour = _local_part("hour", episode.started_at)
+            conditions.append(hour.between(start, end - 1) if start < end else (hour >= start) | (hour < end))
+        if self.weekdays:
+            conditions.append(_local_part("isodow", episode.started_at).in_(sorted(self.weekdays)))
+        if self.sex is not None or self.ages is not None:
+            person = [YoungPerson.id == episode.young_person_id]
+            if self.sex is not None:
+                person.append(YoungPerson.sex == self.sex)
+            if self.ages is not None:
+                age = func.date_part("year", func.age(_london(episode.started_at), YoungPerson.birth_month))
+                person.append(age.between(*self.ages))
+            conditions.append(exists().where(*person))
+        if self.concerns:
+            conditions.append(exists().where(
+                ContextLink.young_person_id == episode.young_person_id,
+                ContextLink.concern_codes.overlap(sorted(self.concerns)),
+            ))
+        if self.kinds:
+            conditions.append(exists().where(
+                ContextLink.young_person_id == episode.young_person_id,
+                ContextLink.context_id == Context.id,
+                Context.kind.in_(sorted(self.kinds)),
+            ))
         return and_(*conditions)
 
 
@@ -77,14 +129,10 @@ def episode_hex_counts(resolution: int, selection: EpisodeSelection = EpisodeSel
     )
 
 
-def _london(column):
-    return func.timezone(LONDON.key, column)
-
-
 def episode_start_grid(selection: EpisodeSelection) -> Select:
     """Episodes by London day of the week (1 Monday to 7 Sunday) and hour they started."""
-    weekday = func.extract("isodow", _london(MissingEpisode.started_at)).cast(Integer).label("weekday")
-    hour = func.extract("hour", _london(MissingEpisode.started_at)).cast(Integer).label("hour")
+    weekday = _local_part("isodow", MissingEpisode.started_at).label("weekday")
+    hour = _local_part("hour", MissingEpisode.started_at).label("hour")
     return select(weekday, hour, func.count().label("episodes")).where(selection.conditions()).group_by(weekday, hour)
 
 

@@ -12,7 +12,6 @@ from geo.locations import LocationError
 from geo.hexes import hex_feature_collection
 from models.contexts import new_context
 from models.locations import resolve_location
-from models.queries import EpisodeSelection
 from models.validation import FieldError, InvalidInput
 from webapp import params
 from webapp.auth import require_individual_access
@@ -37,18 +36,17 @@ def invalid(errors: list[FieldError]):
 @bp.get("/hexes")
 def hexes():
     resolution = params.resolution(request.args)
-    layer = params.layer(request.args)
-    started_from, started_before = params.date_range(request.args)
-    bbox = params.bbox(request.args)
-    rows = hex_rows(get_session(), resolution, EpisodeSelection(layer, started_from, started_before, bbox))
+    selection = params.episode_selection(request.args)
+    rows = hex_rows(get_session(), resolution, selection)
     if params.flag(request.args, "gi"):
         try:
-            add_gi_star(rows, resolution, bbox)
+            add_gi_star(rows, resolution, selection.bbox)
         except ValueError as error:
-            params.bad_parameter("bbox" if bbox else "res", request.args.get("bbox" if bbox else "res"), str(error))
+            name = "bbox" if selection.bbox else "res"
+            params.bad_parameter(name, request.args.get(name), str(error))
     collection = hex_feature_collection(rows)
     collection["resolution"] = resolution
-    collection["layer"] = layer.value
+    collection["layer"] = selection.layer.value
     return jsonify(collection)
 
 

@@ -2,6 +2,7 @@
 hexagons as a table (the accessible alternative to the map)."""
 
 import json
+from dataclasses import replace
 
 from flask import Blueprint, current_app, flash, render_template, request
 from flask_login import current_user
@@ -9,6 +10,7 @@ from shapely.geometry import shape
 
 from geo.hexes import MAP_RESOLUTIONS, cell_centre, cell_to_string, hex_feature_collection
 from geo.hotspots import cells_in_box, gi_star, surrounding_cells
+from models.codes import CONCERN_CODES, CONTEXT_KIND_LABELS
 from models.queries import (
     EpisodeSelection,
     area_outline,
@@ -29,6 +31,21 @@ bp.before_request(require_individual_access)
 
 PERIODS = {"3": "Last 3 months", "6": "Last 6 months", "12": "Last 12 months", "24": "Last 24 months", "all": "All time"}
 BUSIEST_ROWS = 15
+# The dashboard's filter menus: (parameter, label, [(value, label)]); the API takes lists too.
+FILTERS = (
+    ("layer", "Place episodes where the young person was", [("last_seen", "last seen"), ("found", "found")]),
+    ("type", "Episode type", [("", "Missing or away"), ("M", "Missing (whereabouts unknown)"),
+                              ("A", "Away from placement")]),
+    ("sex", "Sex", [("", "Any"), ("female", "Female"), ("male", "Male")]),
+    ("age", "Age at the time", [("", "Any"), ("10-12", "10 to 12"), ("13-14", "13 to 14"), ("15-16", "15 to 16"),
+                                ("17-18", "17 to 18")]),
+    ("hours", "Time of day", [("", "Any time"), ("22-06", "Night, 22:00 to 06:00"), ("18-22", "Evening, 18:00 to 22:00"),
+                              ("06-18", "Day, 06:00 to 18:00")]),
+    ("days", "Days", [("", "Any day"), ("mon,tue,wed,thu,fri", "Monday to Friday"), ("fri,sat", "Friday and Saturday"),
+                      ("sat,sun", "Weekend")]),
+    ("concerns", "Linked concern", [("", "Any")] + [(code, f"{code} {label}") for code, label in CONCERN_CODES.items()]),
+    ("kinds", "Linked context kind", [("", "Any")] + [(kind.value, label) for kind, label in CONTEXT_KIND_LABELS.items()]),
+)
 
 
 # How far past its authority's outline the dashboard looks, in degrees (about a kilometre).
@@ -114,16 +131,13 @@ def _area(session) -> tuple[str, tuple] | tuple[None, None]:
 def index():
     session = get_session()
     resolution = params.resolution(request.args)
-    layer = params.layer(request.args)
     period = request.args.get("period", "12")
     if period not in PERIODS:
         params.bad_parameter("period", period, "is not one of: " + ", ".join(PERIODS))
-    started_from = None
-    if period != "all":
-        started_from = london_midnight(months_before(london_today(), int(period)))
-
     outline, bbox = _area(session)
-    selection = EpisodeSelection(layer, started_from, None, bbox)
+    selection = replace(params.episode_selection(request.args), bbox=bbox)
+    if period != "all" and not request.args.get("from"):
+        selection = replace(selection, started_from=london_midnight(months_before(london_today(), int(period))))
     rows = hex_rows(session, resolution, selection)
     try:
         add_gi_star(rows, resolution, bbox)
@@ -157,8 +171,9 @@ def index():
         totals={"hexagons": len(rows), "episodes": sum(r["episodes"] for r in rows), "contexts": len(contexts)},
         resolution=resolution,
         resolutions=list(MAP_RESOLUTIONS),
-        layer=layer,
         period=period,
         periods=PERIODS,
+        filters=FILTERS,
+        chosen=request.args,
         area_name=current_user.organisation.name if bbox else None,
     )

@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta
 from flask import abort
 
 from geo.hexes import MAP_RESOLUTIONS
-from models.queries import BBox, EpisodeLayer
+from models.codes import CONCERN_CODES, ContextKind, MissingType
+from models.queries import BBox, EpisodeLayer, EpisodeSelection
 from models.times import london_midnight
 DEFAULT_RESOLUTION = 9
 
@@ -79,4 +80,61 @@ def date_range(args) -> tuple[datetime | None, datetime | None]:
     return (
         london_midnight(start) if start else None,
         london_midnight(end + timedelta(days=1)) if end else None,
+    )
+
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SEXES = {"male": 1, "female": 2}
+
+
+def _listed(args, name: str, allowed, normalise=str) -> frozenset:
+    raw = args.get(name)
+    if not raw:
+        return frozenset()
+    values = [normalise(part.strip()) for part in raw.split(",") if part.strip()]
+    unknown = [value for value in values if value not in allowed]
+    if unknown or not values:
+        bad_parameter(name, raw, "is not a comma-separated list of: " + ", ".join(allowed))
+    return frozenset(values)
+
+
+def _range(args, name: str, low: int, high: int, wraps: bool = False) -> tuple[int, int] | None:
+    raw = args.get(name)
+    if not raw:
+        return None
+    parts = raw.split("-")
+    try:
+        numbers = [int(part) for part in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) == 1:
+        numbers = numbers * 2
+    valid = len(parts) <= 2 and len(numbers) == 2 and all(low <= n <= high for n in numbers)
+    if not valid or (not wraps and numbers[0] > numbers[1]) or (wraps and numbers[0] == numbers[1]):
+        bad_parameter(name, raw, f"is not a range like {'22-06' if wraps else '14-15'} of whole numbers {low} to {high}")
+    return numbers[0], numbers[1]
+
+
+def episode_selection(args) -> EpisodeSelection:
+    """Every episode filter of the API and the dashboard, from query parameters."""
+    started_from, started_before = date_range(args)
+    missing_type = args.get("type")
+    if missing_type and missing_type not in {m.value for m in MissingType}:
+        bad_parameter("type", missing_type, "is not M (missing) or A (away from placement)")
+    sex = args.get("sex")
+    if sex and sex not in SEXES:
+        bad_parameter("sex", sex, "is not one of: " + ", ".join(SEXES))
+    days = _listed(args, "days", WEEKDAY_NAMES, str.lower)
+    return EpisodeSelection(
+        layer=layer(args),
+        started_from=started_from,
+        started_before=started_before,
+        bbox=bbox(args),
+        missing_type=MissingType(missing_type) if missing_type else None,
+        sex=SEXES[sex] if sex else None,
+        ages=_range(args, "age", 0, 25),
+        hours=_range(args, "hours", 0, 24, wraps=True),
+        weekdays=frozenset(WEEKDAY_NAMES.index(day) + 1 for day in days),
+        concerns=_listed(args, "concerns", list(CONCERN_CODES), str.upper),
+        kinds=frozenset(ContextKind(kind) for kind in _listed(args, "kinds", [k.value for k in ContextKind], str.lower)),
     )

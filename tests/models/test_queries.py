@@ -9,9 +9,9 @@ import pytest
 
 from geo.coords import LatLng
 from geo.hexes import cells_of
-from models.codes import MissingType
+from models.codes import ContextKind, LinkRole, MissingType, Reliability
 from models.queries import EpisodeLayer, EpisodeSelection, episode_hex_counts, episode_months, episode_start_grid
-from models.safeguarding import MissingEpisode, YoungPerson
+from models.safeguarding import Context, ContextLink, MissingEpisode, YoungPerson
 from models.times import LONDON
 
 START = datetime(2025, 3, 1, tzinfo=timezone.utc)  # spans the change to summer time
@@ -19,26 +19,40 @@ START = datetime(2025, 3, 1, tzinfo=timezone.utc)  # spans the change to summer 
 
 @pytest.fixture
 def episodes(session, organisations):
-    """120 episodes of 12 children around Earl's Court, one a week per child, some with no found point."""
+    """120 episodes of 12 children around Earl's Court, one a week per child, some with no found
+    point; children of both sexes and several ages, some linked to contexts with concerns."""
     rng = random.Random(3)
     organisation = next(iter(organisations.values()))
     people = [
-        YoungPerson(reference=f"YP-Q{n:04d}", birth_month=date(2010, 1, 1), sex=1 + n % 2,
+        YoungPerson(reference=f"YP-Q{n:04d}", birth_month=date(2008 + n % 5, 1 + n % 12, 1), sex=1 + n % 2,
                     responsible_authority_code="E09000020", organisation_id=organisation.id)
         for n in range(12)
     ]
     session.add_all(people)
+    takeaway = Context(name="Q takeaway", kind=ContextKind.TAKEAWAY, organisation_id=organisation.id,
+                       geometry="SRID=4326;POINT(-0.19 51.49)")
+    chat = Context(name="Q chat", kind=ContextKind.ONLINE_SPACE, organisation_id=organisation.id)
+    session.add_all([takeaway, chat])
     session.flush()
+    links = {people[1].id: (takeaway, ["11A"]), people[4].id: (takeaway, ["24A", "13A"]), people[7].id: (chat, ["11A"])}
+    for person_id, (context, concerns) in links.items():
+        session.add(ContextLink(young_person_id=person_id, context_id=context.id, role=LinkRole.FREQUENTS,
+                                concern_codes=concerns, first_seen_on=date(2024, 1, 1), recorded_by_id=organisation.id,
+                                reliability=Reliability.CORROBORATED))
     rows = []
     for index in range(120):
         person = people[index % 12]
         started = START + timedelta(days=7 * (index // 12), hours=rng.randint(0, 100))
         last_seen = LatLng(51.49 + rng.uniform(-0.02, 0.02), -0.19 + rng.uniform(-0.03, 0.03))
         found = None if index % 10 == 0 else LatLng(51.49 + rng.uniform(-0.02, 0.02), -0.19 + rng.uniform(-0.03, 0.03))
-        rows.append({"person": person.id, "started": started, "last_seen": last_seen, "found": found})
+        missing_type = MissingType.MISSING if index % 3 else MissingType.AWAY
+        link = links.get(person.id)
+        rows.append({"person": person.id, "started": started, "last_seen": last_seen, "found": found,
+                     "type": missing_type, "sex": person.sex, "birth": person.birth_month,
+                     "concerns": set(link[1]) if link else set(), "kinds": {link[0].kind} if link else set()})
         session.add(
             MissingEpisode(
-                young_person_id=person.id, missing_type=MissingType.AWAY, started_at=started,
+                young_person_id=person.id, missing_type=missing_type, started_at=started,
                 ended_at=started + timedelta(hours=3),
                 last_seen_location=last_seen.wkt, last_seen_cells=cells_of(last_seen),
                 found_location=found.wkt if found else None, found_cells=cells_of(found) if found else None,
@@ -117,3 +131,36 @@ def test_months_count_episodes_and_distinct_people(session, episodes):
     assert {r.month: (r.episodes, r.young_people) for r in rows} == {
         month: (count, len(expected_people[month])) for month, count in expected_episodes.items()
     }
+
+
+def age_at(row) -> int:
+    local = row["started"].astimezone(LONDON).date()
+    birth = row["birth"]
+    return local.year - birth.year - ((local.month, local.day) < (birth.month, birth.day))
+
+
+def local_hour(row) -> int:
+    return row["started"].astimezone(LONDON).hour
+
+
+FILTERS = [
+    ({"missing_type": MissingType.MISSING}, lambda r: r["type"] == MissingType.MISSING),
+    ({"missing_type": MissingType.AWAY}, lambda r: r["type"] == MissingType.AWAY),
+    ({"sex": 2}, lambda r: r["sex"] == 2),
+    ({"ages": (14, 15)}, lambda r: 14 <= age_at(r) <= 15),
+    ({"ages": (17, 17)}, lambda r: age_at(r) == 17),
+    ({"hours": (22, 6)}, lambda r: local_hour(r) >= 22 or local_hour(r) < 6),
+    ({"hours": (6, 18)}, lambda r: 6 <= local_hour(r) < 18),
+    ({"weekdays": frozenset({5, 6})}, lambda r: r["started"].astimezone(LONDON).isoweekday() in (5, 6)),
+    ({"concerns": frozenset({"11A"})}, lambda r: "11A" in r["concerns"]),
+    ({"concerns": frozenset({"13A", "99"})}, lambda r: "13A" in r["concerns"]),
+    ({"kinds": frozenset({ContextKind.TAKEAWAY})}, lambda r: ContextKind.TAKEAWAY in r["kinds"]),
+    ({"sex": 1, "hours": (22, 6)}, lambda r: r["sex"] == 1 and (local_hour(r) >= 22 or local_hour(r) < 6)),
+]
+
+
+@pytest.mark.parametrize(("selection", "keep"), FILTERS, ids=[str(f[0]) for f in FILTERS])
+def test_each_filter_matches_an_independent_count(session, episodes, selection, keep):
+    kept = [row for row in episodes if keep(row)]
+    assert 0 < len(kept) < len(episodes), "the fixture must exercise this filter both ways"
+    assert run(session, 8, **selection) == expected_counts(kept, 8)

@@ -42,6 +42,17 @@ def test_hexes_geojson_matches_h3_py(signed_in, episodes):
         ("bbox=-0.2,51.5,-0.1,91", "bbox", "-0.2,51.5,-0.1,91"),
         ("bbox=nan,1,2,3", "bbox", "nan,1,2,3"),
         ("to=9999-12-31", "to", "9999-12-31"),
+        ("type=X", "type", "X"),
+        ("sex=other", "sex", "other"),
+        ("age=16-14", "age", "16-14"),
+        ("age=teen", "age", "teen"),
+        ("age=1-2-3", "age", "1-2-3"),
+        ("hours=25-06", "hours", "25-06"),
+        ("hours=22-22", "hours", "22-22"),
+        ("days=fri,funday", "days", "fri,funday"),
+        ("concerns=11A,99Z", "concerns", "11A,99Z"),
+        ("kinds=park,castle", "kinds", "park,castle"),
+        ("kinds=,", "kinds", ","),
     ],
 )
 def test_hexes_bad_parameters_are_400_naming_them(signed_in, query, parameter, value):
@@ -196,3 +207,15 @@ def test_gi_star_bad_requests(signed_in, episodes, query, parameter):
     response = signed_in.get(f"/api/v1/hexes?{query}")
     assert response.status_code == 400
     assert response.get_json()["error"].startswith(f"{parameter}: ")
+
+
+def test_filters_combine_in_the_api(signed_in, episodes):
+    # The fixture's child is female and every episode starts at 22:00 UTC (22:00 GMT in January).
+    def total(query):
+        return sum(f["properties"]["episodes"] for f in signed_in.get(f"/api/v1/hexes?{query}").get_json()["features"])
+
+    assert total("sex=female&hours=22-06&type=M") == len(episodes)
+    assert total("sex=male") == 0
+    assert total("hours=06-18") == 0
+    assert total("days=mon,tue,wed,thu,fri,sat,sun") == len(episodes)
+    assert 0 < total("days=sat") < len(episodes)
