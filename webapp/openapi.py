@@ -1,0 +1,160 @@
+"""The OpenAPI 3.1 document of /api/v1, built from the same vocabularies the code validates against."""
+
+from flask import Blueprint, jsonify
+
+from geo.hexes import MAP_RESOLUTIONS
+from models.codes import CONCERN_CODES, ContextKind, MissingType
+from models.queries import EpisodeLayer
+from webapp.params import DEFAULT_RESOLUTION, SEXES, WEEKDAY_NAMES
+
+# Open to every signed-in user: it describes the API, it holds no data.
+bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
+
+
+def _query(name: str, description: str, schema: dict) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _list_of(values) -> str:
+    return "Comma-separated, any of: " + ", ".join(values) + "."
+
+
+ERROR = {
+    "description": "Bad input: the message names the parameter or field and the value.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+UNAUTHORISED = {"description": "Not signed in."}
+FORBIDDEN = {"description": "The role may not see individual-level data (partners)."}
+
+HEX_PARAMETERS = [
+    _query("res", "H3 resolution: 6 (about 3.7 km) to 10 (about 76 m).",
+           {"type": "integer", "minimum": MAP_RESOLUTIONS.start, "maximum": MAP_RESOLUTIONS.stop - 1,
+            "default": DEFAULT_RESOLUTION}),
+    _query("layer", "Place each episode where the young person was last seen, or where found.",
+           {"type": "string", "enum": [layer.value for layer in EpisodeLayer], "default": "last_seen"}),
+    _query("from", "First London date of an episode's start, inclusive.", {"type": "string", "format": "date"}),
+    _query("to", "Last London date of an episode's start, inclusive; not before from.",
+           {"type": "string", "format": "date"}),
+    _query("bbox", "minlon,minlat,maxlon,maxlat in WGS 84 degrees.",
+           {"type": "string", "pattern": r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$"}),
+    _query("type", "SSDA903 MISSING: M missing (whereabouts unknown), A away from placement.",
+           {"type": "string", "enum": [m.value for m in MissingType]}),
+    _query("sex", "Sex of the young person.", {"type": "string", "enum": list(SEXES)}),
+    _query("age", "Age at the start of the episode, inclusive: 14-15, or 15.",
+           {"type": "string", "pattern": r"^\d{1,2}(-\d{1,2})?$"}),
+    _query("hours", "London hours of the start, end excluded, may wrap midnight: 22-06.",
+           {"type": "string", "pattern": r"^\d{1,2}-\d{1,2}$"}),
+    _query("days", "Days of the week of the start. " + _list_of(WEEKDAY_NAMES), {"type": "string"}),
+    _query("concerns", "Episodes of young people linked to a context with one of these Children in Need "
+           "census concern codes. " + _list_of(CONCERN_CODES), {"type": "string"}),
+    _query("kinds", "Episodes of young people linked to a context of one of these kinds. "
+           + _list_of(kind.value for kind in ContextKind), {"type": "string"}),
+    _query("gi", "Add Getis-Ord Gi* scores (gi_z, gi_p, gi_hotspot) over the bbox's hexagons, empty ones "
+           "included.", {"type": "boolean", "default": False}),
+]
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Contextual safeguarding map API",
+            "version": "1",
+            "description": "Missing episodes as H3 hexagons, typed locations and contexts. Synthetic "
+            "data only in demonstrations. Sign in first (session cookie); POST requests from a browser "
+            "session need the CSRF token in X-CSRFToken.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": {
+            "/api/v1/hexes": {
+                "get": {
+                    "summary": "Missing episodes per H3 hexagon, as GeoJSON",
+                    "parameters": HEX_PARAMETERS,
+                    "responses": {
+                        "200": {"description": "A FeatureCollection of hexagons with episodes.",
+                                "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/Hexes"}}}},
+                        "400": ERROR, "401": UNAUTHORISED, "403": FORBIDDEN,
+                    },
+                }
+            },
+            "/api/v1/locations": {
+                "get": {
+                    "summary": "Resolve a typed location: postcode, latitude and longitude, or easting and northing",
+                    "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"},
+                                    "description": "For example sw50aa, 51.4915, -0.1935 or 525800 178400."}],
+                    "responses": {
+                        "200": {"description": "The point.",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Location"}}}},
+                        "400": ERROR, "401": UNAUTHORISED, "403": FORBIDDEN,
+                    },
+                }
+            },
+            "/api/v1/contexts": {
+                "post": {
+                    "summary": "Record a context (a place or group where young people face harm)",
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/NewContext"}}}},
+                    "responses": {
+                        "201": {"description": "The context as a GeoJSON Feature (geometry null for online "
+                                "spaces and peer groups).", "content": {"application/geo+json": {"schema": {"type": "object"}}}},
+                        "400": ERROR, "401": UNAUTHORISED, "403": FORBIDDEN,
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {"type": "string", "description": "parameter: 'value' reason"},
+                        "field": {"type": "string"},
+                        "errors": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "Hexes": {
+                    "type": "object",
+                    "required": ["type", "features"],
+                    "properties": {
+                        "type": {"const": "FeatureCollection"},
+                        "resolution": {"type": "integer"},
+                        "layer": {"type": "string"},
+                        "features": {"type": "array", "items": {"type": "object", "properties": {
+                            "properties": {"type": "object", "required": ["h3", "episodes", "young_people"],
+                                           "properties": {
+                                               "h3": {"type": "string", "description": "H3 cell, hexadecimal"},
+                                               "episodes": {"type": "integer"},
+                                               "young_people": {"type": "integer", "description": "distinct people"},
+                                               "contexts": {"type": "integer"},
+                                               "gi_z": {"type": "number"},
+                                               "gi_p": {"type": "number"},
+                                               "gi_hotspot": {"type": "boolean"},
+                                           }}}}},
+                    },
+                },
+                "Location": {
+                    "type": "object",
+                    "properties": {"lat": {"type": "number"}, "lng": {"type": "number"},
+                                   "postcode": {"type": ["string", "null"]},
+                                   "local_authority_code": {"type": ["string", "null"]}},
+                },
+                "NewContext": {
+                    "type": "object",
+                    "required": ["name", "kind"],
+                    "properties": {
+                        "name": {"type": "string", "maxLength": 200},
+                        "kind": {"type": "string", "enum": [kind.value for kind in ContextKind]},
+                        "location": {"type": "string", "description": "Required except for online spaces and "
+                                     "peer groups, which must have none."},
+                        "address": {"type": "string"},
+                    },
+                },
+            }
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(document())
