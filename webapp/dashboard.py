@@ -3,6 +3,7 @@ hexagons as a table (the accessible alternative to the map)."""
 
 import json
 from dataclasses import replace
+from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, flash, render_template, request
 from flask_login import current_user
@@ -61,6 +62,24 @@ def hex_rows(session, resolution: int, selection: EpisodeSelection) -> list[dict
          "contexts": contexts.get(row.cell, 0)}
         for row in session.execute(episodes)
     ]
+
+
+def previous_period(selection: EpisodeSelection, now: datetime) -> EpisodeSelection | None:
+    """The same selection over the period of the same length just before it (none for all time)."""
+    if selection.started_from is None:
+        return None
+    end = selection.started_before or now
+    return replace(selection, started_from=selection.started_from - (end - selection.started_from),
+                   started_before=selection.started_from)
+
+
+def add_change(session, rows: list[dict], resolution: int, previous: EpisodeSelection | None) -> None:
+    """Add ``previous_episodes`` (the same hexagon in the previous period) to each row."""
+    if previous is None:
+        return
+    before = {row.cell: row.episodes for row in session.execute(episode_hex_counts(resolution, previous))}
+    for row in rows:
+        row["previous_episodes"] = before.get(row["cell"], 0)
 
 
 def add_gi_star(rows: list[dict], resolution: int, bbox) -> None:
@@ -139,6 +158,7 @@ def index():
     if period != "all" and not request.args.get("from"):
         selection = replace(selection, started_from=london_midnight(months_before(london_today(), int(period))))
     rows = hex_rows(session, resolution, selection)
+    add_change(session, rows[:BUSIEST_ROWS], resolution, previous_period(selection, datetime.now(timezone.utc)))
     try:
         add_gi_star(rows, resolution, bbox)
     except ValueError as error:

@@ -78,3 +78,12 @@ def test_context_names_reach_the_map_only_as_escaped_data(signed_in, name):
     assert html.count(as_data) == 1
     # Names with markup appear only escaped; the others only once, as that JSON data.
     assert html.count(name) == (0 if "<" in name else 1)
+
+
+def test_change_against_the_previous_period(signed_in, episodes):
+    # 40 nightly episodes from 1 January to 9 February 2026: 20 January to 8 February holds 20
+    # of them; the 20 days before (31 December to 19 January) hold 19, nothing being on 31 December.
+    html = signed_in.get("/?period=all&from=2026-01-20&to=2026-02-08&res=6").get_data(as_text=True)
+    row = re.search(r"<td class=\"text-end\">(\d+)</td>\s*<td class=\"text-end\">([+-]\d+)</td>", html)
+    assert row, "no change column in the table"
+    assert row.groups() == ("20", "+1")
