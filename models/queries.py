@@ -203,3 +203,35 @@ def area_outline(authority_code: str) -> Select:
         (Postcode.local_authority_code == authority_code) | Postcode.local_authority_code.in_(districts),
         Postcode.location.is_not(None),
     )
+
+
+def episodes_near(context_id: int, metres: float) -> Select:
+    """Missing episodes that started (last seen) or ended (found) within ``metres`` of a context,
+    newest first, with which end was near. The box test uses the spatial indexes; the distance is
+    measured on the spheroid."""
+    geometry = select(Context.geometry).where(Context.id == context_id).scalar_subquery()
+    # A degree of longitude is shorter than one of latitude: 2x the latitude figure covers the UK.
+    reach = 2 * metres / 111_320
+
+    def near(location):
+        return (location.op("&&")(func.ST_Expand(geometry, reach))
+                & func.ST_DWithin(func.geography(location), func.geography(geometry), metres))
+
+    started_near = near(MissingEpisode.last_seen_location)
+    ended_near = near(MissingEpisode.found_location)
+    return (
+        select(MissingEpisode, YoungPerson.reference, started_near.label("started_near"), ended_near.label("ended_near"))
+        .join(YoungPerson, YoungPerson.id == MissingEpisode.young_person_id)
+        .where(started_near | ended_near)
+        .order_by(MissingEpisode.started_at.desc())
+    )
+
+
+def context_links(context_id: int) -> Select:
+    """The young people linked to a context, by pseudonymous reference."""
+    return (
+        select(ContextLink, YoungPerson.reference)
+        .join(YoungPerson, YoungPerson.id == ContextLink.young_person_id)
+        .where(ContextLink.context_id == context_id)
+        .order_by(ContextLink.last_seen_on.desc().nulls_last(), YoungPerson.reference)
+    )

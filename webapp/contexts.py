@@ -1,17 +1,24 @@
-"""Contexts: the register's list and the form to add one (the full register is a later feature)."""
+"""Contexts: the register's list, each context's profile, and the form to add one (editing, closing,
+merging and Level 2 cases are a later feature)."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from collections import Counter
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from models.codes import CONTEXT_KIND_LABELS
+from models.codes import CONCERN_CODES, CONTEXT_KIND_LABELS
 from models.contexts import new_context
+from models.queries import context_links, episodes_near
 from models.safeguarding import Context
+from models.times import LONDON
 from models.validation import InvalidInput
+from webapp import maps, params
 from webapp.auth import require_individual_access
+from webapp.dashboard import when_table
 from webapp.db import get_session
 
 bp = Blueprint("contexts", __name__, url_prefix="/contexts")
@@ -33,6 +40,46 @@ class ContextForm(FlaskForm):
 def index():
     contexts = get_session().scalars(select(Context).order_by(Context.created_at.desc(), Context.id.desc()).limit(200))
     return render_template("contexts/index.html", contexts=list(contexts), kind_labels=CONTEXT_KIND_LABELS)
+
+
+NEAR_DISTANCES = (100, 250, 500, 1000)
+
+
+def get_context(context_id: int) -> Context:
+    context = get_session().get(Context, context_id)
+    if context is None:
+        abort(404, description=f"There is no context {context_id}.")
+    return context
+
+
+@bp.get("/<int:context_id>")
+def profile(context_id: int):
+    """One context: its details, the young people linked to it, the missing episodes that began or
+    ended near it and when they began, on a small map."""
+    context = get_context(context_id)
+    session = get_session()
+    raw = request.args.get("within", "250")
+    if not raw.isdigit() or int(raw) not in NEAR_DISTANCES:
+        params.bad_parameter("within", raw, "is not one of: " + ", ".join(map(str, NEAR_DISTANCES)) + " (metres)")
+    within = int(raw)
+    links = session.execute(context_links(context.id)).all()
+    nearby = session.execute(episodes_near(context.id, within)).all() if context.geometry is not None else []
+    grid = Counter()
+    for row in nearby:
+        local = row.MissingEpisode.started_at.astimezone(LONDON)
+        grid[(local.isoweekday(), local.hour)] += 1
+    return render_template(
+        "contexts/profile.html",
+        context=context,
+        kind_label=CONTEXT_KIND_LABELS[context.kind],
+        concern_labels=CONCERN_CODES,
+        links=links,
+        nearby=nearby,
+        within=within,
+        distances=NEAR_DISTANCES,
+        when=when_table(grid),
+        map=maps.embed(maps.context_map(context, within, nearby)) if context.geometry is not None else None,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

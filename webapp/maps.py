@@ -8,9 +8,11 @@ import folium
 from folium.plugins import MarkerCluster
 from flask import current_app, url_for
 from markupsafe import Markup
-from shapely.geometry import shape
+from geoalchemy2.shape import to_shape
+from shapely.geometry import mapping, shape
 
 from models.codes import CONTEXT_KIND_ICONS, CONTEXT_KIND_LABELS, ContextKind
+from models.times import LONDON
 
 # ColorBrewer YlOrRd, five classes: readable on grey or on a basemap.
 HEAT_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -66,13 +68,11 @@ def vendor(path: str) -> str:
     return url_for("static", filename=f"vendor/{path}")
 
 
-def _local_assets(fmap: folium.Map, cluster: MarkerCluster) -> None:
-    """Point folium's default scripts and styles (CDN addresses) at this app's own copies."""
-    cluster.default_js = [("markerclusterjs", vendor("leaflet.markercluster/dist/leaflet.markercluster.js"))]
-    cluster.default_css = [
-        ("markerclustercss", vendor("leaflet.markercluster/dist/MarkerCluster.css")),
-        ("markerclusterdefaultcss", vendor("leaflet.markercluster/dist/MarkerCluster.Default.css")),
-    ]
+def _base_map(location: tuple[float, float], zoom: int) -> folium.Map:
+    """A Leaflet map on this app's own scripts and styles (folium's defaults are CDN addresses),
+    with the configured basemap if there is one."""
+    # maxZoom on the map itself: without a tile layer nothing else sets it, and clustering needs it.
+    fmap = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True, maxZoom=19)
     fmap.default_js = [
         ("leaflet", vendor("leaflet/dist/leaflet.js")),
         ("awesome_markers", vendor("leaflet.awesome-markers/dist/leaflet.awesome-markers.js")),
@@ -82,6 +82,24 @@ def _local_assets(fmap: folium.Map, cluster: MarkerCluster) -> None:
         ("awesome_markers_font_css", vendor("@fortawesome/fontawesome-free/css/all.min.css")),
         ("awesome_markers_css", vendor("leaflet.awesome-markers/dist/leaflet.awesome-markers.css")),
     ]
+    fmap.get_root().header.add_child(
+        folium.Element(f"<style>.folium-map {{ background: {NO_DATA_BACKGROUND}; }}</style>")
+    )
+    tile_url = current_app.config["TILE_URL"]
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=current_app.config["TILE_ATTRIBUTION"] or " ", name="Basemap").add_to(fmap)
+    return fmap
+
+
+def _marker_cluster() -> MarkerCluster:
+    # Nearby contexts gather into numbered clusters until zoomed in, so they do not hide the heat map.
+    cluster = MarkerCluster(name="Contexts", disableClusteringAtZoom=16, showCoverageOnHover=False)
+    cluster.default_js = [("markerclusterjs", vendor("leaflet.markercluster/dist/leaflet.markercluster.js"))]
+    cluster.default_css = [
+        ("markerclustercss", vendor("leaflet.markercluster/dist/MarkerCluster.css")),
+        ("markerclusterdefaultcss", vendor("leaflet.markercluster/dist/MarkerCluster.Default.css")),
+    ]
+    return cluster
 
 
 def _context_properties(context) -> dict:
@@ -121,17 +139,8 @@ def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str
     ``hexes`` is a GeoJSON FeatureCollection whose features carry ``episodes``, ``young_people`` and
     ``contexts``; ``contexts`` rows carry id, name, kind, lat, lng and area_geojson.
     """
-    # maxZoom on the map itself: without a tile layer nothing else sets it, and clustering needs it.
-    fmap = folium.Map(location=(51.49, -0.19), zoom_start=13, tiles=None, control_scale=True, maxZoom=19)
-    # Nearby contexts gather into numbered clusters until zoomed in, so they do not hide the heat map.
-    cluster = MarkerCluster(name="Contexts", disableClusteringAtZoom=16, showCoverageOnHover=False)
-    _local_assets(fmap, cluster)
-    fmap.get_root().header.add_child(
-        folium.Element(f"<style>.folium-map {{ background: {NO_DATA_BACKGROUND}; }}</style>")
-    )
-    tile_url = current_app.config["TILE_URL"]
-    if tile_url:
-        folium.TileLayer(tiles=tile_url, attr=current_app.config["TILE_ATTRIBUTION"] or " ", name="Basemap").add_to(fmap)
+    fmap = _base_map((51.49, -0.19), 13)
+    cluster = _marker_cluster()
 
     if outline_geojson:
         folium.GeoJson(
@@ -201,3 +210,36 @@ def embed(fmap: folium.Map) -> dict[str, Markup]:
         "body": Markup(root.html.render()),
         "script": Markup(root.script.render()),
     }
+
+
+def context_map(context, within: int, nearby) -> folium.Map:
+    """A small map of one context, a ring at ``within`` metres, and where nearby episodes began
+    (filled) and ended (hollow)."""
+    geometry = to_shape(context.geometry)
+    centre = geometry.representative_point()
+    fmap = _base_map((centre.y, centre.x), 16)
+    glyph, colour = CONTEXT_KIND_ICONS.get(ContextKind(context.kind), ("location-dot", "black"))
+    folium.GeoJson(mapping(geometry), style_function=lambda _: {"color": colour, "weight": 2}).add_to(fmap)
+    folium.Circle((centre.y, centre.x), radius=within, color="#495057", weight=1, fill=False, dash_array="4 4").add_to(fmap)
+    folium.Marker((centre.y, centre.x), icon=folium.Icon(icon=glyph, prefix="fa", color=colour),
+                  tooltip=escape(context.name)).add_to(fmap)
+    points = []
+    for row in nearby:
+        episode = row.MissingEpisode
+        for near, location, label in ((row.started_near, episode.last_seen_location, "last seen"),
+                                      (row.ended_near, episode.found_location, "found")):
+            if near and location is not None:
+                point = to_shape(location)
+                points.append({"type": "Feature", "geometry": mapping(point),
+                               "properties": {"what": label, "started": f"{episode.started_at.astimezone(LONDON):%d %b %Y %H:%M}"}})
+    if points:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": points},
+            marker=folium.CircleMarker(radius=5, weight=2),
+            style_function=lambda feature: {"color": "#bd0026", "fillColor": "#bd0026",
+                                            "fillOpacity": 0.8 if feature["properties"]["what"] == "last seen" else 0},
+            tooltip=folium.GeoJsonTooltip(["what", "started"], aliases=["Where", "Episode started"]),
+        ).add_to(fmap)
+    fmap.fit_bounds([(centre.y - within / 111_320, centre.x - within / 70_000),
+                     (centre.y + within / 111_320, centre.x + within / 70_000)])
+    return fmap

@@ -1,7 +1,12 @@
+from datetime import date
+
 import pytest
+from geoalchemy2.shape import to_shape
+from pyproj import Geod
 from sqlalchemy import func, select
 
-from models.safeguarding import Context
+from models.codes import LinkRole, Reliability
+from models.safeguarding import Context, ContextLink, YoungPerson
 
 
 def count(session):
@@ -41,3 +46,46 @@ def test_bad_input_keeps_what_was_typed_and_writes_nothing(signed_in, session, f
     if form["location"]:
         assert f'value="{form["location"]}"' in html
     assert count(session) == before
+
+
+@pytest.fixture
+def takeaway(signed_in, session, organisations, episodes):
+    """A context at SW5 0AB with the episodes' young person linked to it."""
+    created = signed_in.post("/api/v1/contexts", json={"name": "Profile Takeaway", "kind": "takeaway",
+                                                       "location": "SW5 0AB"})
+    context = session.get(Context, created.get_json()["id"])
+    person = session.scalar(select(YoungPerson).where(YoungPerson.reference == "YP-API001"))
+    session.add(ContextLink(young_person_id=person.id, context_id=context.id, role=LinkRole.HARMED_THERE,
+                            concern_codes=["11A"], first_seen_on=date(2026, 1, 1),
+                            recorded_by_id=context.organisation_id, reliability=Reliability.CORROBORATED))
+    session.commit()
+    return context
+
+
+@pytest.mark.parametrize("within", [100, 250, 500, 1000])
+def test_profile_counts_episodes_near_the_context(signed_in, takeaway, episodes, within):
+    html = signed_in.get(f"/contexts/{takeaway.id}?within={within}").get_data(as_text=True)
+    lng, lat = to_shape(takeaway.geometry).coords[0]
+    geod = Geod(ellps="WGS84")
+    expected = sum(1 for _, point in episodes if geod.inv(lng, lat, point.lng, point.lat)[2] <= within)
+    assert expected > 0 or within < 500, "the fixture must put episodes near the context"
+    assert f"{expected} episodes of {1 if expected else 0} young people" in html
+    assert "YP-API001" in html and "11A" in html
+
+
+def test_profile_of_an_online_space_has_no_map(signed_in):
+    created = signed_in.post("/api/v1/contexts", json={"name": "Profile chat", "kind": "online_space"})
+    html = signed_in.get(f"/contexts/{created.get_json()['id']}").get_data(as_text=True)
+    assert "has no location" in html and "context-map" not in html
+
+
+@pytest.mark.parametrize(("path", "status"), [("/contexts/999999", 404), ("/contexts/abc", 404)])
+def test_unknown_context_is_404(signed_in, path, status):
+    assert signed_in.get(path).status_code == status
+
+
+@pytest.mark.parametrize("within", ["99", "-1", "far", ""])
+def test_bad_distance_is_400_naming_it(signed_in, takeaway, within):
+    response = signed_in.get(f"/contexts/{takeaway.id}?within={within}")
+    assert response.status_code == 400
+    assert "within: " in response.get_data(as_text=True)
