@@ -1,11 +1,13 @@
 """The dashboard: a hexagon heat map of missing episodes, contexts by kind, and the busiest
 hexagons as a table (the accessible alternative to the map)."""
 
+import csv
+import io
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, flash, render_template, request
+from flask import Blueprint, Response, current_app, flash, render_template, request
 from flask_login import current_user
 from shapely.geometry import shape
 
@@ -146,9 +148,21 @@ def _area(session) -> tuple[str, tuple] | tuple[None, None]:
     return cache[code]
 
 
-@bp.route("/")
-def index():
-    session = get_session()
+@dataclass
+class Hotspots:
+    """The dashboard's selection and its hexagons, shared by the page and the panel pack exports."""
+
+    resolution: int
+    period: str
+    selection: EpisodeSelection
+    outline: str | None
+    rows: list[dict]
+    gi_problem: str | None = None
+
+
+def hotspots(session, busiest_only: bool) -> Hotspots:
+    """Read the dashboard's settings and filters from the request and count the hexagons.
+    ``busiest_only`` limits the previous-period and nearest-postcode look-ups to the table's rows."""
     resolution = params.resolution(request.args)
     period = request.args.get("period", "12")
     if period not in PERIODS:
@@ -158,27 +172,33 @@ def index():
     if period != "all" and not request.args.get("from"):
         selection = replace(selection, started_from=london_midnight(months_before(london_today(), int(period))))
     rows = hex_rows(session, resolution, selection)
-    add_change(session, rows[:BUSIEST_ROWS], resolution, previous_period(selection, datetime.now(timezone.utc)))
+    described = rows[:BUSIEST_ROWS] if busiest_only else rows
+    add_change(session, described, resolution, previous_period(selection, datetime.now(timezone.utc)))
+    result = Hotspots(resolution, period, selection, outline, rows)
     try:
         add_gi_star(rows, resolution, bbox)
     except ValueError as error:
-        flash(f"Hotspot scores are not shown: {error}.", "warning")
+        result.gi_problem = str(error)
+    centres = [cell_centre(row["cell"]) for row in described]
+    near = dict(session.execute(nearest_postcodes([(i, c.lat, c.lng) for i, c in enumerate(centres)])).all()) if centres else {}
+    for index, (row, centre) in enumerate(zip(described, centres)):
+        row.update(h3=cell_to_string(row["cell"]), near_postcode=near.get(index), lat=round(centre.lat, 6),
+                   lng=round(centre.lng, 6))
+    return result
+
+
+@bp.route("/")
+def index():
+    session = get_session()
+    found = hotspots(session, busiest_only=True)
+    if found.gi_problem:
+        flash(f"Hotspot scores are not shown: {found.gi_problem}.", "warning")
+    rows = found.rows
     breaks = maps.class_breaks([row["episodes"] for row in rows])
-    contexts = session.execute(contexts_for_map(bbox)).all()
-    fmap = maps.hex_map(hex_feature_collection(rows), breaks, contexts, outline)
-
-    busiest = rows[:BUSIEST_ROWS]
-    centres = {row["cell"]: cell_centre(row["cell"]) for row in busiest}
-    near = {}
-    if centres:
-        points = [(index, centre.lat, centre.lng) for index, centre in enumerate(centres.values())]
-        near = dict(session.execute(nearest_postcodes(points)).all())
-    for index, row in enumerate(busiest):
-        row["h3"] = cell_to_string(row["cell"])
-        row["near_postcode"] = near.get(index)
-
-    grid = {(row.weekday, row.hour): row.episodes for row in session.execute(episode_start_grid(selection))}
-    months = session.execute(episode_months(selection)).all()
+    contexts = session.execute(contexts_for_map(found.selection.bbox)).all()
+    fmap = maps.hex_map(hex_feature_collection(_map_rows(rows)), breaks, contexts, found.outline)
+    grid = {(row.weekday, row.hour): row.episodes for row in session.execute(episode_start_grid(found.selection))}
+    months = session.execute(episode_months(found.selection)).all()
     return render_template(
         "dashboard/index.html",
         when=when_table(grid),
@@ -186,14 +206,62 @@ def index():
         months_peak=max((m.episodes for m in months), default=0),
         trend=trend_sentence(months),
         map=maps.embed(fmap),
-        busiest=busiest,
+        busiest=rows[:BUSIEST_ROWS],
         legend=maps.legend(breaks, rows[0]["episodes"] if rows else 0),
         totals={"hexagons": len(rows), "episodes": sum(r["episodes"] for r in rows), "contexts": len(contexts)},
-        resolution=resolution,
+        resolution=found.resolution,
         resolutions=list(MAP_RESOLUTIONS),
-        period=period,
+        period=found.period,
         periods=PERIODS,
         filters=FILTERS,
         chosen=request.args,
-        area_name=current_user.organisation.name if bbox else None,
+        export_query=request.query_string.decode(),
+        area_name=current_user.organisation.name if found.selection.bbox else None,
     )
+
+
+MAP_PROPERTIES = ("cell", "episodes", "young_people", "contexts", "gi_z")
+
+
+def _map_rows(rows: list[dict]) -> list[dict]:
+    """Only what the map's tooltips show travels in the page."""
+    return [{key: row[key] for key in MAP_PROPERTIES if key in row} for row in rows]
+
+
+CSV_COLUMNS = ("rank", "h3", "near_postcode", "lat", "lng", "episodes", "previous_episodes", "young_people",
+               "contexts", "gi_z", "gi_p", "gi_hotspot")
+
+
+@bp.get("/export/hotspots.csv")
+def export_csv():
+    """The busiest-hexagons table for every hexagon of the selection."""
+    found = hotspots(get_session(), busiest_only=False)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for rank, row in enumerate(found.rows, start=1):
+        writer.writerow({"rank": rank, **row})
+    return _download(buffer.getvalue(), "text/csv", "csv")
+
+
+@bp.get("/export/hotspots.geojson")
+def export_geojson():
+    found = hotspots(get_session(), busiest_only=False)
+    rows = [{key: value for key, value in row.items() if key not in ("h3", "lat", "lng")} for row in found.rows]
+    return _download(json.dumps(hex_feature_collection(rows)), "application/geo+json", "geojson")
+
+
+@bp.get("/export/hotspots.html")
+def export_html():
+    """A map that opens from a file with no server and no network: Leaflet is inlined."""
+    session = get_session()
+    found = hotspots(session, busiest_only=False)
+    breaks = maps.class_breaks([row["episodes"] for row in found.rows])
+    contexts = session.execute(contexts_for_map(found.selection.bbox)).all()
+    fmap = maps.hex_map(hex_feature_collection(_map_rows(found.rows)), breaks, contexts, found.outline, standalone=True)
+    return _download(fmap.get_root().render(), "text/html", "html")
+
+
+def _download(body: str, mimetype: str, extension: str):
+    name = f"hotspots-{london_today().isoformat()}.{extension}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -3,6 +3,7 @@
 import json
 from bisect import bisect_right
 from html import escape
+from pathlib import Path
 
 import folium
 from folium.plugins import MarkerCluster
@@ -91,6 +92,20 @@ def _base_map(location: tuple[float, float], zoom: int) -> folium.Map:
     return fmap
 
 
+def _standalone_map(location: tuple[float, float], zoom: int) -> folium.Map:
+    """A map that needs neither this server nor the network: Leaflet's script and style inlined."""
+    fmap = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True, maxZoom=19)
+    fmap.default_js, fmap.default_css = [], []
+    vendor_dir = Path(current_app.static_folder) / "vendor" / "leaflet" / "dist"
+    script = (vendor_dir / "leaflet.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
+    style = (vendor_dir / "leaflet.css").read_text(encoding="utf-8")
+    fmap.get_root().header.add_child(folium.Element(f"<style>{style}</style><script>{script}</script>"))
+    fmap.get_root().header.add_child(
+        folium.Element(f"<style>html, body {{ margin: 0; }} .folium-map {{ background: {NO_DATA_BACKGROUND}; }}</style>")
+    )
+    return fmap
+
+
 def _marker_cluster() -> MarkerCluster:
     # Nearby contexts gather into numbered clusters until zoomed in, so they do not hide the heat map.
     cluster = MarkerCluster(name="Contexts", disableClusteringAtZoom=16, showCoverageOnHover=False)
@@ -133,14 +148,17 @@ def _context_areas(contexts) -> list[dict]:
     ]
 
 
-def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str | None) -> folium.Map:
+def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str | None,
+            standalone: bool = False) -> folium.Map:
     """A map of hexagons coloured by episodes, context markers by kind, and the area's outline.
 
     ``hexes`` is a GeoJSON FeatureCollection whose features carry ``episodes``, ``young_people`` and
-    ``contexts``; ``contexts`` rows carry id, name, kind, lat, lng and area_geojson.
+    ``contexts``; ``contexts`` rows carry id, name, kind, lat, lng and area_geojson. A ``standalone``
+    map (an exported file) inlines Leaflet and draws contexts as plain circles, so it opens with
+    no server; it has no basemap.
     """
-    fmap = _base_map((51.49, -0.19), 13)
-    cluster = _marker_cluster()
+    fmap = _standalone_map((51.49, -0.19), 13) if standalone else _base_map((51.49, -0.19), 13)
+    cluster = folium.FeatureGroup(name="Contexts") if standalone else _marker_cluster()
 
     if outline_geojson:
         folium.GeoJson(
@@ -171,9 +189,11 @@ def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str
     # template for every element, which took seconds for a few thousand contexts.
     for kind, features in _context_points(contexts).items():
         glyph, colour = CONTEXT_KIND_ICONS[kind]
+        marker = (folium.CircleMarker(radius=6, color=colour, weight=2, fill=True, fill_opacity=0.9) if standalone
+                  else folium.Marker(icon=folium.Icon(icon=glyph, prefix="fa", color=colour)))
         folium.GeoJson(
             {"type": "FeatureCollection", "features": features},
-            marker=folium.Marker(icon=folium.Icon(icon=glyph, prefix="fa", color=colour)),
+            marker=marker,
             tooltip=folium.GeoJsonTooltip(*CONTEXT_TOOLTIP_FIELDS),
         ).add_to(cluster)
     areas = folium.FeatureGroup(name="Context areas (parks, estates)")

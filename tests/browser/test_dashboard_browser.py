@@ -95,3 +95,24 @@ def test_partners_cannot_open_the_dashboard(visit):
     expect(page.get_by_text("Your role sees only the shared, disclosure-controlled partner map")).to_be_visible()
     expect(page.get_by_role("link", name="Back to the dashboard")).to_have_count(0)
     assert page.locator(HEXAGONS).count() == 0
+
+
+def test_exported_map_opens_from_a_file_with_no_network(visit, browser, tmp_path):
+    page = visit.sign_in()
+    expect(page.get_by_role("link", name="map that opens without this server (HTML)")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="map that opens without this server (HTML)").click()
+    path = tmp_path / "hotspots.html"
+    download.value.save_as(path)
+
+    offline = browser.new_context()
+    requests = []
+    offline.route("**/*", lambda route: (requests.append(route.request.url), route.abort())
+                  if not route.request.url.startswith("file:") else route.continue_())
+    errors = []
+    opened = offline.new_page()
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.goto(path.as_uri())
+    assert hexagon_count(opened) > 20
+    assert requests == [] and errors == []
+    offline.close()
