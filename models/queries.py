@@ -48,7 +48,8 @@ class EpisodeSelection:
 
     ``hours`` is a (from, to) pair of London hours, ``to`` excluded, that may wrap past midnight
     ((22, 6) is 22:00 to 06:00); ``weekdays`` are ISO numbers (1 Monday to 7 Sunday); ``ages`` is an
-    inclusive (youngest, oldest) age at the start of the episode. ``concerns`` and ``kinds`` keep the
+    inclusive (youngest, oldest) age at the start of the episode, counted from the first day of the
+    birth month (only the month of birth is stored). ``concerns`` and ``kinds`` keep the
     episodes of young people linked to a context with one of those concern codes, or of one of
     those kinds.
     """
@@ -210,8 +211,9 @@ def episodes_near(context_id: int, metres: float) -> Select:
     newest first, with which end was near. The box test uses the spatial indexes; the distance is
     measured on the spheroid."""
     geometry = select(Context.geometry).where(Context.id == context_id).scalar_subquery()
-    # A degree of longitude is shorter than one of latitude: 2x the latitude figure covers the UK.
-    reach = 2 * metres / 111_320
+    # A degree of longitude is shorter than one of latitude: 3x the latitude figure covers every
+    # latitude up to 70 degrees north, Shetland included.
+    reach = 3 * metres / 111_320
 
     def near(location):
         return (location.op("&&")(func.ST_Expand(geometry, reach))

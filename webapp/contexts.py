@@ -45,8 +45,11 @@ def index():
 NEAR_DISTANCES = (100, 250, 500, 1000)
 
 
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
+
+
 def get_context(context_id: int) -> Context:
-    context = get_session().get(Context, context_id)
+    context = get_session().get(Context, context_id) if context_id <= MAX_ID else None
     if context is None:
         abort(404, description=f"There is no context {context_id}.")
     return context
@@ -59,7 +62,7 @@ def profile(context_id: int):
     context = get_context(context_id)
     session = get_session()
     raw = request.args.get("within", "250")
-    if not raw.isdigit() or int(raw) not in NEAR_DISTANCES:
+    if raw not in {str(metres) for metres in NEAR_DISTANCES}:
         params.bad_parameter("within", raw, "is not one of: " + ", ".join(map(str, NEAR_DISTANCES)) + " (metres)")
     within = int(raw)
     links = session.execute(context_links(context.id)).all()

@@ -5,7 +5,8 @@ import csv
 import io
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from typing import NamedTuple
 
 from flask import Blueprint, Response, current_app, flash, render_template, request
 from flask_login import current_user
@@ -70,9 +71,12 @@ def previous_period(selection: EpisodeSelection, now: datetime) -> EpisodeSelect
     """The same selection over the period of the same length just before it (none for all time)."""
     if selection.started_from is None:
         return None
-    end = selection.started_before or now
-    return replace(selection, started_from=selection.started_from - (end - selection.started_from),
-                   started_before=selection.started_from)
+    end = min(selection.started_before or now, now)
+    try:
+        return replace(selection, started_from=selection.started_from - (end - selection.started_from),
+                       started_before=selection.started_from)
+    except OverflowError:  # a period reaching back before year 1
+        return None
 
 
 def add_change(session, rows: list[dict], resolution: int, previous: EpisodeSelection | None) -> None:
@@ -113,23 +117,48 @@ def when_table(grid: dict[tuple[int, int], int]) -> dict:
     return {"rows": rows, "legend": maps.legend(breaks, max(grid.values(), default=0))}
 
 
-def trend_sentence(months) -> str | None:
-    """The last three months with data against the three before them, in words.
+class MonthCount(NamedTuple):
+    month: date
+    episodes: int
+    young_people: int
 
-    >>> from types import SimpleNamespace as Row
-    >>> from datetime import date
-    >>> rows = [Row(month=date(2026, m, 1), episodes=n) for m, n in zip(range(1, 7), [10, 10, 10, 12, 12, 12])]
-    >>> trend_sentence(rows)
+
+def every_month(rows) -> list[MonthCount]:
+    """Monthly rows from the first to the last month with episodes, empty months as zeros.
+
+    >>> rows = [MonthCount(date(2026, 1, 1), 3, 2), MonthCount(date(2026, 3, 1), 1, 1)]
+    >>> [(m.month.month, m.episodes) for m in every_month(rows)]
+    [(1, 3), (2, 0), (3, 1)]
+    """
+    if not rows:
+        return []
+    counted = {row.month: row for row in rows}
+    months, month = [], rows[0].month
+    while month <= rows[-1].month:
+        months.append(counted.get(month) or MonthCount(month, 0, 0))
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return months
+
+
+def trend_sentence(months: list[MonthCount], this_month: date) -> str | None:
+    """The last three complete months against the three before them, in words.
+
+    >>> rows = [MonthCount(date(2026, m, 1), n, 1) for m, n in zip(range(1, 8), [10, 10, 10, 12, 12, 12, 4])]
+    >>> trend_sentence(rows, this_month=date(2026, 7, 1))
     'April to June 2026: 36 episodes; the three months before: 30 (up 20%).'
     """
-    if len(months) < 6:
+    complete = [m for m in months if m.month < this_month]
+    if len(complete) < 6:
         return None
-    recent, before = months[-3:], months[-6:-3]
+    recent, before = complete[-3:], complete[-6:-3]
     now, then = sum(m.episodes for m in recent), sum(m.episodes for m in before)
-    change = "no change" if now == then else (
-        f"{'up' if now > then else 'down'} {abs(now - then) / then:.0%}" if then else "up from none")
-    span = f"{recent[0].month:%B} to {recent[-1].month:%B %Y}"
-    return f"{span}: {now} episodes; the three months before: {then} ({change})."
+    if now == then:
+        change = "no change"
+    elif then == 0:
+        change = "up from none"
+    else:
+        change = f"{'up' if now > then else 'down'} {abs(now - then) / then:.0%}"
+    return f"{recent[0].month:%B} to {recent[-1].month:%B %Y}: {now} episodes; the three months before: {then} ({change})."
 
 
 def _area(session) -> tuple[str, tuple] | tuple[None, None]:
@@ -198,13 +227,13 @@ def index():
     contexts = session.execute(contexts_for_map(found.selection.bbox)).all()
     fmap = maps.hex_map(hex_feature_collection(_map_rows(rows)), breaks, contexts, found.outline)
     grid = {(row.weekday, row.hour): row.episodes for row in session.execute(episode_start_grid(found.selection))}
-    months = session.execute(episode_months(found.selection)).all()
+    months = every_month([MonthCount(*row) for row in session.execute(episode_months(found.selection))])
     return render_template(
         "dashboard/index.html",
         when=when_table(grid),
         months=months,
         months_peak=max((m.episodes for m in months), default=0),
-        trend=trend_sentence(months),
+        trend=trend_sentence(months, this_month=london_today().replace(day=1)),
         map=maps.embed(fmap),
         busiest=rows[:BUSIEST_ROWS],
         legend=maps.legend(breaks, rows[0]["episodes"] if rows else 0),

@@ -241,8 +241,13 @@ def context_map(context, within: int, nearby) -> folium.Map:
     glyph, colour = CONTEXT_KIND_ICONS.get(ContextKind(context.kind), ("location-dot", "black"))
     folium.GeoJson(mapping(geometry), style_function=lambda _: {"color": colour, "weight": 2}).add_to(fmap)
     folium.Circle((centre.y, centre.x), radius=within, color="#495057", weight=1, fill=False, dash_array="4 4").add_to(fmap)
-    folium.Marker((centre.y, centre.x), icon=folium.Icon(icon=glyph, prefix="fa", color=colour),
-                  tooltip=escape(context.name)).add_to(fmap)
+    # The name travels as escaped data in a feature, never inside folium's tooltip code.
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": mapping(centre), "properties": _context_properties(context)}]},
+        marker=folium.Marker(icon=folium.Icon(icon=glyph, prefix="fa", color=colour)),
+        tooltip=folium.GeoJsonTooltip(*CONTEXT_TOOLTIP_FIELDS),
+    ).add_to(fmap)
     points = []
     for row in nearby:
         episode = row.MissingEpisode

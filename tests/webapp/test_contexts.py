@@ -89,3 +89,26 @@ def test_bad_distance_is_400_naming_it(signed_in, takeaway, within):
     response = signed_in.get(f"/contexts/{takeaway.id}?within={within}")
     assert response.status_code == 400
     assert "within: " in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("name", ["${alert(document.cookie)}", "`+alert(1)+`", "<img src=x onerror=alert(1)>"])
+def test_profile_map_carries_the_name_only_as_escaped_data(signed_in, name):
+    from html import escape
+
+    from jinja2.utils import htmlsafe_json_dumps
+
+    created = signed_in.post("/api/v1/contexts", json={"name": name, "kind": "park", "location": "SW5 0AA"})
+    html = signed_in.get(f"/contexts/{created.get_json()['id']}").get_data(as_text=True)
+    script = html[html.rindex("<script>"):]  # the map's own script, at the end of the page
+    as_data = htmlsafe_json_dumps(escape(name))
+    assert script.count(as_data) == 1
+    assert script.count(name) == (0 if "<" in name else 1)
+
+
+@pytest.mark.parametrize("path", ["/contexts/2147483648", "/contexts/99999999999999999999"])
+def test_ids_beyond_the_database_range_are_404(signed_in, path):
+    assert signed_in.get(path).status_code == 404
+
+
+def test_unusual_digits_in_distance_are_400(signed_in, takeaway):
+    assert signed_in.get(f"/contexts/{takeaway.id}?within=²").status_code == 400

@@ -87,3 +87,9 @@ def test_change_against_the_previous_period(signed_in, episodes):
     row = re.search(r"<td class=\"text-end\">(\d+)</td>\s*<td class=\"text-end\">([+-]\d+)</td>", html)
     assert row, "no change column in the table"
     assert row.groups() == ("20", "+1")
+
+
+@pytest.mark.parametrize("query", ["period=all&from=0900-01-01", "period=all&from=0001-01-01&to=0001-01-02"])
+def test_very_early_dates_do_not_break_the_page_or_exports(signed_in, query):
+    assert signed_in.get(f"/?{query}").status_code == 200
+    assert signed_in.get(f"/export/hotspots.csv?{query}").status_code == 200
