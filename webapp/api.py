@@ -3,6 +3,8 @@
 Bad input is a 400 whose message names the field and the value; nothing is half-written.
 """
 
+from datetime import datetime, timezone
+
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
@@ -15,7 +17,7 @@ from models.locations import resolve_location
 from models.validation import FieldError, InvalidInput
 from webapp import params
 from webapp.auth import require_individual_access
-from webapp.dashboard import add_gi_star, hex_rows
+from webapp.dashboard import add_change, add_gi_star, hex_rows, previous_period
 from webapp.db import get_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -37,7 +39,12 @@ def invalid(errors: list[FieldError]):
 def hexes():
     resolution = params.resolution(request.args)
     selection = params.episode_selection(request.args)
-    rows = hex_rows(get_session(), resolution, selection)
+    session = get_session()
+    rows = hex_rows(session, resolution, selection)
+    if params.flag(request.args, "compare"):
+        if selection.started_from is None:
+            params.bad_parameter("compare", request.args.get("compare"), "needs from: the previous period is as long as from to to")
+        add_change(session, rows, resolution, previous_period(selection, datetime.now(timezone.utc)))
     if params.flag(request.args, "gi"):
         try:
             add_gi_star(rows, resolution, selection.bbox)

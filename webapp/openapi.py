@@ -49,6 +49,8 @@ HEX_PARAMETERS = [
            "census concern codes. " + _list_of(CONCERN_CODES), {"type": "string"}),
     _query("kinds", "Episodes of young people linked to a context of one of these kinds. "
            + _list_of(kind.value for kind in ContextKind), {"type": "string"}),
+    _query("compare", "Add previous_episodes: the same hexagon's episodes in the period of the same length "
+           "just before from (needs from).", {"type": "boolean", "default": False}),
     _query("gi", "Add Getis-Ord Gi* scores (gi_z, gi_p, gi_hotspot) over the bbox's hexagons, empty ones "
            "included.", {"type": "boolean", "default": False}),
 ]
@@ -127,6 +129,7 @@ def document() -> dict:
                                                "episodes": {"type": "integer"},
                                                "young_people": {"type": "integer", "description": "distinct people"},
                                                "contexts": {"type": "integer"},
+                                               "previous_episodes": {"type": "integer"},
                                                "gi_z": {"type": "number"},
                                                "gi_p": {"type": "number"},
                                                "gi_hotspot": {"type": "boolean"},

@@ -219,3 +219,17 @@ def test_filters_combine_in_the_api(signed_in, episodes):
     assert total("hours=06-18") == 0
     assert total("days=mon,tue,wed,thu,fri,sat,sun") == len(episodes)
     assert 0 < total("days=sat") < len(episodes)
+
+
+def test_compare_with_the_previous_period(signed_in, episodes):
+    # Episodes nightly from 1 January 2026: 20 January to 8 February holds 20, the 20 days before 19.
+    body = signed_in.get("/api/v1/hexes?res=6&from=2026-01-20&to=2026-02-08&compare=true").get_json()
+    (feature,) = body["features"]
+    assert (feature["properties"]["episodes"], feature["properties"]["previous_episodes"]) == (20, 19)
+    assert "previous_episodes" not in signed_in.get("/api/v1/hexes?res=6&from=2026-01-20").get_json()["features"][0]["properties"]
+
+
+def test_compare_needs_a_start(signed_in, episodes):
+    response = signed_in.get("/api/v1/hexes?compare=true")
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("compare: 'true' needs from")
