@@ -11,9 +11,9 @@ those reported at ``alpha``.
 """
 
 import warnings
-from math import cos, radians
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import cos, radians
 
 import h3
 import numpy as np

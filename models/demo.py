@@ -12,9 +12,9 @@ Rows are produced by generators and streamed into ``COPY``, so the same code wri
 import math
 import random
 from collections.abc import Iterator
-from itertools import accumulate
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from itertools import accumulate
 
 from shapely.geometry import Polygon
 from sqlalchemy import Connection, exists, select, text
@@ -25,7 +25,6 @@ from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, R
 from models.people import Organisation
 from models.safeguarding import Context, YoungPerson
 from models.times import LONDON, london_midnight, london_today, months_before
-
 
 # Kensington and Chelsea, which contains Earl's Court, and its neighbours.
 DEMO_AUTHORITY = "E09000020"

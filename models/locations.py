@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo.coords import LatLng

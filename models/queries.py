@@ -7,11 +7,10 @@ from enum import StrEnum
 from sqlalchemy import Date, Float, Integer, Select, and_, column, exists, func, literal_column, select, values
 
 from geo.hexes import MAP_RESOLUTIONS
-from models.geography import LocalAuthority, Postcode
 from models.codes import ContextKind, MissingType
+from models.geography import LocalAuthority, Postcode
 from models.safeguarding import Context, ContextLink, MissingEpisode, YoungPerson
 from models.times import LONDON
-
 
 BBox = tuple[float, float, float, float]  # min lng, min lat, max lng, max lat (WGS 84)
 

@@ -10,14 +10,14 @@ from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
-from geo.locations import LocationError
 from geo.hexes import hex_feature_collection
+from geo.locations import LocationError
 from models.contexts import new_context
 from models.locations import resolve_location
 from models.validation import FieldError, InvalidInput
 from webapp import params
+from webapp.analysis import add_change, add_gi_star, hex_rows, previous_period
 from webapp.auth import require_individual_access
-from webapp.dashboard import add_change, add_gi_star, hex_rows, previous_period
 from webapp.db import get_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

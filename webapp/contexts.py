@@ -17,8 +17,8 @@ from models.safeguarding import Context
 from models.times import LONDON
 from models.validation import InvalidInput
 from webapp import maps, params
+from webapp.analysis import when_table
 from webapp.auth import require_individual_access
-from webapp.dashboard import when_table
 from webapp.db import get_session
 
 bp = Blueprint("contexts", __name__, url_prefix="/contexts")

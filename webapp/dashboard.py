@@ -5,28 +5,34 @@ import csv
 import io
 import json
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
-from typing import NamedTuple
+from datetime import datetime, timezone
 
 from flask import Blueprint, Response, current_app, flash, render_template, request
 from flask_login import current_user
 from shapely.geometry import shape
 
 from geo.hexes import MAP_RESOLUTIONS, cell_centre, cell_to_string, hex_feature_collection
-from geo.hotspots import cells_in_box, gi_star, surrounding_cells
 from models.codes import CONCERN_CODES, CONTEXT_KIND_LABELS
 from models.queries import (
     EpisodeSelection,
     area_outline,
-    context_counts_by_cell,
     contexts_for_map,
-    episode_hex_counts,
     episode_months,
     episode_start_grid,
     nearest_postcodes,
 )
 from models.times import london_midnight, london_today, months_before
 from webapp import maps, params
+from webapp.analysis import (
+    MonthCount,
+    add_change,
+    add_gi_star,
+    every_month,
+    hex_rows,
+    previous_period,
+    trend_sentence,
+    when_table,
+)
 from webapp.auth import require_individual_access
 from webapp.db import get_session
 
@@ -51,114 +57,8 @@ FILTERS = (
     ("kinds", "Linked context kind", [("", "Any")] + [(kind.value, label) for kind, label in CONTEXT_KIND_LABELS.items()]),
 )
 
-
 # How far past its authority's outline the dashboard looks, in degrees (about a kilometre).
 AREA_MARGIN = 0.012
-
-
-def hex_rows(session, resolution: int, selection: EpisodeSelection) -> list[dict]:
-    """Per-cell episodes, distinct young people and contexts, busiest first."""
-    contexts = dict(session.execute(context_counts_by_cell(resolution, selection.bbox)).all())
-    episodes = episode_hex_counts(resolution, selection)
-    return [
-        {"cell": row.cell, "episodes": row.episodes, "young_people": row.young_people,
-         "contexts": contexts.get(row.cell, 0)}
-        for row in session.execute(episodes)
-    ]
-
-
-def previous_period(selection: EpisodeSelection, now: datetime) -> EpisodeSelection | None:
-    """The same selection over the period of the same length just before it (none for all time)."""
-    if selection.started_from is None:
-        return None
-    end = min(selection.started_before or now, now)
-    try:
-        return replace(selection, started_from=selection.started_from - (end - selection.started_from),
-                       started_before=selection.started_from)
-    except OverflowError:  # a period reaching back before year 1
-        return None
-
-
-def add_change(session, rows: list[dict], resolution: int, previous: EpisodeSelection | None) -> None:
-    """Add ``previous_episodes`` (the same hexagon in the previous period) to each row."""
-    if previous is None:
-        return
-    before = {row.cell: row.episodes for row in session.execute(episode_hex_counts(resolution, previous))}
-    for row in rows:
-        row["previous_episodes"] = before.get(row["cell"], 0)
-
-
-def add_gi_star(rows: list[dict], resolution: int, bbox) -> None:
-    """Add Getis-Ord Gi* (``gi_z``, ``gi_p``, ``gi_hotspot``) to each row, over every hexagon of the
-    box (empty ones included) or, without a box, of the rows' cells and two rings around them.
-    Raises ValueError when the area holds too many hexagons."""
-    area = cells_in_box(*bbox, resolution) if bbox else surrounding_cells([row["cell"] for row in rows])
-    scores = gi_star({row["cell"]: row["episodes"] for row in rows}, area + [row["cell"] for row in rows])
-    for row in rows:
-        score = scores[row["cell"]]
-        row.update(gi_z=round(score.z, 2), gi_p=score.p, gi_hotspot=score.hotspot)
-
-
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def when_table(grid: dict[tuple[int, int], int]) -> dict:
-    """Rows of a day-by-hour table, each cell with its count and a shade from the heat colours."""
-    breaks = maps.class_breaks([count for count in grid.values() if count])
-    def cell(count: int) -> dict:
-        colour = maps.colour_for(count, breaks) if count else None
-        # White text on the two darkest shades keeps the numbers readable (WCAG contrast).
-        return {"count": count, "colour": colour, "dark": colour in maps.HEAT_COLOURS[3:]}
-
-    rows = [
-        {"day": day, "cells": [cell(grid.get((number, hour), 0)) for hour in range(24)]}
-        for number, day in enumerate(WEEKDAYS, start=1)
-    ]
-    return {"rows": rows, "legend": maps.legend(breaks, max(grid.values(), default=0))}
-
-
-class MonthCount(NamedTuple):
-    month: date
-    episodes: int
-    young_people: int
-
-
-def every_month(rows) -> list[MonthCount]:
-    """Monthly rows from the first to the last month with episodes, empty months as zeros.
-
-    >>> rows = [MonthCount(date(2026, 1, 1), 3, 2), MonthCount(date(2026, 3, 1), 1, 1)]
-    >>> [(m.month.month, m.episodes) for m in every_month(rows)]
-    [(1, 3), (2, 0), (3, 1)]
-    """
-    if not rows:
-        return []
-    counted = {row.month: row for row in rows}
-    months, month = [], rows[0].month
-    while month <= rows[-1].month:
-        months.append(counted.get(month) or MonthCount(month, 0, 0))
-        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return months
-
-
-def trend_sentence(months: list[MonthCount], this_month: date) -> str | None:
-    """The last three complete months against the three before them, in words.
-
-    >>> rows = [MonthCount(date(2026, m, 1), n, 1) for m, n in zip(range(1, 8), [10, 10, 10, 12, 12, 12, 4])]
-    >>> trend_sentence(rows, this_month=date(2026, 7, 1))
-    'April to June 2026: 36 episodes; the three months before: 30 (up 20%).'
-    """
-    complete = [m for m in months if m.month < this_month]
-    if len(complete) < 6:
-        return None
-    recent, before = complete[-3:], complete[-6:-3]
-    now, then = sum(m.episodes for m in recent), sum(m.episodes for m in before)
-    if now == then:
-        change = "no change"
-    elif then == 0:
-        change = "up from none"
-    else:
-        change = f"{'up' if now > then else 'down'} {abs(now - then) / then:.0%}"
-    return f"{recent[0].month:%B} to {recent[-1].month:%B %Y}: {now} episodes; the three months before: {then} ({change})."
 
 
 def _area(session) -> tuple[str, tuple] | tuple[None, None]:

@@ -6,10 +6,10 @@ from html import escape
 from pathlib import Path
 
 import folium
-from folium.plugins import MarkerCluster
 from flask import current_app, url_for
-from markupsafe import Markup
+from folium.plugins import MarkerCluster
 from geoalchemy2.shape import to_shape
+from markupsafe import Markup
 from shapely.geometry import mapping, shape
 
 from models.codes import CONTEXT_KIND_ICONS, CONTEXT_KIND_LABELS, ContextKind

@@ -9,6 +9,7 @@ from geo.hexes import MAP_RESOLUTIONS
 from models.codes import CONCERN_CODES, ContextKind, MissingType
 from models.queries import BBox, EpisodeLayer, EpisodeSelection
 from models.times import london_midnight
+
 DEFAULT_RESOLUTION = 9
 
 

@@ -1,7 +1,6 @@
 import random
 
 import h3
-import pytest
 from shapely.geometry import Point, shape
 
 from geo.coords import LatLng

@@ -8,10 +8,10 @@ from shapely.geometry import shape
 from sqlalchemy import func, select
 
 from geo.grid import BRITISH_NATIONAL_GRID, IRISH_GRID, grid_to_latlng
+from geo.locations import LocationError
 from models.geography import LocalAuthority, Postcode
 from models.locations import resolve_location
 from models.queries import area_outline
-from geo.locations import LocationError
 
 
 def test_every_uk_postcode_is_loaded(session):

@@ -1,12 +1,10 @@
 import re
 from html import escape
 
+import pytest
 from jinja2.utils import htmlsafe_json_dumps
 
-import pytest
-
 from tests.conftest import AuthActions
-
 
 
 def asset_urls(html: str) -> list[str]:
