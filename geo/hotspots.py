@@ -13,7 +13,6 @@ those reported at ``alpha``.
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from math import cos, radians
 
 import h3
 import numpy as np
@@ -21,10 +20,9 @@ from esda.getisord import G_Local
 from libpysal.weights import W
 from scipy.stats import false_discovery_control, norm
 
-from geo.coords import METRES_PER_DEGREE_LAT, LatLng
+from geo.hexes import MAX_CELLS
 
 FDR_ALPHA = 0.05
-MAX_CELLS = 250_000  # beyond this an area is too fine for one request
 
 
 @dataclass(frozen=True)
@@ -32,23 +30,6 @@ class GiStar:
     z: float  # standard deviations above (or below) what the area leads one to expect
     p: float  # two-sided analytic p-value
     hotspot: bool  # z > 0 and significant after the false-discovery-rate correction
-
-
-def cells_in_box(min_lng: float, min_lat: float, max_lng: float, max_lat: float, resolution: int) -> list[int]:
-    """Every cell whose centre lies in the box, as integers.
-
-    >>> len(cells_in_box(-0.20, 51.48, -0.18, 51.50, 9))   # 3 km2 of hexagons of 0.1 km2
-    35
-    """
-    ring = [LatLng(min_lat, min_lng), LatLng(min_lat, max_lng), LatLng(max_lat, max_lng), LatLng(max_lat, min_lng)]
-    polygon = h3.LatLngPoly(ring)
-    # Refuse before listing: a county at resolution 10 is millions of cells.
-    km_per_degree = METRES_PER_DEGREE_LAT / 1000
-    box_km2 = (max_lat - min_lat) * km_per_degree * (max_lng - min_lng) * km_per_degree * cos(radians((min_lat + max_lat) / 2))
-    estimate = box_km2 / h3.average_hexagon_area(resolution, "km^2")
-    if estimate > MAX_CELLS:
-        raise ValueError(f"about {estimate:,.0f} hexagons is more than {MAX_CELLS:,}: choose a smaller area or resolution")
-    return [h3.str_to_int(cell) for cell in h3.h3shape_to_cells(polygon, resolution)]
 
 
 def surrounding_cells(cells: Sequence[int], distance: int = 2) -> list[int]:

@@ -3,6 +3,7 @@
 Query builders return ``Select`` objects; callers run them and own the transaction.
 """
 
+from models.aggregates import EpisodeHexMonth
 from models.base import Base
 from models.geography import LocalAuthority, Postcode
 from models.people import Organisation, User
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "Context",
     "ContextLink",
+    "EpisodeHexMonth",
     "LocalAuthority",
     "MissingEpisode",
     "Organisation",

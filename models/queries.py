@@ -1,18 +1,35 @@
 """Query builders for the map and tables. Each returns a ``Select``; callers run it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, Float, Integer, Select, and_, column, exists, func, literal_column, select, values
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Float,
+    Integer,
+    Select,
+    Text,
+    and_,
+    cast,
+    column,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+    values,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
-from geo.hexes import MAP_RESOLUTIONS
+from geo.hexes import MAP_RESOLUTIONS, BBox, box_area_km2, box_holding_cells, cells_in_box
+from models.aggregates import AGGREGATED_RESOLUTIONS, EpisodeHexMonth
 from models.codes import ContextKind, MissingType
 from models.geography import LocalAuthority, Postcode
 from models.safeguarding import Context, ContextLink, MissingEpisode, YoungPerson
-from models.times import LONDON
-
-BBox = tuple[float, float, float, float]  # min lng, min lat, max lng, max lat (WGS 84)
+from models.times import LONDON, london_midnight, whole_months
 
 
 def within(geometry_column, bbox: BBox):
@@ -51,6 +68,10 @@ class EpisodeSelection:
     birth month (only the month of birth is stored). ``concerns`` and ``kinds`` keep the
     episodes of young people linked to a context with one of those concern codes, or of one of
     those kinds.
+
+    ``bbox`` keeps, for hexagon counts, the hexagons whose centre lies in the box, each counted
+    whole (a map never shows part of a hexagon's count); for the other tables, the episodes whose
+    point lies in the box.
     """
 
     layer: EpisodeLayer = EpisodeLayer.LAST_SEEN
@@ -64,6 +85,12 @@ class EpisodeSelection:
     weekdays: frozenset[int] = frozenset()
     concerns: frozenset[str] = frozenset()
     kinds: frozenset[ContextKind] = frozenset()
+
+    @property
+    def by_date_and_place_only(self) -> bool:
+        """True when nothing but the layer, the dates and the box is chosen."""
+        return (self.missing_type is None and self.sex is None and self.ages is None and self.hours is None
+                and not self.weekdays and not self.concerns and not self.kinds)
 
     @property
     def cells(self):
@@ -118,15 +145,76 @@ def _episode_counts(*keys) -> tuple:
             func.count(MissingEpisode.young_person_id.distinct()).label("young_people"))
 
 
+def _in_cells(cell_column, cells):
+    # One array parameter, not thousands of IN parameters, sent as text: psycopg inspects every
+    # element of a list to choose its type (10 ms for a county's 7,000 hexagons).
+    # The subquery unpacks it once (a hashed subplan), not once per row.
+    array = "{" + ",".join(map(str, cells)) + "}"
+    return cell_column.in_(select(func.unnest(cast(literal(array, Text), ARRAY(BigInteger)))).scalar_subquery())
+
+
+# Below this a box is a small part of any authority's data and its spatial index narrows the search
+# well; above it (a county) the planner still combines the index with the date's, for no gain.
+SPATIAL_INDEX_BELOW_KM2 = 400
+
+
+def _in_box_cells(location, cell, bbox: BBox, resolution: int):
+    """Rows whose cell is one of the hexagons centred in ``bbox``."""
+    in_cells = _in_cells(cell, cells_in_box(*bbox, resolution))
+    if box_area_km2(bbox) >= SPATIAL_INDEX_BELOW_KM2:
+        return in_cells
+    return and_(within(location, box_holding_cells(bbox, resolution)), in_cells)
+
+
 def episode_hex_counts(resolution: int, selection: EpisodeSelection = EpisodeSelection()) -> Select:
-    """Missing episodes and distinct young people per H3 cell, busiest first."""
+    """Missing episodes and distinct young people per H3 cell, busiest first.
+
+    Raises ValueError when the box holds too many hexagons at this resolution.
+    """
+    first, after = whole_months(selection.started_from, selection.started_before)
+    if (resolution in AGGREGATED_RESOLUTIONS and selection.by_date_and_place_only
+            and (first is None or after is None or first < after)):
+        counts = _counts_from_monthly_totals(resolution, selection, first, after)
+    else:
+        counts = _hex_episode_rows(resolution, selection, *_episode_counts())
+    return counts.order_by(literal_column("episodes").desc(), literal_column("cell"))
+
+
+def _hex_episode_rows(resolution: int, selection: EpisodeSelection, *columns) -> Select:
+    """``columns`` per cell over the selection's episodes, read from the episodes table."""
     cell = cell_at(selection.cells, resolution).label("cell")
-    return (
-        select(*_episode_counts(cell))
-        .where(selection.conditions())
-        .group_by(cell)
-        .order_by(literal_column("episodes").desc(), cell)
-    )
+    query = select(cell, *columns).where(replace(selection, bbox=None).conditions()).group_by(cell)
+    if selection.bbox is not None:
+        query = query.where(_in_box_cells(selection.location, cell, selection.bbox, resolution))
+    return query
+
+
+def _counts_from_monthly_totals(resolution, selection, first, after) -> Select:
+    """Whole months from ``episode_hex_months``; the part-months at either end of the period from
+    the episodes table, as the same (cell, young people) arrays."""
+    totals = EpisodeHexMonth
+    whole = select(totals.cell, totals.young_people).where(totals.layer == selection.layer.value,
+                                                          totals.resolution == resolution)
+    if first is not None:
+        whole = whole.where(totals.month >= first)
+    if after is not None:
+        whole = whole.where(totals.month < after)
+    if selection.bbox is not None:
+        whole = whole.where(_in_cells(totals.cell, cells_in_box(*selection.bbox, resolution)))
+    parts = [whole]
+    people = func.sort(func.array_agg(MissingEpisode.young_person_id)).label("young_people")
+    if first is not None and selection.started_from < london_midnight(first):
+        head = replace(selection, started_before=london_midnight(first))
+        parts.append(_hex_episode_rows(resolution, head, people))
+    if after is not None and selection.started_before is not None and london_midnight(after) < selection.started_before:
+        tail = replace(selection, started_from=london_midnight(after))
+        parts.append(_hex_episode_rows(resolution, tail, people))
+    rows = union_all(*parts).subquery("hex_months")
+    return select(
+        rows.c.cell,
+        func.sum(func.cardinality(rows.c.young_people)).label("episodes"),
+        func.cardinality(func.distinct_union(rows.c.young_people)).label("young_people"),
+    ).group_by(rows.c.cell)
 
 
 def episode_start_grid(selection: EpisodeSelection) -> Select:
@@ -143,14 +231,16 @@ def episode_months(selection: EpisodeSelection) -> Select:
 
 
 def context_counts_by_cell(resolution: int, bbox: BBox | None = None) -> Select:
-    """Open contexts with a location, counted per H3 cell."""
+    """Open contexts with a location, counted per H3 cell (the hexagons centred in ``bbox``)."""
     cell = cell_at(Context.cells, resolution).label("cell")
     query = (
         select(cell, func.count().label("contexts"))
         .where(Context.cells.is_not(None), Context.status == "open")
         .group_by(cell)
     )
-    return query.where(within(Context.geometry, bbox)) if bbox is not None else query
+    if bbox is None:
+        return query
+    return query.where(_in_box_cells(Context.geometry, cell, bbox, resolution))
 
 
 def contexts_for_map(bbox: BBox | None = None) -> Select:

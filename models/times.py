@@ -1,6 +1,6 @@
 """Dates and times as the service reads them: London's calendar, stored as UTC instants."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
@@ -34,3 +34,22 @@ def months_before(day: date, months: int) -> date:
         except ValueError:
             continue
     raise AssertionError("unreachable: every month has a 28th")
+
+
+def whole_months(start: datetime | None, end: datetime | None) -> tuple[date | None, date | None]:
+    """The London months lying wholly inside ``[start, end)``, as (first month, month after the
+    last); ``None`` where the range is open. They may be none: then first >= after.
+
+    >>> whole_months(london_midnight(date(2025, 11, 26)), london_midnight(date(2026, 11, 27)))
+    (datetime.date(2025, 12, 1), datetime.date(2026, 11, 1))
+    >>> whole_months(london_midnight(date(2026, 3, 1)), None)
+    (datetime.date(2026, 3, 1), None)
+    """
+    first = after = None
+    if start is not None:
+        first = start.astimezone(LONDON).date().replace(day=1)
+        if london_midnight(first) < start:
+            first = (first + timedelta(days=31)).replace(day=1)
+    if end is not None:
+        after = end.astimezone(LONDON).date().replace(day=1)
+    return first, after

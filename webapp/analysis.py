@@ -5,20 +5,23 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import NamedTuple
 
-from geo.hotspots import cells_in_box, gi_star, surrounding_cells
+from geo.hexes import cells_in_box
+from geo.hotspots import gi_star, surrounding_cells
 from models.queries import EpisodeSelection, context_counts_by_cell, episode_hex_counts
 from webapp import maps
 
 
-def hex_rows(session, resolution: int, selection: EpisodeSelection) -> list[dict]:
-    """Per-cell episodes, distinct young people and contexts, busiest first."""
-    contexts = dict(session.execute(context_counts_by_cell(resolution, selection.bbox)).all())
-    episodes = episode_hex_counts(resolution, selection)
-    return [
-        {"cell": row.cell, "episodes": row.episodes, "young_people": row.young_people,
-         "contexts": contexts.get(row.cell, 0)}
-        for row in session.execute(episodes)
+def hex_rows(session, resolution: int, selection: EpisodeSelection, with_contexts: bool = True) -> list[dict]:
+    """Per-cell episodes, distinct young people and (``with_contexts``) open contexts, busiest first."""
+    rows = [
+        {"cell": row.cell, "episodes": row.episodes, "young_people": row.young_people}
+        for row in session.execute(episode_hex_counts(resolution, selection))
     ]
+    if with_contexts:
+        contexts = dict(session.execute(context_counts_by_cell(resolution, selection.bbox)).all())
+        for row in rows:
+            row["contexts"] = contexts.get(row["cell"], 0)
+    return rows
 
 
 def previous_period(selection: EpisodeSelection, now: datetime) -> EpisodeSelection | None:
@@ -47,7 +50,7 @@ def add_gi_star(rows: list[dict], resolution: int, bbox) -> None:
     box (empty ones included) or, without a box, of the rows' cells and two rings around them.
     Raises ValueError when the area holds too many hexagons."""
     area = cells_in_box(*bbox, resolution) if bbox else surrounding_cells([row["cell"] for row in rows])
-    scores = gi_star({row["cell"]: row["episodes"] for row in rows}, area + [row["cell"] for row in rows])
+    scores = gi_star({row["cell"]: row["episodes"] for row in rows}, [*area, *(row["cell"] for row in rows)])
     for row in rows:
         score = scores[row["cell"]]
         row.update(gi_z=round(score.z, 2), gi_p=score.p, gi_hotspot=score.hotspot)

@@ -40,7 +40,10 @@ def hexes():
     resolution = params.resolution(request.args)
     selection = params.episode_selection(request.args)
     session = get_session()
-    rows = hex_rows(session, resolution, selection)
+    try:
+        rows = hex_rows(session, resolution, selection, with_contexts=params.flag(request.args, "contexts"))
+    except ValueError as error:  # the box holds too many hexagons
+        params.bad_parameter("bbox", request.args.get("bbox"), str(error))
     if params.flag(request.args, "compare"):
         if selection.started_from is None:
             params.bad_parameter("compare", request.args.get("compare"), "needs from: the previous period is as long as from to to")

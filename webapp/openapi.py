@@ -35,7 +35,8 @@ HEX_PARAMETERS = [
     _query("from", "First London date of an episode's start, inclusive.", {"type": "string", "format": "date"}),
     _query("to", "Last London date of an episode's start, inclusive; not before from.",
            {"type": "string", "format": "date"}),
-    _query("bbox", "minlon,minlat,maxlon,maxlat in WGS 84 degrees.",
+    _query("bbox", "minlon,minlat,maxlon,maxlat in WGS 84 degrees: the hexagons whose centre lies in the box, "
+                   "each with its whole count. A box of more than 250,000 hexagons at res is refused (400).",
            {"type": "string", "pattern": r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$"}),
     _query("type", "SSDA903 MISSING: M missing (whereabouts unknown), A away from placement.",
            {"type": "string", "enum": [m.value for m in MissingType]}),
@@ -51,6 +52,8 @@ HEX_PARAMETERS = [
            + _list_of(kind.value for kind in ContextKind), {"type": "string"}),
     _query("compare", "Add previous_episodes: the same hexagon's episodes in the period of the same length "
            "just before from (needs from).", {"type": "boolean", "default": False}),
+    _query("contexts", "Add the number of open contexts in each hexagon (contexts).",
+           {"type": "boolean", "default": False}),
     _query("gi", "Add Getis-Ord Gi* scores (gi_z, gi_p, gi_hotspot) over the bbox's hexagons, empty ones "
            "included.", {"type": "boolean", "default": False}),
 ]
@@ -128,7 +131,7 @@ def document() -> dict:
                                                "h3": {"type": "string", "description": "H3 cell, hexadecimal"},
                                                "episodes": {"type": "integer"},
                                                "young_people": {"type": "integer", "description": "distinct people"},
-                                               "contexts": {"type": "integer"},
+                                               "contexts": {"type": "integer", "description": "open contexts; with contexts=true"},
                                                "previous_episodes": {"type": "integer"},
                                                "gi_z": {"type": "number"},
                                                "gi_p": {"type": "number"},

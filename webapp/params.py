@@ -5,9 +5,9 @@ from datetime import date, datetime, timedelta
 
 from flask import abort
 
-from geo.hexes import MAP_RESOLUTIONS
+from geo.hexes import MAP_RESOLUTIONS, BBox
 from models.codes import CONCERN_CODES, ContextKind, MissingType
-from models.queries import BBox, EpisodeLayer, EpisodeSelection
+from models.queries import EpisodeLayer, EpisodeSelection
 from models.times import london_midnight
 
 DEFAULT_RESOLUTION = 9

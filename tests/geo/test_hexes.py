@@ -1,10 +1,20 @@
 import random
 
 import h3
-from shapely.geometry import Point, shape
+import pytest
+from shapely.geometry import Point, box, shape
 
 from geo.coords import LatLng
-from geo.hexes import MAP_RESOLUTIONS, cell_centre, cell_of, cell_to_string, cells_of, hex_feature_collection
+from geo.hexes import (
+    MAP_RESOLUTIONS,
+    box_holding_cells,
+    cell_centre,
+    cell_of,
+    cell_to_string,
+    cells_in_box,
+    cells_of,
+    hex_feature_collection,
+)
 
 
 def random_uk_points(count: int, seed: int = 7) -> list[LatLng]:
@@ -40,3 +50,15 @@ def test_cell_centre_is_inside_its_cell():
     for point in random_uk_points(20):
         cell = cell_of(point, 8)
         assert cell_of(cell_centre(cell), 8) == cell
+
+
+@pytest.mark.parametrize("resolution", MAP_RESOLUTIONS)
+def test_grown_box_holds_every_hexagon_centred_in_the_box(resolution):
+    for point in random_uk_points(5, seed=resolution):
+        size = 0.02 * (11 - resolution)
+        bbox = (point.lng, point.lat, point.lng + 1.6 * size, point.lat + size)
+        grown = box(*box_holding_cells(bbox, resolution))
+        cells = cells_in_box(*bbox, resolution)
+        assert cells
+        for cell in cells:
+            assert grown.contains(shape(hex_feature_collection([{"cell": cell}])["features"][0]["geometry"]))

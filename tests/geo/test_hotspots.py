@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from geo.hotspots import cells_in_box, gi_star, surrounding_cells
+from geo.hexes import cells_in_box
+from geo.hotspots import gi_star, surrounding_cells
 
 # About 30 km2 of resolution-9 hexagons (0.1 km2 each) around Earl's Court.
 AREA = cells_in_box(-0.24, 51.46, -0.16, 51.51, 9)

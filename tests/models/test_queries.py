@@ -6,13 +6,15 @@ from datetime import date, datetime, timedelta, timezone
 
 import h3
 import pytest
+from sqlalchemy import delete, select
 
 from geo.coords import LatLng
-from geo.hexes import cells_of
+from geo.hexes import MAP_RESOLUTIONS, cells_in_box, cells_of
+from models.aggregates import AGGREGATED_RESOLUTIONS, EpisodeHexMonth
 from models.codes import ContextKind, LinkRole, MissingType, Reliability
 from models.queries import EpisodeLayer, EpisodeSelection, episode_hex_counts, episode_months, episode_start_grid
 from models.safeguarding import Context, ContextLink, MissingEpisode, YoungPerson
-from models.times import LONDON
+from models.times import LONDON, london_midnight
 
 START = datetime(2025, 3, 1, tzinfo=timezone.utc)  # spans the change to summer time
 
@@ -62,13 +64,15 @@ def episodes(session, organisations):
     return rows
 
 
-def expected_counts(rows, resolution, point_key="last_seen", since=None):
+def expected_counts(rows, resolution, point_key="last_seen", since=None, before=None, cells=None):
     episodes, people = Counter(), defaultdict(set)
     for row in rows:
         point = row[point_key]
-        if point is None or (since and row["started"] < since):
+        if point is None or (since and row["started"] < since) or (before and row["started"] >= before):
             continue
         cell = h3.str_to_int(h3.latlng_to_cell(point.lat, point.lng, resolution))
+        if cells is not None and cell not in cells:
+            continue
         episodes[cell] += 1
         people[cell].add(row["person"])
     return {cell: (count, len(people[cell])) for cell, count in episodes.items()}
@@ -104,6 +108,70 @@ def test_date_filter(session, episodes):
     got = run(session, 8, started_from=since)
     assert got == expected_counts(episodes, 8, since=since)
     assert sum(count for count, _ in got.values()) < 120
+
+
+# Whole London months come from the monthly totals and part-months from the episodes table:
+# windows that start and end mid-month, on month boundaries, inside one month, or open.
+WINDOWS = [
+    (datetime(2025, 3, 9, 13, tzinfo=timezone.utc), datetime(2025, 5, 2, 7, tzinfo=timezone.utc)),
+    (london_midnight(date(2025, 4, 1)), london_midnight(date(2025, 5, 1))),
+    (london_midnight(date(2025, 3, 10)), london_midnight(date(2025, 3, 24))),
+    (None, london_midnight(date(2025, 4, 17))),
+    (london_midnight(date(2025, 3, 30)), None),
+]
+
+
+@pytest.mark.parametrize("resolution", [6, 8, 9, 10])
+@pytest.mark.parametrize(("since", "before"), WINDOWS)
+def test_windows_match_h3_py(session, episodes, resolution, since, before):
+    got = run(session, resolution, started_from=since, started_before=before)
+    assert got == expected_counts(episodes, resolution, since=since, before=before)
+    assert got  # every window holds episodes
+
+
+@pytest.mark.parametrize("resolution", [7, 9, 10])
+def test_box_counts_whole_hexagons_centred_in_it(session, episodes, resolution):
+    bbox = (-0.205, 51.475, -0.185, 51.495)
+    cells = set(cells_in_box(*bbox, resolution))
+    got = run(session, resolution, bbox=bbox, started_from=START + timedelta(days=20))
+    assert got == expected_counts(episodes, resolution, since=START + timedelta(days=20), cells=cells)
+    assert 0 < len(got) < len(run(session, resolution))
+
+
+def totals_in_database(session) -> dict:
+    return {(row.layer, row.resolution, row.month, row.cell): row.young_people
+            for row in session.scalars(select(EpisodeHexMonth))}
+
+
+def totals_recounted(session) -> dict:
+    """The monthly totals recounted in Python from the episodes as they stand."""
+    totals = defaultdict(list)
+    for episode in session.scalars(select(MissingEpisode)):
+        month = episode.started_at.astimezone(LONDON).date().replace(day=1)
+        for layer, cells in (("last_seen", episode.last_seen_cells), ("found", episode.found_cells)):
+            for resolution in AGGREGATED_RESOLUTIONS:
+                if cells is not None:
+                    totals[(layer, resolution, month, cells[MAP_RESOLUTIONS.index(resolution)])].append(
+                        episode.young_person_id)
+    return {key: sorted(people) for key, people in totals.items()}
+
+
+def test_monthly_totals_follow_inserts_updates_and_deletes(session, episodes):
+    assert totals_in_database(session) == totals_recounted(session) != {}
+    stored = session.scalars(select(MissingEpisode).order_by(MissingEpisode.id)).all()
+    moved = LatLng(51.52, -0.10)
+    stored[0].last_seen_location, stored[0].last_seen_cells = moved.wkt, cells_of(moved)
+    stored[1].started_at += timedelta(days=400)  # into another month, after every other
+    stored[1].ended_at += timedelta(days=400)
+    stored[2].found_location, stored[2].found_cells = None, None
+    session.flush()
+    assert totals_in_database(session) == totals_recounted(session)
+    for episode in stored[3:40]:
+        session.delete(episode)
+    session.flush()
+    assert totals_in_database(session) == totals_recounted(session)
+    session.execute(delete(MissingEpisode))
+    assert totals_in_database(session) == {}
 
 
 def test_busiest_first(session, episodes):

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from geo.coords import LatLng
-from geo.hexes import cells_of
-from models.codes import MissingType
+from geo.hexes import cells_in_box, cells_of
+from models.codes import ContextKind, MissingType
 from models.safeguarding import Context, MissingEpisode, YoungPerson
 
 
@@ -41,6 +41,7 @@ def test_hexes_geojson_matches_h3_py(signed_in, episodes):
         ("bbox=-0.1,51.5,-0.2,51.6", "bbox", "-0.1,51.5,-0.2,51.6"),
         ("bbox=-0.2,51.5,-0.1,91", "bbox", "-0.2,51.5,-0.1,91"),
         ("bbox=nan,1,2,3", "bbox", "nan,1,2,3"),
+        ("res=10&bbox=-3,50,1,53", "bbox", "-3,50,1,53"),
         ("to=9999-12-31", "to", "9999-12-31"),
         ("type=X", "type", "X"),
         ("sex=other", "sex", "other"),
@@ -84,13 +85,14 @@ def test_dates_are_london_dates(signed_in, session, organisations):
     assert total("from=2026-06-01&to=2026-06-30") == 0
 
 
-def test_hexes_bbox_keeps_only_points_inside(signed_in, episodes):
+def test_hexes_bbox_keeps_whole_hexagons_centred_inside(signed_in, episodes):
     box = (-0.19, 51.48, -0.18, 51.50)
     response = signed_in.get("/api/v1/hexes?res=10&bbox=" + ",".join(map(str, box)))
     got = {f["properties"]["h3"]: f["properties"]["episodes"] for f in response.get_json()["features"]}
-    inside = [p for _, p in episodes if box[0] <= p.lng <= box[2] and box[1] <= p.lat <= box[3]]
-    assert 0 < len(inside) < len(episodes)
-    assert got == Counter(h3.latlng_to_cell(p.lat, p.lng, 10) for p in inside)
+    centred_inside = {h3.int_to_str(cell) for cell in cells_in_box(*box, 10)}
+    expected = Counter(cell for cell in (h3.latlng_to_cell(p.lat, p.lng, 10) for _, p in episodes) if cell in centred_inside)
+    assert 0 < sum(expected.values()) < len(episodes)
+    assert got == expected
 
 
 @pytest.mark.parametrize(
@@ -233,3 +235,17 @@ def test_compare_needs_a_start(signed_in, episodes):
     response = signed_in.get("/api/v1/hexes?compare=true")
     assert response.status_code == 400
     assert response.get_json()["error"].startswith("compare: 'true' needs from")
+
+
+def test_hexes_add_contexts_only_when_asked(signed_in, session, episodes, organisations):
+    _, point = episodes[0]
+    session.add(Context(name="Hex takeaway", kind=ContextKind.TAKEAWAY, geometry=point.wkt, cells=cells_of(point),
+                        organisation_id=next(iter(organisations.values())).id))
+    session.commit()
+    cell = h3.latlng_to_cell(point.lat, point.lng, 9)
+    plain = signed_in.get("/api/v1/hexes?res=9").get_json()["features"]
+    assert all("contexts" not in f["properties"] for f in plain)
+    asked = {f["properties"]["h3"]: f["properties"]["contexts"]
+             for f in signed_in.get("/api/v1/hexes?res=9&contexts=true").get_json()["features"]}
+    assert asked[cell] == 1
+    assert sum(asked.values()) == 1
