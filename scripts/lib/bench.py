@@ -1,28 +1,34 @@
-"""Time the demo generator at benchmark scale, the hexagon API and the dashboard.
+"""Time the demo generator at benchmark scale, the hexagon API and the dashboard, against what an
+analyst would otherwise do (geopandas, h3-py and a group-by).
 
 Run through ./scripts/bench, which prepares DATABASE_URL (a database of its own). Requests go
 through Flask's test client in this process: the figures are the app's own time (queries, GeoJSON,
-folium) without a network hop or a WSGI server.
+folium) without a network hop or a WSGI server. The peak memory is this process's high-water mark
+after serving every request and before the analyst's pipeline runs.
 """
 
 import argparse
 import os
 import platform
+import resource
 import statistics
 import time
 from datetime import timedelta
 
+import h3
 from sqlalchemy import func, select, text
 
 from models.base import make_engine, make_session_factory
 from models.demo import DemoSize, demo_loaded, write_demo
 from models.safeguarding import MissingEpisode
-from models.times import LONDON
+from models.times import LONDON, london_midnight, months_before
 from webapp import create_app
 from webapp.cli import ensure_demo_users
 
 BENCH_SIZE = DemoSize(young_people=40_000, contexts=100_000, missing_episodes=1_000_000, months=24)
 PASSWORD = "bench-only-password"
+# Greater London, a county-sized box: the benchmark's episodes all lie inside it.
+COUNTY_BBOX = "-0.60,51.20,0.45,51.80"
 
 
 def london_boroughs(connection) -> tuple[str, ...]:
@@ -53,16 +59,8 @@ def ensure_data(engine, rebuild: bool) -> None:
         ensure_demo_users(session, PASSWORD)
 
 
-def timed(client, url: str, repeat: int) -> dict:
-    client.get(url)  # warm the connection pool and caches once
-    times, size = [], 0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-        size = len(response.data)
-    times.sort()
+def summary(times: list[float], size: int) -> dict:
+    times = sorted(times)
     return {
         "median": statistics.median(times),
         "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
@@ -70,9 +68,46 @@ def timed(client, url: str, repeat: int) -> dict:
     }
 
 
+def timed(client, url: str, repeat: int) -> dict:
+    response = client.get(url)  # warm the connection pool and caches once
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code, response.data[:200])
+    result = summary(times, len(response.data))
+    result["body"] = response
+    return result
+
+
+def analyst_pipeline(url: str, since, until, resolution: int) -> dict[str, tuple[int, int]]:
+    """What an analyst would do without the API: load the rows with geopandas, index each point
+    with h3-py, group by cell. Returns {cell: (episodes, distinct young people)}."""
+    import geopandas
+
+    engine = make_engine(url)
+    frame = geopandas.read_postgis(
+        text("SELECT young_person_id, last_seen_location AS geom FROM missing_episodes "
+             "WHERE started_at >= :since AND started_at < :until AND last_seen_location IS NOT NULL"),
+        engine, geom_col="geom", params={"since": since, "until": until},
+    )
+    engine.dispose()
+    frame["cell"] = [h3.latlng_to_cell(lat, lng, resolution) for lng, lat in zip(frame.geometry.x, frame.geometry.y)]
+    grouped = frame.groupby("cell")["young_person_id"].agg(["size", "nunique"])
+    # Clip to the study area as the API does: the hexagons whose centre lies in the box.
+    min_lng, min_lat, max_lng, max_lat = map(float, COUNTY_BBOX.split(","))
+    return {
+        cell: (int(row["size"]), int(row["nunique"]))
+        for cell, row in grouped.iterrows()
+        if min_lat <= h3.cell_to_latlng(cell)[0] <= max_lat and min_lng <= h3.cell_to_latlng(cell)[1] <= max_lng
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--analyst-repeat", type=int, default=3)
     parser.add_argument("--rebuild", action="store_true", help="write the benchmark data set again")
     arguments = parser.parse_args()
     url = os.environ["DATABASE_URL"]
@@ -87,18 +122,46 @@ def main() -> None:
     app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "WTF_CSRF_ENABLED": False})
     client = app.test_client()
     client.post("/login", data={"username": "panel", "password": PASSWORD})
-    window = f"from={(newest - timedelta(days=365)).isoformat()}&to={newest.isoformat()}"
-    cases = [(f"hex API, 12 months, res {r}", f"/api/v1/hexes?res={r}&{window}") for r in (7, 8, 9)]
-    london = "bbox=-0.51,51.28,0.34,51.70"
-    cases.append(("hex API + Gi*, London bbox, res 8", f"/api/v1/hexes?res=8&gi=true&{london}&{window}"))
+    # The panel's "last 12 months": the newest episode's month and the 11 before it, to date. The
+    # same 12 months to the day start mid-month: a month of episodes is then read row by row.
+    first = months_before(newest.replace(day=1), 11)
+    window = f"from={first.isoformat()}"
+    to_the_day = f"from={(newest - timedelta(days=364)).isoformat()}&to={newest.isoformat()}"
+    hex_cases = {r: f"hex API, 12 months, county bbox, res {r}" for r in (7, 8, 9)}
+    cases = [(name, f"/api/v1/hexes?res={r}&bbox={COUNTY_BBOX}&{window}") for r, name in hex_cases.items()]
+    cases.append(("hex API, 365 days to the day, res 8", f"/api/v1/hexes?res=8&bbox={COUNTY_BBOX}&{to_the_day}"))
+    cases.append(("hex API + Gi*, county bbox, res 8", f"/api/v1/hexes?res=8&gi=true&bbox={COUNTY_BBOX}&{window}"))
+    cases.append(("hex API, night-time filter, res 8", f"/api/v1/hexes?res=8&hours=22-06&bbox={COUNTY_BBOX}&{window}"))
     cases.append(("dashboard page, 12 months, res 8", "/?period=12&res=8"))
 
     print(f"\n{episodes:,} missing episodes; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}; {arguments.repeat} requests each")
-    print(f"{'case':<36} {'median ms':>10} {'p95 ms':>10} {'bytes':>12}")
+    header = f"{'case':<40} {'median ms':>10} {'p95 ms':>10} {'bytes':>12}"
+    print(header)
+    results = {}
     for name, path in cases:
-        result = timed(client, path, arguments.repeat)
-        print(f"{name:<36} {result['median']:>10.1f} {result['p95']:>10.1f} {result['size']:>12,}")
+        results[name] = timed(client, path, arguments.repeat)
+        row = results[name]
+        print(f"{name:<40} {row['median']:>10.1f} {row['p95']:>10.1f} {row['size']:>12,}", flush=True)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of the serving process: {peak_mb:,.0f} MB")
+
+    print(f"\nanalyst's pipeline (geopandas + h3-py + group-by), {arguments.analyst_repeat} runs each")
+    print(f"{'resolution':<12} {'median ms':>10} {'p95 ms':>10} {'API median':>11} {'API faster':>11}")
+    since, until = london_midnight(first), london_midnight(newest + timedelta(days=1))  # to date
+    for resolution, name in hex_cases.items():
+        times = []
+        for _ in range(arguments.analyst_repeat):
+            started = time.perf_counter()
+            counted = analyst_pipeline(url, since, until, resolution)
+            times.append((time.perf_counter() - started) * 1000)
+        features = results[name]["body"].get_json()["features"]
+        served = {f["properties"]["h3"]: (f["properties"]["episodes"], f["properties"]["young_people"]) for f in features}
+        assert served == counted, f"the API and the analyst disagree at resolution {resolution}"
+        analyst = summary(times, 0)
+        api = results[name]["median"]
+        print(f"{resolution:<12} {analyst['median']:>10.0f} {analyst['p95']:>10.0f} {api:>11.1f} "
+              f"{analyst['median'] / api:>10.0f}x")
 
 
 if __name__ == "__main__":
