@@ -21,7 +21,7 @@ from models.queries import (
     episode_start_grid,
     nearest_postcodes,
 )
-from models.times import london_midnight, london_today, months_before
+from models.times import LONDON, london_midnight, london_today, months_before
 from webapp import maps, params
 from webapp.analysis import (
     MonthCount,
@@ -39,6 +39,7 @@ from webapp.db import get_session
 bp = Blueprint("dashboard", __name__)
 bp.before_request(require_individual_access)
 
+# "Last 12 months" is this month so far and the 11 before it.
 PERIODS = {"3": "Last 3 months", "6": "Last 6 months", "12": "Last 12 months", "24": "Last 24 months", "all": "All time"}
 BUSIEST_ROWS = 15
 # The dashboard's filter menus: (parameter, label, [(value, label)]); the API takes lists too.
@@ -99,8 +100,14 @@ def hotspots(session, busiest_only: bool) -> Hotspots:
     outline, bbox = _area(session)
     selection = replace(params.episode_selection(request.args), bbox=bbox)
     if period != "all" and not request.args.get("from"):
-        selection = replace(selection, started_from=london_midnight(months_before(london_today(), int(period))))
-    rows = hex_rows(session, resolution, selection)
+        # Whole calendar months (this one to date and the ones before it): the month-by-month table
+        # then has no part-month at its start, and the counts come from the monthly totals.
+        first_month = months_before(london_today().replace(day=1), int(period) - 1)
+        selection = replace(selection, started_from=london_midnight(first_month))
+    try:
+        rows = hex_rows(session, resolution, selection)
+    except ValueError as error:  # the area holds too many hexagons at this resolution
+        params.bad_parameter("res", request.args.get("res"), str(error))
     described = rows[:BUSIEST_ROWS] if busiest_only else rows
     add_change(session, described, resolution, previous_period(selection, datetime.now(timezone.utc)))
     result = Hotspots(resolution, period, selection, outline, rows)
@@ -146,6 +153,8 @@ def index():
         chosen=request.args,
         export_query=request.query_string.decode(),
         area_name=current_user.organisation.name if found.selection.bbox else None,
+        period_start=(found.selection.started_from.astimezone(LONDON).date()
+                      if found.selection.started_from and not request.args.get("from") else None),
     )
 
 
