@@ -295,10 +295,10 @@ def area_outline(authority_code: str) -> Select:
     )
 
 
-def episodes_near(context_id: int, metres: float) -> Select:
+def episodes_near(context_id: int, metres: float, since: datetime | None = None) -> Select:
     """Missing episodes that started (last seen) or ended (found) within ``metres`` of a context,
-    newest first, with which end was near. The box test uses the spatial indexes; the distance is
-    measured on the spheroid."""
+    newest first, with which end was near; only those started ``since`` when it is given. The box
+    test uses the spatial indexes; the distance is measured on the spheroid."""
     geometry = select(Context.geometry).where(Context.id == context_id).scalar_subquery()
     # A degree of longitude is shorter than one of latitude: 3x the latitude figure covers every
     # latitude up to 70 degrees north, Shetland included.
@@ -310,12 +310,13 @@ def episodes_near(context_id: int, metres: float) -> Select:
 
     started_near = near(MissingEpisode.last_seen_location)
     ended_near = near(MissingEpisode.found_location)
-    return (
+    query = (
         select(MissingEpisode, YoungPerson.reference, started_near.label("started_near"), ended_near.label("ended_near"))
         .join(YoungPerson, YoungPerson.id == MissingEpisode.young_person_id)
         .where(started_near | ended_near)
         .order_by(MissingEpisode.started_at.desc())
     )
+    return query.where(MissingEpisode.started_at >= since) if since is not None else query
 
 
 def context_links(context_id: int) -> Select:

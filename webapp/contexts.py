@@ -65,8 +65,9 @@ def profile(context_id: int):
     if raw not in {str(metres) for metres in NEAR_DISTANCES}:
         params.bad_parameter("within", raw, "is not one of: " + ", ".join(map(str, NEAR_DISTANCES)) + " (metres)")
     within = int(raw)
+    period, since = params.period(request.args)
     links = session.execute(context_links(context.id)).all()
-    nearby = session.execute(episodes_near(context.id, within)).all() if context.geometry is not None else []
+    nearby = session.execute(episodes_near(context.id, within, since)).all() if context.geometry is not None else []
     grid = Counter()
     for row in nearby:
         local = row.MissingEpisode.started_at.astimezone(LONDON)
@@ -80,6 +81,8 @@ def profile(context_id: int):
         nearby=nearby,
         within=within,
         distances=NEAR_DISTANCES,
+        period=period,
+        periods=params.PERIODS,
         when=when_table(grid),
         map=maps.embed(maps.context_map(context, within, nearby)) if context.geometry is not None else None,
     )

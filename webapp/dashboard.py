@@ -21,7 +21,7 @@ from models.queries import (
     episode_start_grid,
     nearest_postcodes,
 )
-from models.times import LONDON, london_midnight, london_today, months_before
+from models.times import LONDON, london_today
 from webapp import maps, params
 from webapp.analysis import (
     MonthCount,
@@ -39,8 +39,6 @@ from webapp.db import get_session
 bp = Blueprint("dashboard", __name__)
 bp.before_request(require_individual_access)
 
-# "Last 12 months" is this month so far and the 11 before it.
-PERIODS = {"3": "Last 3 months", "6": "Last 6 months", "12": "Last 12 months", "24": "Last 24 months", "all": "All time"}
 BUSIEST_ROWS = 15
 # The dashboard's filter menus: (parameter, label, [(value, label)]); the API takes lists too.
 FILTERS = (
@@ -94,16 +92,11 @@ def hotspots(session, busiest_only: bool) -> Hotspots:
     """Read the dashboard's settings and filters from the request and count the hexagons.
     ``busiest_only`` limits the previous-period and nearest-postcode look-ups to the table's rows."""
     resolution = params.resolution(request.args)
-    period = request.args.get("period", "12")
-    if period not in PERIODS:
-        params.bad_parameter("period", period, "is not one of: " + ", ".join(PERIODS))
+    period, period_start = params.period(request.args)
     outline, bbox = _area(session)
     selection = replace(params.episode_selection(request.args), bbox=bbox)
-    if period != "all" and not request.args.get("from"):
-        # Whole calendar months (this one to date and the ones before it): the month-by-month table
-        # then has no part-month at its start, and the counts come from the monthly totals.
-        first_month = months_before(london_today().replace(day=1), int(period) - 1)
-        selection = replace(selection, started_from=london_midnight(first_month))
+    if period_start and not request.args.get("from"):
+        selection = replace(selection, started_from=period_start)
     try:
         rows = hex_rows(session, resolution, selection)
     except ValueError as error:  # the area holds too many hexagons at this resolution
@@ -148,7 +141,7 @@ def index():
         resolution=found.resolution,
         resolutions=list(MAP_RESOLUTIONS),
         period=found.period,
-        periods=PERIODS,
+        periods=params.PERIODS,
         filters=FILTERS,
         chosen=request.args,
         export_query=request.query_string.decode(),

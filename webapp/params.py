@@ -8,7 +8,7 @@ from flask import abort
 from geo.hexes import MAP_RESOLUTIONS, BBox
 from models.codes import CONCERN_CODES, ContextKind, MissingType
 from models.queries import EpisodeLayer, EpisodeSelection
-from models.times import london_midnight
+from models.times import london_midnight, london_today, months_before
 
 DEFAULT_RESOLUTION = 9
 
@@ -139,3 +139,18 @@ def episode_selection(args) -> EpisodeSelection:
         concerns=_listed(args, "concerns", list(CONCERN_CODES), str.upper),
         kinds=frozenset(ContextKind(kind) for kind in _listed(args, "kinds", [k.value for k in ContextKind], str.lower)),
     )
+
+
+# "Last 12 months" is this month so far and the 11 before it: whole calendar months, so a
+# month-by-month table has no part-month at its start and counts come from the monthly totals.
+PERIODS = {"3": "Last 3 months", "6": "Last 6 months", "12": "Last 12 months", "24": "Last 24 months", "all": "All time"}
+
+
+def period(args, name: str = "period", default: str = "12") -> tuple[str, datetime | None]:
+    """The chosen period and the instant it starts (None for all time)."""
+    raw = args.get(name, default)
+    if raw not in PERIODS:
+        bad_parameter(name, raw, "is not one of: " + ", ".join(PERIODS))
+    if raw == "all":
+        return raw, None
+    return raw, london_midnight(months_before(london_today().replace(day=1), int(raw) - 1))

@@ -1,3 +1,4 @@
+import re
 from datetime import date
 
 import pytest
@@ -64,13 +65,23 @@ def takeaway(signed_in, session, organisations, episodes):
 
 @pytest.mark.parametrize("within", [100, 250, 500, 1000])
 def test_profile_counts_episodes_near_the_context(signed_in, takeaway, episodes, within):
-    html = signed_in.get(f"/contexts/{takeaway.id}?within={within}").get_data(as_text=True)
+    html = signed_in.get(f"/contexts/{takeaway.id}?within={within}&period=all").get_data(as_text=True)
     lng, lat = to_shape(takeaway.geometry).coords[0]
     geod = Geod(ellps="WGS84")
     expected = sum(1 for _, point in episodes if geod.inv(lng, lat, point.lng, point.lat)[2] <= within)
     assert expected > 0 or within < 500, "the fixture must put episodes near the context"
     assert f"{expected} episodes of {1 if expected else 0} young people" in html
     assert "YP-API001" in html and "11A" in html
+
+
+def test_profile_counts_only_episodes_of_the_period(signed_in, takeaway, episodes):
+    # The fixture's episodes are from January and February 2026, long before the last 3 months.
+    everything = signed_in.get(f"/contexts/{takeaway.id}?within=1000&period=all").get_data(as_text=True)
+    recent = signed_in.get(f"/contexts/{takeaway.id}?within=1000&period=3").get_data(as_text=True)
+    assert re.search(r"[1-9]\d* episodes of 1 young people", everything)
+    assert "0 episodes of 0 young people" in recent
+    response = signed_in.get(f"/contexts/{takeaway.id}?period=forever")
+    assert response.status_code == 400 and "period: " in response.get_data(as_text=True)
 
 
 def test_profile_of_an_online_space_has_no_map(signed_in):
