@@ -97,11 +97,12 @@ def analyst_pipeline(url: str, since, until, resolution: int) -> dict[str, tuple
     grouped = frame.groupby("cell")["young_person_id"].agg(["size", "nunique"])
     # Clip to the study area as the API does: the hexagons whose centre lies in the box.
     min_lng, min_lat, max_lng, max_lat = map(float, COUNTY_BBOX.split(","))
-    return {
-        cell: (int(row["size"]), int(row["nunique"]))
-        for cell, row in grouped.iterrows()
-        if min_lat <= h3.cell_to_latlng(cell)[0] <= max_lat and min_lng <= h3.cell_to_latlng(cell)[1] <= max_lng
-    }
+    counts = {}
+    for cell, row in grouped.iterrows():
+        lat, lng = h3.cell_to_latlng(cell)
+        if min_lat <= lat <= max_lat and min_lng <= lng <= max_lng:
+            counts[cell] = (int(row["size"]), int(row["nunique"]))
+    return counts
 
 
 def main() -> None:
