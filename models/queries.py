@@ -44,6 +44,20 @@ class EpisodeLayer(StrEnum):
     FOUND = "found"
 
 
+class MapLayer(StrEnum):
+    """What the hexagons count: missing episodes by either end, open contexts, or the distinct
+    young people linked to the contexts in each hexagon."""
+
+    LAST_SEEN = "last_seen"
+    FOUND = "found"
+    CONTEXTS = "contexts"
+    YOUNG_PEOPLE = "young_people"
+
+    @property
+    def episode_layer(self) -> EpisodeLayer | None:
+        return EpisodeLayer(self.value) if self in (MapLayer.LAST_SEEN, MapLayer.FOUND) else None
+
+
 def cell_at(cells_column, resolution: int):
     """The cell at ``resolution`` from a stored cells array (PostgreSQL arrays count from 1)."""
     return cells_column[MAP_RESOLUTIONS.index(resolution) + 1]
@@ -230,17 +244,44 @@ def episode_months(selection: EpisodeSelection) -> Select:
     return select(*_episode_counts(month)).where(selection.conditions()).group_by(month).order_by(month)
 
 
-def context_counts_by_cell(resolution: int, bbox: BBox | None = None) -> Select:
-    """Open contexts with a location, counted per H3 cell (the hexagons centred in ``bbox``)."""
+def _open_contexts_by_cell(resolution: int, bbox: BBox | None, kinds: frozenset[ContextKind], *columns) -> Select:
     cell = cell_at(Context.cells, resolution).label("cell")
-    query = (
-        select(cell, func.count().label("contexts"))
-        .where(Context.cells.is_not(None), Context.status == "open")
-        .group_by(cell)
-    )
-    if bbox is None:
-        return query
-    return query.where(_in_box_cells(Context.geometry, cell, bbox, resolution))
+    query = select(cell, *columns).where(Context.cells.is_not(None), Context.status == "open").group_by(cell)
+    if kinds:
+        query = query.where(Context.kind.in_(sorted(kinds)))
+    if bbox is not None:
+        query = query.where(_in_box_cells(Context.geometry, cell, bbox, resolution))
+    return query
+
+
+def context_counts_by_cell(resolution: int, bbox: BBox | None = None, kinds: frozenset[ContextKind] = frozenset()) -> Select:
+    """Open contexts with a location (of ``kinds``, if given), counted per H3 cell (the hexagons
+    centred in ``bbox``)."""
+    return _open_contexts_by_cell(resolution, bbox, kinds, func.count().label("contexts"))
+
+
+def linked_people_by_cell(resolution: int, selection: EpisodeSelection) -> Select:
+    """Distinct young people linked to the open contexts of each H3 cell: people, not links.
+
+    The selection's box, kinds, concerns (of the link) and sex apply, and its dates keep the links
+    current at some time in the period (first seen before it ends, last seen after it starts or
+    not yet ended). Filters of an episode's own (type, age, time, day) do not apply to links.
+    """
+    query = _open_contexts_by_cell(
+        resolution, selection.bbox, selection.kinds,
+        func.count(ContextLink.young_person_id.distinct()).label("young_people"),
+    ).join(ContextLink, ContextLink.context_id == Context.id)
+    if selection.started_before is not None:
+        query = query.where(ContextLink.first_seen_on < selection.started_before.astimezone(LONDON).date())
+    if selection.started_from is not None:
+        started = selection.started_from.astimezone(LONDON).date()
+        query = query.where(ContextLink.last_seen_on.is_(None) | (ContextLink.last_seen_on >= started))
+    if selection.concerns:
+        query = query.where(ContextLink.concern_codes.overlap(sorted(selection.concerns)))
+    if selection.sex is not None:
+        query = query.join(YoungPerson, YoungPerson.id == ContextLink.young_person_id).where(
+            YoungPerson.sex == selection.sex)
+    return query
 
 
 def contexts_for_map(bbox: BBox | None = None) -> Select:

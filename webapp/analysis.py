@@ -7,18 +7,43 @@ from typing import NamedTuple
 
 from geo.hexes import cells_in_box
 from geo.hotspots import gi_star, surrounding_cells
-from models.queries import EpisodeSelection, context_counts_by_cell, episode_hex_counts
+from models.queries import (
+    EpisodeSelection,
+    MapLayer,
+    context_counts_by_cell,
+    episode_hex_counts,
+    linked_people_by_cell,
+)
 from webapp import maps
 
+# The count that colours the map, ranks the table and feeds Gi*, for each layer.
+MEASURES = {MapLayer.LAST_SEEN: "episodes", MapLayer.FOUND: "episodes", MapLayer.CONTEXTS: "contexts",
+            MapLayer.YOUNG_PEOPLE: "young_people"}
 
-def hex_rows(session, resolution: int, selection: EpisodeSelection, with_contexts: bool = True) -> list[dict]:
-    """Per-cell episodes, distinct young people and (``with_contexts``) open contexts, busiest first."""
+
+def hex_rows(session, resolution: int, selection: EpisodeSelection, layer: MapLayer = MapLayer.LAST_SEEN,
+             with_contexts: bool = True) -> list[dict]:
+    """One row per hexagon with something to count on ``layer``, busiest first.
+
+    Episode layers (``selection.layer`` says which end) give episodes, distinct young people and,
+    ``with_contexts``, open contexts. The contexts and young-people layers give open contexts and
+    the distinct young people linked to them.
+    """
+    kinds = selection.kinds
+    if layer.episode_layer is None:
+        contexts = dict(session.execute(context_counts_by_cell(resolution, selection.bbox, kinds)).all())
+        people = dict(session.execute(linked_people_by_cell(resolution, selection)).all())
+        counted = contexts if layer == MapLayer.CONTEXTS else people
+        rows = [{"cell": cell, "contexts": contexts.get(cell, 0), "young_people": people.get(cell, 0)}
+                for cell in counted]
+        measure = MEASURES[layer]
+        return sorted(rows, key=lambda row: (-row[measure], row["cell"]))
     rows = [
         {"cell": row.cell, "episodes": row.episodes, "young_people": row.young_people}
         for row in session.execute(episode_hex_counts(resolution, selection))
     ]
     if with_contexts:
-        contexts = dict(session.execute(context_counts_by_cell(resolution, selection.bbox)).all())
+        contexts = dict(session.execute(context_counts_by_cell(resolution, selection.bbox, kinds)).all())
         for row in rows:
             row["contexts"] = contexts.get(row["cell"], 0)
     return rows
@@ -45,12 +70,12 @@ def add_change(session, rows: list[dict], resolution: int, previous: EpisodeSele
         row["previous_episodes"] = before.get(row["cell"], 0)
 
 
-def add_gi_star(rows: list[dict], resolution: int, bbox) -> None:
-    """Add Getis-Ord Gi* (``gi_z``, ``gi_p``, ``gi_hotspot``) to each row, over every hexagon of the
-    box (empty ones included) or, without a box, of the rows' cells and two rings around them.
-    Raises ValueError when the area holds too many hexagons."""
+def add_gi_star(rows: list[dict], resolution: int, bbox, measure: str = "episodes") -> None:
+    """Add Getis-Ord Gi* of ``measure`` (``gi_z``, ``gi_p``, ``gi_hotspot``) to each row, over every
+    hexagon of the box (empty ones included) or, without a box, of the rows' cells and two rings
+    around them. Raises ValueError when the area holds too many hexagons."""
     area = cells_in_box(*bbox, resolution) if bbox else surrounding_cells([row["cell"] for row in rows])
-    scores = gi_star({row["cell"]: row["episodes"] for row in rows}, [*area, *(row["cell"] for row in rows)])
+    scores = gi_star({row["cell"]: row[measure] for row in rows}, [*area, *(row["cell"] for row in rows)])
     for row in rows:
         score = scores[row["cell"]]
         row.update(gi_z=round(score.z, 2), gi_p=score.p, gi_hotspot=score.hotspot)

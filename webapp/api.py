@@ -16,7 +16,7 @@ from models.contexts import new_context
 from models.locations import resolve_location
 from models.validation import FieldError, InvalidInput
 from webapp import params
-from webapp.analysis import add_change, add_gi_star, hex_rows, previous_period
+from webapp.analysis import MEASURES, add_change, add_gi_star, hex_rows, previous_period
 from webapp.auth import require_individual_access
 from webapp.db import get_session
 
@@ -38,25 +38,28 @@ def invalid(errors: list[FieldError]):
 @bp.get("/hexes")
 def hexes():
     resolution = params.resolution(request.args)
+    layer = params.layer(request.args)
     selection = params.episode_selection(request.args)
     session = get_session()
     try:
-        rows = hex_rows(session, resolution, selection, with_contexts=params.flag(request.args, "contexts"))
+        rows = hex_rows(session, resolution, selection, layer, with_contexts=params.flag(request.args, "contexts"))
     except ValueError as error:  # the box holds too many hexagons
         params.bad_parameter("bbox", request.args.get("bbox"), str(error))
     if params.flag(request.args, "compare"):
+        if layer.episode_layer is None:
+            params.bad_parameter("compare", request.args.get("compare"), "compares missing episodes: choose layer last_seen or found")
         if selection.started_from is None:
             params.bad_parameter("compare", request.args.get("compare"), "needs from: the previous period is as long as from to to")
         add_change(session, rows, resolution, previous_period(selection, datetime.now(timezone.utc)))
     if params.flag(request.args, "gi"):
         try:
-            add_gi_star(rows, resolution, selection.bbox)
+            add_gi_star(rows, resolution, selection.bbox, MEASURES[layer])
         except ValueError as error:
             name = "bbox" if selection.bbox else "res"
             params.bad_parameter(name, request.args.get(name), str(error))
     collection = hex_feature_collection(rows)
     collection["resolution"] = resolution
-    collection["layer"] = selection.layer.value
+    collection["layer"] = layer.value
     return jsonify(collection)
 
 

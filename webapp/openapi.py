@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify
 
 from geo.hexes import MAP_RESOLUTIONS
 from models.codes import CONCERN_CODES, ContextKind, MissingType
-from models.queries import EpisodeLayer
+from models.queries import MapLayer
 from webapp.params import DEFAULT_RESOLUTION, SEXES, WEEKDAY_NAMES
 
 # Open to every signed-in user: it describes the API, it holds no data.
@@ -30,8 +30,12 @@ HEX_PARAMETERS = [
     _query("res", "H3 resolution: 6 (about 3.7 km) to 10 (about 76 m).",
            {"type": "integer", "minimum": MAP_RESOLUTIONS.start, "maximum": MAP_RESOLUTIONS.stop - 1,
             "default": DEFAULT_RESOLUTION}),
-    _query("layer", "Place each episode where the young person was last seen, or where found.",
-           {"type": "string", "enum": [layer.value for layer in EpisodeLayer], "default": "last_seen"}),
+    _query("layer", "What each hexagon counts. last_seen or found: missing episodes placed where the young "
+                    "person was last seen, or where found (episodes, young_people). contexts: open contexts "
+                    "(contexts, and the distinct young_people linked to them). young_people: the distinct young "
+                    "people linked to the hexagon's open contexts (young_people, contexts). On the last two, "
+                    "kinds, concerns, sex and the dates (links current in the period) apply.",
+           {"type": "string", "enum": [layer.value for layer in MapLayer], "default": "last_seen"}),
     _query("from", "First London date of an episode's start, inclusive.", {"type": "string", "format": "date"}),
     _query("to", "Last London date of an episode's start, inclusive; not before from.",
            {"type": "string", "format": "date"}),
@@ -126,10 +130,10 @@ def document() -> dict:
                         "resolution": {"type": "integer"},
                         "layer": {"type": "string"},
                         "features": {"type": "array", "items": {"type": "object", "properties": {
-                            "properties": {"type": "object", "required": ["h3", "episodes", "young_people"],
+                            "properties": {"type": "object", "required": ["h3", "young_people"],
                                            "properties": {
                                                "h3": {"type": "string", "description": "H3 cell, hexadecimal"},
-                                               "episodes": {"type": "integer"},
+                                               "episodes": {"type": "integer", "description": "episode layers"},
                                                "young_people": {"type": "integer", "description": "distinct people"},
                                                "contexts": {"type": "integer", "description": "open contexts; with contexts=true"},
                                                "previous_episodes": {"type": "integer"},

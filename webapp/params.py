@@ -7,7 +7,7 @@ from flask import abort
 
 from geo.hexes import MAP_RESOLUTIONS, BBox
 from models.codes import CONCERN_CODES, ContextKind, MissingType
-from models.queries import EpisodeLayer, EpisodeSelection
+from models.queries import EpisodeLayer, EpisodeSelection, MapLayer
 from models.times import london_midnight, london_today, months_before
 
 DEFAULT_RESOLUTION = 9
@@ -28,12 +28,12 @@ def resolution(args, name: str = "res") -> int:
     return value
 
 
-def layer(args, name: str = "layer") -> EpisodeLayer:
-    raw = args.get(name, EpisodeLayer.LAST_SEEN.value)
+def layer(args, name: str = "layer") -> MapLayer:
+    raw = args.get(name, MapLayer.LAST_SEEN.value)
     try:
-        return EpisodeLayer(raw)
+        return MapLayer(raw)
     except ValueError:
-        bad_parameter(name, raw, "is not one of: " + ", ".join(member.value for member in EpisodeLayer))
+        bad_parameter(name, raw, "is not one of: " + ", ".join(member.value for member in MapLayer))
 
 
 def bbox(args, name: str = "bbox") -> BBox | None:
@@ -127,7 +127,7 @@ def episode_selection(args) -> EpisodeSelection:
         bad_parameter("sex", sex, "is not one of: " + ", ".join(SEXES))
     days = _listed(args, "days", WEEKDAY_NAMES, str.lower)
     return EpisodeSelection(
-        layer=layer(args),
+        layer=layer(args).episode_layer or EpisodeLayer.LAST_SEEN,
         started_from=started_from,
         started_before=started_before,
         bbox=bbox(args),

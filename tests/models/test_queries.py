@@ -12,7 +12,15 @@ from geo.coords import LatLng
 from geo.hexes import MAP_RESOLUTIONS, cells_in_box, cells_of
 from models.aggregates import AGGREGATED_RESOLUTIONS, EpisodeHexMonth
 from models.codes import ContextKind, LinkRole, MissingType, Reliability
-from models.queries import EpisodeLayer, EpisodeSelection, episode_hex_counts, episode_months, episode_start_grid
+from models.queries import (
+    EpisodeLayer,
+    EpisodeSelection,
+    context_counts_by_cell,
+    episode_hex_counts,
+    episode_months,
+    episode_start_grid,
+    linked_people_by_cell,
+)
 from models.safeguarding import Context, ContextLink, MissingEpisode, YoungPerson
 from models.times import LONDON, london_midnight
 
@@ -232,3 +240,58 @@ def test_each_filter_matches_an_independent_count(session, episodes, selection, 
     kept = [row for row in episodes if keep(row)]
     assert 0 < len(kept) < len(episodes), "the fixture must exercise this filter both ways"
     assert run(session, 8, **selection) == expected_counts(kept, 8)
+
+
+@pytest.fixture
+def linked(session, organisations):
+    """Two open contexts a few metres apart and one elsewhere, a closed one beside the first two,
+    and four young people linked to them in different ways."""
+    organisation = next(iter(organisations.values()))
+    here, there = LatLng(51.4901, -0.1901), LatLng(51.5101, -0.1401)
+    beside = LatLng(51.49012, -0.19012)
+
+    def context(name, point, status="open"):
+        return Context(name=name, kind=ContextKind.TAKEAWAY if point == here else ContextKind.PARK,
+                       organisation_id=organisation.id, geometry=point.wkt, cells=cells_of(point), status=status)
+
+    contexts = {"a": context("L takeaway", here), "b": context("L park", beside), "c": context("L far park", there),
+                "d": context("L closed", beside, status="closed")}
+    people = [YoungPerson(reference=f"YP-L{n}", birth_month=date(2010, 1, 1), sex=1 + n % 2,
+                          responsible_authority_code="E09000020", organisation_id=organisation.id) for n in range(4)]
+    session.add_all([*contexts.values(), *people])
+    session.flush()
+
+    def link(person, key, concerns=(), first=date(2025, 1, 1), last=None):
+        session.add(ContextLink(young_person_id=person.id, context_id=contexts[key].id, role=LinkRole.FREQUENTS,
+                                concern_codes=list(concerns), first_seen_on=first, last_seen_on=last,
+                                recorded_by_id=organisation.id, reliability=Reliability.CORROBORATED))
+
+    link(people[0], "a")
+    link(people[0], "b")  # the same person at two contexts of one hexagon is one person
+    link(people[1], "a", concerns=["11A"])
+    link(people[2], "c", first=date(2024, 1, 1), last=date(2024, 6, 1))
+    link(people[3], "d")  # a closed context counts nobody
+    session.flush()
+    return {"here": cells_of(here)[MAP_RESOLUTIONS.index(9)], "there": cells_of(there)[MAP_RESOLUTIONS.index(9)]}
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        ({}, {"here": 2, "there": 1}),
+        ({"started_from": london_midnight(date(2025, 1, 1))}, {"here": 2}),
+        ({"started_before": london_midnight(date(2024, 12, 31))}, {"there": 1}),
+        ({"concerns": frozenset({"11A"})}, {"here": 1}),
+        ({"kinds": frozenset({ContextKind.PARK})}, {"here": 1, "there": 1}),
+        ({"sex": 2}, {"here": 1}),
+    ],
+)
+def test_linked_young_people_are_distinct_people_per_hexagon(session, linked, selection, expected):
+    got = dict(session.execute(linked_people_by_cell(9, EpisodeSelection(**selection))).all())
+    assert got == {linked[place]: count for place, count in expected.items()}
+
+
+def test_context_counts_keep_open_contexts_of_the_kinds(session, linked):
+    assert dict(session.execute(context_counts_by_cell(9)).all()) == {linked["here"]: 2, linked["there"]: 1}
+    parks = dict(session.execute(context_counts_by_cell(9, kinds=frozenset({ContextKind.PARK}))).all())
+    assert parks == {linked["here"]: 1, linked["there"]: 1}

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from geo.coords import LatLng
 from geo.hexes import cells_in_box, cells_of
-from models.codes import ContextKind, MissingType
-from models.safeguarding import Context, MissingEpisode, YoungPerson
+from models.codes import ContextKind, LinkRole, MissingType, Reliability
+from models.safeguarding import Context, ContextLink, MissingEpisode, YoungPerson
 
 
 def test_hexes_geojson_matches_h3_py(signed_in, episodes):
@@ -249,3 +249,33 @@ def test_hexes_add_contexts_only_when_asked(signed_in, session, episodes, organi
              for f in signed_in.get("/api/v1/hexes?res=9&contexts=true").get_json()["features"]}
     assert asked[cell] == 1
     assert sum(asked.values()) == 1
+
+
+@pytest.mark.parametrize("layer", ["contexts", "young_people"])
+def test_context_layers_count_contexts_and_distinct_linked_people(signed_in, session, organisations, layer):
+    organisation = next(iter(organisations.values()))
+    point = LatLng(51.4901, -0.1901)
+    takeaways = [Context(name=f"Layer takeaway {n}", kind=ContextKind.TAKEAWAY, geometry=point.wkt,
+                         cells=cells_of(point), organisation_id=organisation.id) for n in range(3)]
+    person = YoungPerson(reference="YP-LAYER1", birth_month=date(2011, 1, 1), sex=2,
+                         responsible_authority_code="E09000020", organisation_id=organisation.id)
+    session.add_all([*takeaways, person])
+    session.flush()
+    for takeaway in takeaways[:2]:
+        session.add(ContextLink(young_person_id=person.id, context_id=takeaway.id, role=LinkRole.FREQUENTS,
+                                first_seen_on=date(2026, 1, 1), recorded_by_id=organisation.id,
+                                reliability=Reliability.CORROBORATED))
+    session.commit()
+    body = signed_in.get(f"/api/v1/hexes?res=9&layer={layer}&gi=true").get_json()
+    assert body["layer"] == layer
+    [feature] = body["features"]
+    assert feature["properties"]["h3"] == h3.latlng_to_cell(point.lat, point.lng, 9)
+    assert feature["properties"]["contexts"] == 3
+    assert feature["properties"]["young_people"] == 1  # one person with two links
+    assert "episodes" not in feature["properties"] and "gi_z" in feature["properties"]
+
+
+def test_compare_needs_an_episode_layer(signed_in):
+    response = signed_in.get("/api/v1/hexes?layer=contexts&compare=true&from=2026-01-01")
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("compare: ")
