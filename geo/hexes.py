@@ -21,6 +21,16 @@ MAX_CELLS = 250_000  # beyond this an area is too fine for one request
 BBox = tuple[float, float, float, float]  # min lng, min lat, max lng, max lat (WGS 84)
 
 
+def resolution_for_zoom(zoom: int) -> int:
+    """The map resolution whose hexagons look a comfortable size at a web-map zoom level: about
+    20 to 40 pixels across (zoom 13 shows 530 m hexagons, resolution 8).
+
+    >>> [resolution_for_zoom(z) for z in (5, 11, 13, 14, 18)]
+    [6, 6, 8, 9, 10]
+    """
+    return min(MAP_RESOLUTIONS.stop - 1, max(MAP_RESOLUTIONS.start, zoom - 5))
+
+
 def cell_of(point: LatLng, resolution: int) -> int:
     """The H3 cell containing ``point``, as an integer.
 

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired
 
 from models.people import User
 from webapp.db import get_session
+from webapp.errors import wants_json
 from webapp.extensions import login_manager
 
 bp = Blueprint("auth", __name__)
@@ -42,8 +43,8 @@ def _load_user(user_id: str) -> User | None:
 def _require_login():
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None
-    if request.path.startswith("/api/"):
-        abort(401, description="Sign in first: this API needs a signed-in session.")
+    if wants_json():
+        abort(401, description="Sign in first: this needs a signed-in session.")
     return login_manager.unauthorized()
 
 

@@ -7,14 +7,15 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, current_app, flash, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_login import current_user
 from shapely.geometry import shape
 
-from geo.hexes import MAP_RESOLUTIONS, cell_centre, cell_to_string, hex_feature_collection
+from geo.hexes import MAP_RESOLUTIONS, cell_centre, cell_to_string, hex_feature_collection, resolution_for_zoom
 from models.codes import CONCERN_CODES, CONTEXT_KIND_LABELS
 from models.queries import (
     EpisodeSelection,
+    MapLayer,
     area_outline,
     contexts_for_map,
     episode_months,
@@ -24,6 +25,7 @@ from models.queries import (
 from models.times import LONDON, london_today
 from webapp import maps, params
 from webapp.analysis import (
+    MEASURES,
     MonthCount,
     add_change,
     add_gi_star,
@@ -42,7 +44,9 @@ bp.before_request(require_individual_access)
 BUSIEST_ROWS = 15
 # The dashboard's filter menus: (parameter, label, [(value, label)]); the API takes lists too.
 FILTERS = (
-    ("layer", "Place episodes where the young person was", [("last_seen", "last seen"), ("found", "found")]),
+    ("layer", "Hexagons count", [("last_seen", "Missing episodes, where last seen"),
+                                 ("found", "Missing episodes, where found"), ("contexts", "Contexts"),
+                                 ("young_people", "Young people linked to contexts")]),
     ("type", "Episode type", [("", "Missing or away"), ("M", "Missing (whereabouts unknown)"),
                               ("A", "Away from placement")]),
     ("sex", "Sex", [("", "Any"), ("female", "Female"), ("male", "Male")]),
@@ -82,6 +86,7 @@ class Hotspots:
 
     resolution: int
     period: str
+    layer: MapLayer
     selection: EpisodeSelection
     outline: str | None
     rows: list[dict]
@@ -92,20 +97,22 @@ def hotspots(session, busiest_only: bool) -> Hotspots:
     """Read the dashboard's settings and filters from the request and count the hexagons.
     ``busiest_only`` limits the previous-period and nearest-postcode look-ups to the table's rows."""
     resolution = params.resolution(request.args)
+    layer = params.layer(request.args)
     period, period_start = params.period(request.args)
     outline, bbox = _area(session)
     selection = replace(params.episode_selection(request.args), bbox=bbox)
     if period_start and not request.args.get("from"):
         selection = replace(selection, started_from=period_start)
     try:
-        rows = hex_rows(session, resolution, selection)
+        rows = hex_rows(session, resolution, selection, layer)
     except ValueError as error:  # the area holds too many hexagons at this resolution
         params.bad_parameter("res", request.args.get("res"), str(error))
     described = rows[:BUSIEST_ROWS] if busiest_only else rows
-    add_change(session, described, resolution, previous_period(selection, datetime.now(timezone.utc)))
-    result = Hotspots(resolution, period, selection, outline, rows)
+    if layer.episode_layer:
+        add_change(session, described, resolution, previous_period(selection, datetime.now(timezone.utc)))
+    result = Hotspots(resolution, period, layer, selection, outline, rows)
     try:
-        add_gi_star(rows, resolution, bbox)
+        add_gi_star(rows, resolution, bbox, MEASURES[layer])
     except ValueError as error:
         result.gi_problem = str(error)
     centres = [cell_centre(row["cell"]) for row in described]
@@ -116,38 +123,74 @@ def hotspots(session, busiest_only: bool) -> Hotspots:
     return result
 
 
+def _parts(session, found: Hotspots) -> dict:
+    """What the page shows beside the map, for the page itself and for the live map's updates."""
+    measure = MEASURES[found.layer]
+    rows = found.rows
+    grid = {(row.weekday, row.hour): row.episodes for row in session.execute(episode_start_grid(found.selection))}
+    months = every_month([MonthCount(*row) for row in session.execute(episode_months(found.selection))])
+    breaks = maps.class_breaks([row[measure] for row in rows])
+    return {
+        "layer": found.layer.value,
+        "measure": measure,
+        "measure_label": maps.MEASURE_LABELS[measure],
+        "breaks": breaks,
+        "when": when_table(grid),
+        "months": months,
+        "months_peak": max((m.episodes for m in months), default=0),
+        "trend": trend_sentence(months, this_month=london_today().replace(day=1)),
+        "busiest": rows[:BUSIEST_ROWS],
+        "legend": maps.legend(breaks, rows[0][measure] if rows else 0),
+        "totals": {"hexagons": len(rows), measure: sum(row[measure] for row in rows)},
+        "export_query": request.query_string.decode(),
+        "area_name": current_user.organisation.name if found.selection.bbox else None,
+        "period_start": (found.selection.started_from.astimezone(LONDON).date()
+                         if found.selection.started_from and not request.args.get("from") else None),
+        "gi_problem": found.gi_problem,
+    }
+
+
+PARTS = ("summary", "busiest", "when", "months", "exports")
+
+
 @bp.route("/")
 def index():
     session = get_session()
     found = hotspots(session, busiest_only=True)
-    if found.gi_problem:
-        flash(f"Hotspot scores are not shown: {found.gi_problem}.", "warning")
-    rows = found.rows
-    breaks = maps.class_breaks([row["episodes"] for row in rows])
+    parts = _parts(session, found)
     contexts = session.execute(contexts_for_map(found.selection.bbox)).all()
-    fmap = maps.hex_map(hex_feature_collection(_map_rows(rows)), breaks, contexts, found.outline)
-    grid = {(row.weekday, row.hour): row.episodes for row in session.execute(episode_start_grid(found.selection))}
-    months = every_month([MonthCount(*row) for row in session.execute(episode_months(found.selection))])
+    # The hexagons are drawn by static/js/dashboard.js, which also redraws them when a setting changes.
+    fmap, layer_control = maps.base_hex_map(contexts, found.outline)
     return render_template(
         "dashboard/index.html",
-        when=when_table(grid),
-        months=months,
-        months_peak=max((m.episodes for m in months), default=0),
-        trend=trend_sentence(months, this_month=london_today().replace(day=1)),
+        **parts,
         map=maps.embed(fmap),
-        busiest=rows[:BUSIEST_ROWS],
-        legend=maps.legend(breaks, rows[0]["episodes"] if rows else 0),
-        totals={"hexagons": len(rows), "episodes": sum(r["episodes"] for r in rows), "contexts": len(contexts)},
+        map_names={"map": fmap.get_name(), "layers": layer_control.get_name()},
+        hexes=_map_hexes(found.rows, parts["measure"], parts["breaks"]),
+        zoom_resolutions={zoom: resolution_for_zoom(zoom) for zoom in range(25)},
+        context_count=len(contexts),
         resolution=found.resolution,
         resolutions=list(MAP_RESOLUTIONS),
+        automatic=request.args.get("res", "auto") == "auto",
         period=found.period,
         periods=params.PERIODS,
         filters=FILTERS,
         chosen=request.args,
-        export_query=request.query_string.decode(),
-        area_name=current_user.organisation.name if found.selection.bbox else None,
-        period_start=(found.selection.started_from.astimezone(LONDON).date()
-                      if found.selection.started_from and not request.args.get("from") else None),
+    )
+
+
+@bp.get("/hotspots.json")
+def update():
+    """The live map's update: the hexagons and the page's other parts, for the settings given."""
+    session = get_session()
+    found = hotspots(session, busiest_only=True)
+    parts = _parts(session, found)
+    return jsonify(
+        resolution=found.resolution,
+        layer=found.layer.value,
+        notice=f"Hotspot scores are not shown: {found.gi_problem}." if found.gi_problem else None,
+        hexes=_map_hexes(found.rows, parts["measure"], parts["breaks"]),
+        html={name: render_template(f"dashboard/_{name}.html", **parts) for name in PARTS},
     )
 
 
@@ -157,6 +200,16 @@ MAP_PROPERTIES = ("cell", "episodes", "young_people", "contexts", "gi_z")
 def _map_rows(rows: list[dict]) -> list[dict]:
     """Only what the map's tooltips show travels in the page."""
     return [{key: row[key] for key in MAP_PROPERTIES if key in row} for row in rows]
+
+
+def _map_hexes(rows: list[dict], measure: str, breaks: list[int]) -> dict:
+    """The hexagons as GeoJSON for the live map, each with its colour and the count it shows."""
+    collection = hex_feature_collection(_map_rows(rows))
+    for feature in collection["features"]:
+        properties = feature["properties"]
+        properties["colour"] = maps.colour_for(properties[measure], breaks)
+    collection["measure"] = measure
+    return collection
 
 
 CSV_COLUMNS = ("rank", "h3", "near_postcode", "lat", "lng", "episodes", "previous_episodes", "young_people",
@@ -187,9 +240,10 @@ def export_html():
     """A map that opens from a file with no server and no network: Leaflet is inlined."""
     session = get_session()
     found = hotspots(session, busiest_only=False)
-    breaks = maps.class_breaks([row["episodes"] for row in found.rows])
+    measure = MEASURES[found.layer]
+    breaks = maps.class_breaks([row[measure] for row in found.rows])
     contexts = session.execute(contexts_for_map(found.selection.bbox)).all()
-    fmap = maps.hex_map(hex_feature_collection(_map_rows(found.rows)), breaks, contexts, found.outline, standalone=True)
+    fmap = maps.hex_map(hex_feature_collection(_map_rows(found.rows)), breaks, contexts, found.outline, measure)
     return _download(fmap.get_root().render(), "text/html", "html")
 
 

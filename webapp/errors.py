@@ -9,8 +9,13 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected_error)
 
 
+def wants_json() -> bool:
+    """The API and the dashboard's own JSON (the live map's updates) answer in JSON, errors too."""
+    return request.path.startswith("/api/") or request.path.endswith(".json")
+
+
 def _http_error(error: HTTPException):
-    if request.path.startswith("/api/"):
+    if wants_json():
         return jsonify(error=error.description, status=error.code), error.code
     return render_template("error.html", error=error), error.code
 

@@ -9,6 +9,7 @@ import folium
 from flask import current_app, url_for
 from folium.plugins import MarkerCluster
 from geoalchemy2.shape import to_shape
+from jinja2 import Template
 from markupsafe import Markup
 from shapely.geometry import mapping, shape
 
@@ -148,15 +149,12 @@ def _context_areas(contexts) -> list[dict]:
     ]
 
 
-def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str | None,
-            standalone: bool = False) -> folium.Map:
-    """A map of hexagons coloured by episodes, context markers by kind, and the area's outline.
+MEASURE_LABELS = {"episodes": "Missing episodes", "contexts": "Contexts",
+                  "young_people": "Young people"}
 
-    ``hexes`` is a GeoJSON FeatureCollection whose features carry ``episodes``, ``young_people`` and
-    ``contexts``; ``contexts`` rows carry id, name, kind, lat, lng and area_geojson. A ``standalone``
-    map (an exported file) inlines Leaflet and draws contexts as plain circles, so it opens with
-    no server; it has no basemap.
-    """
+
+def _hex_base(contexts: list, outline_geojson: str | None, standalone: bool) -> folium.Map:
+    """A map with the area's outline, context markers by kind and context areas; no hexagons yet."""
     fmap = _standalone_map((51.49, -0.19), 13) if standalone else _base_map((51.49, -0.19), 13)
     cluster = folium.FeatureGroup(name="Contexts") if standalone else _marker_cluster()
 
@@ -166,23 +164,6 @@ def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str
             name="Area outline (approximate)",
             style_function=lambda _: {"color": "#495057", "weight": 2, "fill": False, "dashArray": "6 4"},
             interactive=False,
-        ).add_to(fmap)
-
-    if hexes["features"]:
-        folium.GeoJson(
-            hexes,
-            name="Missing episodes by hexagon",
-            style_function=lambda feature: {
-                "fillColor": colour_for(feature["properties"]["episodes"], breaks),
-                "fillOpacity": 0.65,
-                "color": "#6c757d",
-                "weight": 0.6,
-            },
-            highlight_function=lambda _: {"weight": 2.5, "color": "#212529"},
-            tooltip=folium.GeoJsonTooltip(
-                fields=["episodes", "young_people", "contexts"] + (["gi_z"] if "gi_z" in hexes["features"][0]["properties"] else []),
-                aliases=["Missing episodes", "Young people", "Contexts", "Hotspot score (Gi* z)"],
-            ),
         ).add_to(fmap)
 
     # One GeoJSON layer per kind rather than one folium element per context: folium compiles a
@@ -206,18 +187,76 @@ def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str
         ).add_to(areas)
     areas.add_to(fmap)
     cluster.add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap
 
-    # Open on the user's own area, or else on the hexagons.
+
+def _fit(fmap: folium.Map, outline_geojson: str | None, hexes: dict | None) -> None:
+    """Open on the user's own area, or else on the hexagons."""
     if outline_geojson:
         min_lng, min_lat, max_lng, max_lat = shape(json.loads(outline_geojson)).bounds
-    elif hexes["features"]:
+    elif hexes and hexes["features"]:
         min_lng, min_lat, max_lng, max_lat = shape(
             {"type": "MultiPolygon", "coordinates": [f["geometry"]["coordinates"] for f in hexes["features"]]}
         ).bounds
     else:
-        return fmap
+        return
     fmap.fit_bounds([(min_lat, min_lng), (max_lat, max_lng)])
+
+
+class PageHandle(folium.MacroElement):
+    """Puts a folium object on ``window`` under its own name, for the page's own script: folium
+    declares some objects (the layer control) with ``let``, which a later script cannot look up."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            window.{{ this.target.get_name() }} = {{ this.target.get_name() }};
+        {% endmacro %}
+    """)
+
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+
+def base_hex_map(contexts: list, outline_geojson: str | None) -> tuple[folium.Map, folium.LayerControl]:
+    """The dashboard's map without its hexagons, which the page's script draws and redraws (it
+    adds them to the returned layer control). ``contexts`` rows carry id, name, kind, lat, lng and
+    area_geojson."""
+    fmap = _hex_base(contexts, outline_geojson, standalone=False)
+    control = folium.LayerControl(collapsed=False)
+    control.add_to(fmap)
+    PageHandle(control).add_to(fmap)
+    _fit(fmap, outline_geojson, None)
+    return fmap, control
+
+
+def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str | None,
+            measure: str = "episodes") -> folium.Map:
+    """A map that needs neither this server nor the network (an exported file): hexagons coloured
+    by ``measure``, contexts as plain circles, the area's outline; Leaflet is inlined, no basemap.
+
+    ``hexes`` is a GeoJSON FeatureCollection whose features carry ``measure`` and the other counts.
+    """
+    fmap = _hex_base(contexts, outline_geojson, standalone=True)
+    if hexes["features"]:
+        shown = [key for key in MEASURE_LABELS if key in hexes["features"][0]["properties"]]
+        folium.GeoJson(
+            hexes,
+            name=f"{MEASURE_LABELS[measure]} by hexagon",
+            style_function=lambda feature: {
+                "fillColor": colour_for(feature["properties"][measure], breaks),
+                "fillOpacity": 0.65,
+                "color": "#6c757d",
+                "weight": 0.6,
+            },
+            highlight_function=lambda _: {"weight": 2.5, "color": "#212529"},
+            tooltip=folium.GeoJsonTooltip(
+                fields=shown + (["gi_z"] if "gi_z" in hexes["features"][0]["properties"] else []),
+                aliases=[MEASURE_LABELS[key] for key in shown] + ["Hotspot score (Gi* z)"],
+            ),
+        ).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    _fit(fmap, outline_geojson, hexes)
     return fmap
 
 

@@ -27,9 +27,11 @@ UNAUTHORISED = {"description": "Not signed in."}
 FORBIDDEN = {"description": "The role may not see individual-level data (partners)."}
 
 HEX_PARAMETERS = [
-    _query("res", "H3 resolution: 6 (about 3.7 km) to 10 (about 76 m).",
-           {"type": "integer", "minimum": MAP_RESOLUTIONS.start, "maximum": MAP_RESOLUTIONS.stop - 1,
-            "default": DEFAULT_RESOLUTION}),
+    _query("res", "H3 resolution: 6 (about 3.7 km) to 10 (about 76 m), or auto: the one that suits zoom.",
+           {"oneOf": [{"type": "integer", "minimum": MAP_RESOLUTIONS.start, "maximum": MAP_RESOLUTIONS.stop - 1},
+                      {"const": "auto"}], "default": DEFAULT_RESOLUTION}),
+    _query("zoom", "With res=auto, the web map's zoom level (13 gives resolution 8).",
+           {"type": "integer", "minimum": 0, "maximum": 24}),
     _query("layer", "What each hexagon counts. last_seen or found: missing episodes placed where the young "
                     "person was last seen, or where found (episodes, young_people). contexts: open contexts "
                     "(contexts, and the distinct young_people linked to them). young_people: the distinct young "

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from flask import abort
 
-from geo.hexes import MAP_RESOLUTIONS, BBox
+from geo.hexes import MAP_RESOLUTIONS, BBox, resolution_for_zoom
 from models.codes import CONCERN_CODES, ContextKind, MissingType
 from models.queries import EpisodeLayer, EpisodeSelection, MapLayer
 from models.times import london_midnight, london_today, months_before
@@ -18,11 +18,19 @@ def bad_parameter(name: str, value, reason: str):
 
 
 def resolution(args, name: str = "res") -> int:
+    """A resolution from 6 to 10, or ``auto``: the one that suits the map's ``zoom``."""
     raw = args.get(name, str(DEFAULT_RESOLUTION))
+    if raw == "auto":
+        zoom = args.get("zoom")
+        if zoom is None:
+            return DEFAULT_RESOLUTION
+        if not zoom.isascii() or not zoom.isdigit() or int(zoom) > 24:
+            bad_parameter("zoom", zoom, "is not a map zoom level from 0 to 24")
+        return resolution_for_zoom(int(zoom))
     try:
         value = int(raw)
     except ValueError:
-        bad_parameter(name, raw, "is not a whole number")
+        bad_parameter(name, raw, "is not a whole number or auto")
     if value not in MAP_RESOLUTIONS:
         bad_parameter(name, raw, f"is outside {MAP_RESOLUTIONS.start} to {MAP_RESOLUTIONS.stop - 1}")
     return value

@@ -16,7 +16,7 @@ def test_sign_in_and_see_hexagons(visit):
     tile_requests = []
     visit.page.on("requestfinished", lambda r: "/no-tiles-here/" in r.url and tile_requests.append(r.url))
     page = visit.sign_in()
-    expect(page.get_by_role("heading", name="Missing episodes by hexagon")).to_be_visible()
+    expect(page.get_by_role("heading", name="Hotspots")).to_be_visible()
     assert hexagon_count(page) > 20
     rows = page.get_by_test_id("busiest").locator("tbody tr")
     assert rows.count() == 15
@@ -73,6 +73,63 @@ def test_a_filter_changes_map_and_table_and_stays_chosen(visit):
     assert hexagon_count(page) < hexagons
     expect(page.get_by_label("Time of day")).to_have_value("06-18")
     expect(page.get_by_label("Sex")).to_have_value("female")
+
+
+def leaflet_map(page, script: str):
+    """Run ``script`` with ``map`` bound to the dashboard's Leaflet map."""
+    return page.evaluate(f"() => {{ const map = window[document.getElementById('hex-map').dataset.map]; {script} }}")
+
+
+def wait_for_update(page):
+    expect(page.locator("#map-status")).to_contain_text("Map updated")
+
+
+def test_a_filter_updates_map_and_table_in_place_keeping_the_view(visit):
+    page = visit.sign_in()
+    everything = busiest_episodes(page)
+    hexagons = hexagon_count(page)
+    leaflet_map(page, "map.setView([51.49, -0.18], 15, {animate: false});")
+    page.evaluate("() => { window.stillTheSamePage = true; }")
+    view = leaflet_map(page, "return [map.getCenter().lat, map.getCenter().lng, map.getZoom()];")
+    page.get_by_label("Hexagon size (H3 resolution)").select_option("8")
+    wait_for_update(page)
+    page.get_by_label("Time of day").select_option("22-06")
+    expect(page).to_have_url(re.compile(r"hours=22-06"))
+    expect(page.locator("#map-status")).to_contain_text("resolution 8")
+    assert page.evaluate("() => window.stillTheSamePage") is True  # no page load
+    assert leaflet_map(page, "return [map.getCenter().lat, map.getCenter().lng, map.getZoom()];") == view
+    night = busiest_episodes(page)
+    assert sum(night) < sum(everything)
+    assert hexagon_count(page) < hexagons
+    assert page.locator("#exports-part a").first.get_attribute("href").count("hours=22-06") == 1
+    assert visit.script_errors == []
+
+
+def test_resolution_follows_the_zoom(visit):
+    page = visit.sign_in()
+    expect(page.get_by_label("Hexagon size (H3 resolution)")).to_have_value("auto")
+    leaflet_map(page, "map.setZoom(12, {animate: false});")
+    expect(page.locator("#map-status")).to_contain_text("resolution 7")
+    expect(page.get_by_test_id("busiest").locator("tbody tr td code").first).to_have_text(re.compile("^87"))
+    coarse = hexagon_count(page)
+    leaflet_map(page, "map.setZoom(15, {animate: false});")
+    expect(page.locator("#map-status")).to_contain_text("resolution 10")
+    expect(page.get_by_test_id("busiest").locator("tbody tr td code").first).to_have_text(re.compile("^8a"))
+    assert hexagon_count(page) > coarse
+    expect(page.get_by_label("Hexagon size (H3 resolution)").locator("option").first).to_have_text("By zoom (now 10)")
+
+
+def test_layer_of_young_people_linked_to_contexts(visit):
+    page = visit.sign_in()
+    page.get_by_label("Hexagons count").select_option("young_people")
+    wait_for_update(page)
+    table = page.get_by_test_id("busiest")
+    expect(table.locator("thead")).to_contain_text("Young people linked")
+    linked = [int(text) for text in table.locator("tbody tr td:nth-child(4)").all_inner_texts()]
+    assert linked == sorted(linked, reverse=True) and linked[0] > 1
+    expect(page.get_by_test_id("summary")).to_contain_text("young people in")
+    page.locator(HEXAGONS).nth(2).hover(force=True)
+    expect(page.locator(".leaflet-tooltip")).to_contain_text("Contexts")
 
 
 def test_bad_location_is_explained_beside_the_field(visit):

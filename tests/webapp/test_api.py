@@ -31,6 +31,8 @@ def test_hexes_geojson_matches_h3_py(signed_in, episodes):
         ("res=5", "res", "5"),
         ("res=11", "res", "11"),
         ("res=nine", "res", "nine"),
+        ("res=auto&zoom=-3", "zoom", "-3"),
+        ("res=auto&zoom=99", "zoom", "99"),
         ("layer=homes", "layer", "homes"),
         ("from=2026-13-01", "from", "2026-13-01"),
         ("to=yesterday", "to", "yesterday"),
@@ -279,3 +281,11 @@ def test_compare_needs_an_episode_layer(signed_in):
     response = signed_in.get("/api/v1/hexes?layer=contexts&compare=true&from=2026-01-01")
     assert response.status_code == 400
     assert response.get_json()["error"].startswith("compare: ")
+
+
+@pytest.mark.parametrize(("zoom", "resolution"), [("11", 6), ("13", 8), ("17", 10)])
+def test_automatic_resolution_follows_the_zoom(signed_in, episodes, zoom, resolution):
+    body = signed_in.get(f"/api/v1/hexes?res=auto&zoom={zoom}").get_json()
+    assert body["resolution"] == resolution
+    assert body["features"]
+    assert {h3.get_resolution(f["properties"]["h3"]) for f in body["features"]} == {resolution}

@@ -8,7 +8,7 @@ from models.people import User
 from tests.conftest import PASSWORD
 
 PROTECTED_PAGES = ["/", "/contexts/", "/contexts/new"]
-PROTECTED_API = ["/api/v1/hexes", "/api/v1/locations?q=SW5+0AA"]
+PROTECTED_API = ["/api/v1/hexes", "/api/v1/locations?q=SW5+0AA", "/hotspots.json"]
 
 
 @pytest.mark.parametrize("path", PROTECTED_PAGES)

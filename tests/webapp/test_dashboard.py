@@ -91,3 +91,22 @@ def test_change_against_the_previous_period(signed_in, episodes):
 def test_very_early_dates_do_not_break_the_page_or_exports(signed_in, query):
     assert signed_in.get(f"/?{query}").status_code == 200
     assert signed_in.get(f"/export/hotspots.csv?{query}").status_code == 200
+
+
+def test_live_update_gives_hexagons_and_the_page_parts(signed_in, episodes):
+    body = signed_in.get("/hotspots.json?period=all&res=auto&zoom=13").get_json()
+    assert body["resolution"] == 8 and body["layer"] == "last_seen"
+    features = body["hexes"]["features"]
+    assert features and all(f["properties"]["colour"].startswith("#") for f in features)
+    assert set(body["html"]) == {"summary", "busiest", "when", "months", "exports"}
+    total = sum(f["properties"]["episodes"] for f in features)
+    assert f"{total} missing episodes in {len(features)} hexagons" in body["html"]["summary"]
+    assert "res=auto" in body["html"]["exports"]
+
+
+@pytest.mark.parametrize(("query", "parameter"), [("res=11", "res"), ("res=auto&zoom=x", "zoom"),
+                                                  ("layer=homes", "layer"), ("period=forever", "period")])
+def test_live_update_bad_settings_are_json_400s_naming_them(signed_in, query, parameter):
+    response = signed_in.get(f"/hotspots.json?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith(f"{parameter}: ")
