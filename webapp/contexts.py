@@ -3,7 +3,7 @@ merging and Level 2 cases are a later feature)."""
 
 from collections import Counter
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -19,7 +19,8 @@ from models.validation import InvalidInput
 from webapp import maps, params
 from webapp.analysis import when_table
 from webapp.auth import require_individual_access
-from webapp.db import get_session
+from webapp.db import get_or_404, get_session
+from webapp.peers import grouped, ties
 
 bp = Blueprint("contexts", __name__, url_prefix="/contexts")
 bp.before_request(require_individual_access)
@@ -45,21 +46,11 @@ def index():
 NEAR_DISTANCES = (100, 250, 500, 1000)
 
 
-MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
-
-
-def get_context(context_id: int) -> Context:
-    context = get_session().get(Context, context_id) if context_id <= MAX_ID else None
-    if context is None:
-        abort(404, description=f"There is no context {context_id}.")
-    return context
-
-
 @bp.get("/<int:context_id>")
 def profile(context_id: int):
     """One context: its details, the young people linked to it, the missing episodes that began or
     ended near it and when they began, on a small map."""
-    context = get_context(context_id)
+    context = get_or_404(Context, context_id, "context")
     session = get_session()
     raw = request.args.get("within", "250")
     if raw not in {str(metres) for metres in NEAR_DISTANCES}:
@@ -67,6 +58,8 @@ def profile(context_id: int):
     within = int(raw)
     period, since = params.period(request.args)
     links = session.execute(context_links(context.id)).all()
+    linked = sorted({row.ContextLink.young_person_id for row in links})
+    groups = grouped(session, linked, ties(session, linked, among_them=True, leave_out_context=context.id))
     nearby = session.execute(episodes_near(context.id, within, since)).all() if context.geometry is not None else []
     grid = Counter()
     for row in nearby:
@@ -78,6 +71,7 @@ def profile(context_id: int):
         kind_label=CONTEXT_KIND_LABELS[context.kind],
         concern_labels=CONCERN_CODES,
         links=links,
+        peer_groups=groups,
         nearby=nearby,
         within=within,
         distances=NEAR_DISTANCES,

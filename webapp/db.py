@@ -1,6 +1,6 @@
 """One SQLAlchemy session per request, closed when the request ends."""
 
-from flask import Flask, current_app, g
+from flask import Flask, abort, current_app, g
 from sqlalchemy.orm import Session
 
 from models.base import make_engine, make_session_factory
@@ -29,3 +29,14 @@ def _close_session(_exception=None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one in a URL is simply not there
+
+
+def get_or_404(model, record_id: int, what: str):
+    """The ``model`` row with ``record_id``, or a 404 that says there is no such ``what``."""
+    record = get_session().get(model, record_id) if record_id <= MAX_ID else None
+    if record is None:
+        abort(404, description=f"There is no {what} {record_id}.")
+    return record

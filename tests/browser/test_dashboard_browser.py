@@ -174,3 +174,16 @@ def test_exported_map_opens_from_a_file_with_no_network(visit, browser, tmp_path
     assert hexagon_count(opened) > 20
     assert requests == [] and errors == []
     offline.close()
+
+
+def test_from_a_context_to_a_young_person_and_their_peers(visit):
+    page = visit.sign_in()
+    page.goto(f"{visit.base_url}/contexts/")
+    page.get_by_role("link").filter(has_text=re.compile("takeaway|Chicken|Kebab|Pizza", re.I)).first.click()
+    linked = page.get_by_test_id("linked").locator("tbody tr td a").first
+    reference = linked.inner_text()
+    linked.click()
+    expect(page.get_by_role("heading", name=reference, exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^Peers \(\d+\)$"))).to_be_visible()
+    expect(page.get_by_test_id("person-contexts").locator("tbody tr").first).to_be_visible()
+    assert visit.script_errors == []

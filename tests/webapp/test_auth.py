@@ -7,7 +7,7 @@ from models.codes import Role
 from models.people import User
 from tests.conftest import PASSWORD
 
-PROTECTED_PAGES = ["/", "/contexts/", "/contexts/new"]
+PROTECTED_PAGES = ["/", "/contexts/", "/contexts/new", "/young-people/1"]
 PROTECTED_API = ["/api/v1/hexes", "/api/v1/locations?q=SW5+0AA", "/hotspots.json"]
 
 

@@ -1,0 +1,69 @@
+"""Peer links: young people connected through a shared context, or through missing episodes that
+began (or ended) at the same place at nearly the same time, which is how a peer group going
+missing together shows in the records.
+
+Each builder returns pairs ``(person, peer, ...)`` with ``person`` one of the given people. With
+``among_them`` both must be given people, each pair once (``person < peer``); without it,
+``peer`` is anyone else.
+"""
+
+from collections.abc import Collection
+from datetime import timedelta
+
+from sqlalchemy import Select, and_, func, literal, select, union_all
+from sqlalchemy.orm import aliased
+
+from models.safeguarding import Context, ContextLink, MissingEpisode
+
+# "The same place at nearly the same time": within 250 m, starts (or ends) within two hours.
+SHARED_EPISODE_METRES = 250
+SHARED_EPISODE_WITHIN = timedelta(hours=2)
+
+
+def _pair_condition(person, peer, people: Collection[int], among_them: bool):
+    ids = sorted(people)
+    if among_them:
+        return and_(person.in_(ids), peer.in_(ids), person < peer)
+    return and_(person.in_(ids), peer != person)
+
+
+def shared_context_pairs(people: Collection[int], among_them: bool = False) -> Select:
+    """(person, peer, context id, context name) for every context both are linked to."""
+    mine, theirs = aliased(ContextLink), aliased(ContextLink)
+    return (
+        select(mine.young_person_id.label("person"), theirs.young_person_id.label("peer"),
+               Context.id.label("context_id"), Context.name.label("context_name"))
+        .join(theirs, theirs.context_id == mine.context_id)
+        .join(Context, Context.id == mine.context_id)
+        .where(_pair_condition(mine.young_person_id, theirs.young_person_id, people, among_them))
+        .distinct()
+        .order_by("person", "peer", "context_name")
+    )
+
+
+def shared_episode_pairs(people: Collection[int], among_them: bool = False) -> Select:
+    """(person, peer, episodes): how many of the person's episodes began near one of the peer's,
+    within :data:`SHARED_EPISODE_METRES` and :data:`SHARED_EPISODE_WITHIN`, or ended so."""
+    mine, theirs = aliased(MissingEpisode), aliased(MissingEpisode)
+
+    def together(location, time):
+        near = func.ST_DWithin(func.geography(getattr(mine, location)), func.geography(getattr(theirs, location)),
+                               SHARED_EPISODE_METRES)
+        return and_(getattr(theirs, time).between(getattr(mine, time) - SHARED_EPISODE_WITHIN,
+                                                  getattr(mine, time) + SHARED_EPISODE_WITHIN), near)
+
+    def matches(location, time):
+        return (
+            select(mine.id.label("episode"), mine.young_person_id.label("person"),
+                   theirs.young_person_id.label("peer"))
+            .join(theirs, literal(True))
+            .where(_pair_condition(mine.young_person_id, theirs.young_person_id, people, among_them),
+                   together(location, time))
+        )
+
+    both = union_all(matches("last_seen_location", "started_at"), matches("found_location", "ended_at")).subquery()
+    return (
+        select(both.c.person, both.c.peer, func.count(both.c.episode.distinct()).label("episodes"))
+        .group_by(both.c.person, both.c.peer)
+        .order_by(both.c.person, both.c.peer)
+    )

@@ -1,0 +1,55 @@
+"""A young person's page: the contexts they are linked to, their missing episodes and placements,
+and their peers (individual-level: partner roles are refused)."""
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from models.codes import CONCERN_CODES, CONTEXT_KIND_LABELS, PLACE_CODES
+from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
+from models.times import LONDON
+from webapp import params
+from webapp.auth import require_individual_access
+from webapp.db import get_or_404, get_session
+from webapp.peers import grouped, ties
+
+bp = Blueprint("people", __name__, url_prefix="/young-people")
+bp.before_request(require_individual_access)
+
+@bp.get("/<int:person_id>")
+def profile(person_id: int):
+    person = get_or_404(YoungPerson, person_id, "young person")
+    session = get_session()
+    period, since = params.period(request.args)
+    links = session.execute(
+        select(ContextLink, Context).join(Context, Context.id == ContextLink.context_id)
+        .where(ContextLink.young_person_id == person.id)
+        .order_by(ContextLink.last_seen_on.desc().nulls_first(), Context.name)
+    ).all()
+    episodes = select(MissingEpisode).where(MissingEpisode.young_person_id == person.id)
+    if since is not None:
+        episodes = episodes.where(MissingEpisode.started_at >= since)
+    placements = session.scalars(
+        select(Placement).where(Placement.young_person_id == person.id).order_by(Placement.started_on.desc())
+    ).all()
+    # Direct peers first, then the groups they form among themselves.
+    direct = ties(session, [person.id], among_them=False)
+    peer_ids = sorted({peer for _, peer in direct})
+    strong_ids = sorted({peer for (_, peer), tie in direct.items() if tie.strong})
+    peers = {p.id: p for p in session.scalars(select(YoungPerson).where(YoungPerson.id.in_(peer_ids)))} if peer_ids else {}
+    return render_template(
+        "people/profile.html",
+        person=person,
+        links=links,
+        episodes=session.scalars(episodes.order_by(MissingEpisode.started_at.desc())).all(),
+        placements=placements,
+        # Strongest ties first: missing together, then the most shared contexts.
+        peers=sorted(((peers[peer], tie) for (_, peer), tie in direct.items()),
+                     key=lambda pair: (-pair[1].episodes, -len(pair[1].contexts), pair[0].reference)),
+        peer_groups=grouped(session, strong_ids, ties(session, strong_ids, among_them=True)),
+        period=period,
+        periods=params.PERIODS,
+        london=LONDON,
+        kind_labels=CONTEXT_KIND_LABELS,
+        concern_labels=CONCERN_CODES,
+        place_labels=PLACE_CODES,
+    )
