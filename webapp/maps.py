@@ -248,6 +248,7 @@ def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str
                 "fillOpacity": 0.65,
                 "color": "#6c757d",
                 "weight": 0.6,
+                "className": "hexagon",  # as on the live map (static/js/dashboard.js)
             },
             highlight_function=lambda _: {"weight": 2.5, "color": "#212529"},
             tooltip=folium.GeoJsonTooltip(

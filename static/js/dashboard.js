@@ -32,19 +32,20 @@
   }
 
   const hexagons = L.geoJSON(null, {
-    style: (feature) => ({fillColor: feature.properties.colour, fillOpacity: 0.65, color: "#6c757d", weight: 0.6}),
+    style: (feature) => ({fillColor: feature.properties.colour, fillOpacity: 0.65, color: "#6c757d", weight: 0.6,
+                          className: "hexagon"}),
     onEachFeature: (feature, layer) => {
       layer.on("mouseover", () => layer.setStyle({weight: 2.5, color: "#212529"}));
       layer.on("mouseout", () => hexagons.resetStyle(layer));
     },
   }).bindTooltip(tooltip, {sticky: true});
   hexagons.addTo(map);
-  hexagons.bringToBack();
   layerControl.addOverlay(hexagons, "Hexagons");
 
   function draw(collection) {
     hexagons.clearLayers();
     hexagons.addData(collection);
+    hexagons.bringToBack();  // under the parks and estates drawn as areas, which stay clickable
   }
 
   function settings() {
