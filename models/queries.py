@@ -238,6 +238,24 @@ def episode_start_grid(selection: EpisodeSelection) -> Select:
     return select(weekday, hour, func.count().label("episodes")).where(selection.conditions()).group_by(weekday, hour)
 
 
+def episode_start_hours_by_cell(resolution: int, selection: EpisodeSelection, cells: list[int]) -> Select:
+    """Episodes per London hour of the start, for each of ``cells`` (the episodes' own place, as
+    ``selection.layer`` says)."""
+    cell = cell_at(selection.cells, resolution).label("cell")
+    hour = _local_part("hour", MissingEpisode.started_at).label("hour")
+    return (select(cell, hour, func.count().label("episodes"))
+            .where(replace(selection, bbox=None).conditions(), _in_cells(cell, cells))
+            .group_by(cell, hour))
+
+
+def contexts_in_cells(resolution: int, cells: list[int]) -> Select:
+    """The open contexts in each of ``cells``, by name."""
+    cell = cell_at(Context.cells, resolution).label("cell")
+    return (select(cell, Context.id, Context.name)
+            .where(Context.cells.is_not(None), Context.status == "open", _in_cells(cell, cells))
+            .order_by(cell, Context.name))
+
+
 def episode_months(selection: EpisodeSelection) -> Select:
     """Episodes and distinct young people per London calendar month of the start, oldest first."""
     month = func.date_trunc("month", _london(MissingEpisode.started_at)).cast(Date).label("month")

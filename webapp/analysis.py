@@ -142,3 +142,32 @@ def trend_sentence(months: list[MonthCount], this_month: date) -> str | None:
     else:
         change = f"{'up' if now > then else 'down'} {abs(now - then) / then:.0%}"
     return f"{recent[0].month:%B} to {recent[-1].month:%B %Y}: {now} episodes; the three months before: {then} ({change})."
+
+
+def peak_hours(hour_counts: dict[int, int], width: int = 4) -> tuple[int, float] | None:
+    """The ``width``-hour window of the day (it may wrap past midnight) holding the most episode
+    starts: its first hour and its share of the day's starts.
+
+    >>> peak_hours({23: 5, 0: 3, 1: 1, 14: 1})
+    (23, 0.9)
+    >>> peak_hours({}) is None
+    True
+    """
+    total = sum(hour_counts.values())
+    if not total:
+        return None
+    # Among equal windows, the one that begins with starts of its own, then the earliest.
+    best = max(range(24), key=lambda start: (sum(hour_counts.get((start + i) % 24, 0) for i in range(width)),
+                                             hour_counts.get(start, 0), -start))
+    return best, sum(hour_counts.get((best + i) % 24, 0) for i in range(width)) / total
+
+
+def peak_hours_label(peak: tuple[int, float] | None, width: int = 4) -> str:
+    """
+    >>> peak_hours_label((22, 0.9))
+    '22:00–02:00 (90%)'
+    """
+    if peak is None:
+        return ""
+    start, share = peak
+    return f"{start:02d}:00–{(start + width) % 24:02d}:00 ({share:.0%})"

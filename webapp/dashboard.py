@@ -4,6 +4,7 @@ hexagons as a table (the accessible alternative to the map)."""
 import csv
 import io
 import json
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -18,8 +19,10 @@ from models.queries import (
     MapLayer,
     area_outline,
     contexts_for_map,
+    contexts_in_cells,
     episode_months,
     episode_start_grid,
+    episode_start_hours_by_cell,
     nearest_postcodes,
 )
 from models.times import LONDON, london_today
@@ -31,6 +34,8 @@ from webapp.analysis import (
     add_gi_star,
     every_month,
     hex_rows,
+    peak_hours,
+    peak_hours_label,
     previous_period,
     trend_sentence,
     when_table,
@@ -80,6 +85,29 @@ def _area(session) -> tuple[str, tuple] | tuple[None, None]:
     return cache[code]
 
 
+CONTEXTS_NAMED = 3  # per hexagon in the table; the rest are counted
+
+
+def _describe(session, rows: list[dict], resolution: int, selection: EpisodeSelection, layer: MapLayer) -> None:
+    """Name the contexts in each row's hexagon and, on episode layers, the hours its episodes
+    start most (``contexts_named``, ``more_contexts``, ``peak_hours``)."""
+    cells = [row["cell"] for row in rows]
+    if not cells:
+        return
+    named = defaultdict(list)
+    for row in session.execute(contexts_in_cells(resolution, cells)):
+        named[row.cell].append({"id": row.id, "name": row.name})
+    hours = defaultdict(dict)
+    if layer.episode_layer:
+        for row in session.execute(episode_start_hours_by_cell(resolution, selection, cells)):
+            hours[row.cell][row.hour] = row.episodes
+    for row in rows:
+        contexts = named.get(row["cell"], [])
+        row.update(contexts_named=contexts[:CONTEXTS_NAMED], more_contexts=max(0, len(contexts) - CONTEXTS_NAMED))
+        if layer.episode_layer:
+            row["peak_hours"] = peak_hours_label(peak_hours(hours.get(row["cell"], {})))
+
+
 @dataclass
 class Hotspots:
     """The dashboard's selection and its hexagons, shared by the page and the panel pack exports."""
@@ -115,6 +143,7 @@ def hotspots(session, busiest_only: bool) -> Hotspots:
         add_gi_star(rows, resolution, bbox, MEASURES[layer])
     except ValueError as error:
         result.gi_problem = str(error)
+    _describe(session, described, resolution, selection, layer)
     centres = [cell_centre(row["cell"]) for row in described]
     near = dict(session.execute(nearest_postcodes([(i, c.lat, c.lng) for i, c in enumerate(centres)])).all()) if centres else {}
     for index, (row, centre) in enumerate(zip(described, centres)):
@@ -213,7 +242,12 @@ def _map_hexes(rows: list[dict], measure: str, breaks: list[int]) -> dict:
 
 
 CSV_COLUMNS = ("rank", "h3", "near_postcode", "lat", "lng", "episodes", "previous_episodes", "young_people",
-               "contexts", "gi_z", "gi_p", "gi_hotspot")
+               "contexts", "context_names", "peak_hours", "gi_z", "gi_p", "gi_hotspot")
+
+
+def _context_names(row: dict) -> str:
+    names = "; ".join(context["name"] for context in row.get("contexts_named", []))
+    return names + (f"; and {row['more_contexts']} more" if row.get("more_contexts") else "")
 
 
 @bp.get("/export/hotspots.csv")
@@ -224,14 +258,16 @@ def export_csv():
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for rank, row in enumerate(found.rows, start=1):
-        writer.writerow({"rank": rank, **row})
+        writer.writerow({"rank": rank, **row, "context_names": _context_names(row)})
     return _download(buffer.getvalue(), "text/csv", "csv")
 
 
 @bp.get("/export/hotspots.geojson")
 def export_geojson():
     found = hotspots(get_session(), busiest_only=False)
-    rows = [{key: value for key, value in row.items() if key not in ("h3", "lat", "lng")} for row in found.rows]
+    left_out = ("h3", "lat", "lng", "contexts_named", "more_contexts")
+    rows = [{**{key: value for key, value in row.items() if key not in left_out}, "context_names": _context_names(row)}
+            for row in found.rows]
     return _download(json.dumps(hex_feature_collection(rows)), "application/geo+json", "geojson")
 
 

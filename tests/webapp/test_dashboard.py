@@ -4,6 +4,9 @@ from html import escape
 import pytest
 from jinja2.utils import htmlsafe_json_dumps
 
+from geo.hexes import cells_of
+from models.codes import ContextKind
+from models.safeguarding import Context
 from tests.conftest import AuthActions
 
 
@@ -18,7 +21,8 @@ def test_dashboard_draws_hexagons_and_table(signed_in, episodes):
     assert '"h3":' in html  # hexagon features in the map's GeoJSON
     table = html[html.index('data-testid="busiest"'):]
     table = table[: table.index("</table>")]
-    first_row = re.search(r"<tbody>\s*<tr>\s*<td>1</td>\s*<td>([A-Z0-9 ]+)<br>.*?</td>\s*<td[^>]*>(\d+)</td>", table)
+    first_row = re.search(r"<tbody>\s*<tr>\s*<td>1</td>\s*<td>([A-Z0-9 ]+)<br>.*?</td>\s*<td[^>]*>(\d+)</td>", table,
+                          re.S)
     assert first_row, "the table has no data row"
     postcode, episodes_in_busiest = first_row.groups()
     assert postcode.startswith(("SW5", "SW10", "SW7", "W8", "W14"))  # near Earl's Court
@@ -110,3 +114,17 @@ def test_live_update_bad_settings_are_json_400s_naming_them(signed_in, query, pa
     response = signed_in.get(f"/hotspots.json?{query}")
     assert response.status_code == 400
     assert response.get_json()["error"].startswith(f"{parameter}: ")
+
+
+def test_busiest_hexagons_name_their_contexts_and_peak_hours(signed_in, session, organisations, episodes):
+    # The fixture's episodes (webapp conftest) start at 22:00 UTC around Earl's Court.
+    _, point = episodes[0]
+    session.add(Context(name="Peak <Chicken>", kind=ContextKind.TAKEAWAY, geometry=point.wkt, cells=cells_of(point),
+                        organisation_id=next(iter(organisations.values())).id))
+    session.commit()
+    html = signed_in.get("/?period=all&res=6").get_data(as_text=True)
+    table = html[html.index('data-testid="busiest"'):]
+    assert "Peak &lt;Chicken&gt;</a>" in table  # named, escaped, linked to its profile
+    assert "Most starts 22:00–02:00 (100%)" in table
+    csv_text = signed_in.get("/export/hotspots.csv?period=all&res=6").get_data(as_text=True)
+    assert "Peak <Chicken>" in csv_text and "(100%)" in csv_text
