@@ -134,6 +134,7 @@ def main() -> None:
     cases.append(("hex API + Gi*, county bbox, res 8", f"/api/v1/hexes?res=8&gi=true&bbox={COUNTY_BBOX}&{window}"))
     cases.append(("hex API, night-time filter, res 8", f"/api/v1/hexes?res=8&hours=22-06&bbox={COUNTY_BBOX}&{window}"))
     cases.append(("dashboard page, 12 months, res 8", "/?period=12&res=8"))
+    cases.append(("live map update, 12 months, res 8", "/hotspots.json?period=12&res=8"))
 
     print(f"\n{episodes:,} missing episodes; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}; {arguments.repeat} requests each")
