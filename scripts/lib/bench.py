@@ -8,6 +8,7 @@ after serving every request and before the analyst's pipeline runs.
 """
 
 import argparse
+import gc
 import os
 import platform
 import resource
@@ -121,6 +122,7 @@ def main() -> None:
 
     # CSRF off for this in-process client only: it signs in with a form post.
     app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "WTF_CSRF_ENABLED": False})
+    gc.freeze()  # as webapp.wsgi does for the real server
     client = app.test_client()
     client.post("/login", data={"username": "panel", "password": PASSWORD})
     # The panel's "last 12 months": the newest episode's month and the 11 before it, to date. The
