@@ -31,6 +31,24 @@ def grid_to_latlng(easting: float, northing: float, srid: int = BRITISH_NATIONAL
     return LatLng.from_lnglat(_to_wgs84(srid).transform(easting, northing))
 
 
+@cache
+def _to_british_grid(srid: int) -> Transformer:
+    return Transformer.from_crs(srid, BRITISH_NATIONAL_GRID, always_xy=True)
+
+
+def to_british_grid(easting: float, northing: float, srid: int) -> tuple[float, float]:
+    """A grid reference on the British National Grid (Irish Grid references are converted).
+
+    >>> [round(v) for v in to_british_grid(334316, 374675, IRISH_GRID)]   # BT1 1AA, Belfast
+    [146778, 530104]
+    >>> to_british_grid(526217, 177764, BRITISH_NATIONAL_GRID)
+    (526217, 177764)
+    """
+    if srid == BRITISH_NATIONAL_GRID:
+        return easting, northing
+    return _to_british_grid(srid).transform(easting, northing)
+
+
 def dfe_distance_miles(e1: float, n1: float, e2: float, n2: float) -> float:
     """Straight-line distance between two grid references, as the DfE computes placement distance.
 

@@ -3,6 +3,7 @@
 Bad input is a 400 whose message names the field and the value; nothing is half-written.
 """
 
+from dataclasses import asdict
 from datetime import datetime, timezone
 
 from flask import Blueprint, jsonify, request
@@ -13,6 +14,7 @@ from shapely.geometry import mapping
 from geo.hexes import hex_feature_collection
 from geo.locations import LocationError
 from models.contexts import new_context
+from models.distances import distance, place_of
 from models.locations import resolve_location
 from models.validation import FieldError, InvalidInput
 from webapp import params
@@ -76,6 +78,32 @@ def locations():
         postcode=resolved.postcode,
         local_authority_code=resolved.local_authority_code,
     )
+
+
+@bp.get("/distance")
+def placement_distance():
+    session = get_session()
+    try:
+        home = place_of(session, request.args.get("from"), "from")
+        placement = place_of(session, request.args.get("to"), "to")
+    except InvalidInput as error:
+        return invalid(error.errors)
+    measured = distance(home, placement)
+    return jsonify({
+        "from": _place_json(home),
+        "to": _place_json(placement),
+        "miles": measured.miles,
+        "inside_boundary": measured.inside_boundary,
+        "method": measured.method,
+    })
+
+
+def _place_json(place) -> dict:
+    return {
+        "postcode": place.postcode,
+        "local_authority": asdict(place.local_authority),
+        "upper_tier_authority": asdict(place.upper_tier) if place.upper_tier else None,
+    }
 
 
 def context_feature(context) -> dict:

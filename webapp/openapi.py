@@ -71,7 +71,7 @@ def document() -> dict:
         "info": {
             "title": "Contextual safeguarding map API",
             "version": "1",
-            "description": "Missing episodes as H3 hexagons, typed locations and contexts. Synthetic "
+            "description": "Missing episodes as H3 hexagons, typed locations, placement distances and contexts. Synthetic "
             "data only in demonstrations. Sign in first (session cookie); POST requests from a browser "
             "session need the CSRF token in X-CSRFToken.",
         },
@@ -96,6 +96,26 @@ def document() -> dict:
                     "responses": {
                         "200": {"description": "The point.",
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Location"}}}},
+                        "400": ERROR, "401": UNAUTHORISED, "403": FORBIDDEN,
+                    },
+                }
+            },
+            "/api/v1/distance": {
+                "get": {
+                    "summary": "Home-to-placement distance and boundary, as the DfE counts them",
+                    "description": "Straight line between the ONS Postcode Directory grid references in miles "
+                    "to one decimal place, and whether the placement (to) is inside the upper-tier authority "
+                    "of the home (from), which stands for the responsible authority; Scotland, Wales and "
+                    "Northern Ireland count as outside. method is dfe, or converted when one postcode is "
+                    "on the Irish Grid and the other on the British grid.",
+                    "parameters": [
+                        {"name": name, "in": "query", "required": True, "schema": {"type": "string"},
+                         "description": f"The {what} postcode, in any case and spacing."}
+                        for name, what in (("from", "home"), ("to", "placement"))
+                    ],
+                    "responses": {
+                        "200": {"description": "The distance.",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Distance"}}}},
                         "400": ERROR, "401": UNAUTHORISED, "403": FORBIDDEN,
                     },
                 }
@@ -150,6 +170,30 @@ def document() -> dict:
                     "properties": {"lat": {"type": "number"}, "lng": {"type": "number"},
                                    "postcode": {"type": ["string", "null"]},
                                    "local_authority_code": {"type": ["string", "null"]}},
+                },
+                "Distance": {
+                    "type": "object",
+                    "required": ["from", "to", "miles", "inside_boundary", "method"],
+                    "properties": {
+                        "from": {"$ref": "#/components/schemas/PostcodePlace"},
+                        "to": {"$ref": "#/components/schemas/PostcodePlace"},
+                        "miles": {"type": "number", "description": "one decimal place"},
+                        "inside_boundary": {"type": ["boolean", "null"],
+                                            "description": "null when an upper-tier authority is not known"},
+                        "method": {"type": "string", "enum": ["dfe", "converted"]},
+                    },
+                },
+                "PostcodePlace": {
+                    "type": "object",
+                    "properties": {
+                        "postcode": {"type": "string"},
+                        "local_authority": {"$ref": "#/components/schemas/Authority"},
+                        "upper_tier_authority": {"oneOf": [{"$ref": "#/components/schemas/Authority"}, {"type": "null"}]},
+                    },
+                },
+                "Authority": {
+                    "type": "object",
+                    "properties": {"code": {"type": "string"}, "name": {"type": ["string", "null"]}},
                 },
                 "NewContext": {
                     "type": "object",

@@ -289,3 +289,23 @@ def test_automatic_resolution_follows_the_zoom(signed_in, episodes, zoom, resolu
     assert body["resolution"] == resolution
     assert body["features"]
     assert {h3.get_resolution(f["properties"]["h3"]) for f in body["features"]} == {resolution}
+
+
+def test_distance_as_the_dfe_counts_it(signed_in):
+    body = signed_in.get("/api/v1/distance?from=sw1a1aa&to=NW1  2db").get_json()
+    assert body["miles"] == 2.1 and body["inside_boundary"] is False and body["method"] == "dfe"
+    assert body["from"]["postcode"] == "SW1A 1AA" and body["to"]["postcode"] == "NW1 2DB"
+    assert body["from"]["local_authority"] == {"code": "E09000033", "name": "Westminster"}
+    assert body["to"]["upper_tier_authority"] == {"code": "E09000007", "name": "Camden"}
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "value"),
+    [("to=SW5+0AA", "from", ""), ("from=SW5+0AA&to=hello", "to", "hello"),
+     ("from=XX1+1XX&to=SW5+0AA", "from", "XX1 1XX"), ("from=SW5+0AA&to=GY1+1AA", "to", "GY1 1AA")],
+)
+def test_distance_bad_postcodes_are_400_naming_them(signed_in, query, field, value):
+    response = signed_in.get(f"/api/v1/distance?{query}")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["field"] == field and body["value"] == value and body["error"].startswith(f"{field}: ")

@@ -1,0 +1,95 @@
+"""Home-to-placement distance and boundary exactly as the Department for Education counts them.
+
+Miles: the straight line between the two postcodes' ONS Postcode Directory grid references, in
+miles to one decimal place (geo.grid.dfe_distance_miles). Boundary: the placement is inside when
+its postcode's upper-tier authority is the responsible authority's; placements in Scotland, Wales
+and Northern Ireland count as outside.
+
+The directory publishes Northern Ireland's grid references on the Irish Grid. Two Northern Irish
+postcodes are measured on it as published; a pair with one on each grid has no DfE figure (the
+formula would mix two grids), so the Irish reference is converted to the British grid first and
+the answer says so (``method``).
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from geo.grid import dfe_distance_miles, to_british_grid
+from geo.postcodes import normalise_postcode
+from models.geography import LocalAuthority, Postcode
+from models.validation import FieldError, InvalidInput
+
+# Districts that are their own upper tier: unitary (E06), metropolitan (E08), London (E09), Welsh
+# (W06), Scottish (S12) and Northern Irish (N09). The authorities lookup predates some codes.
+OWN_UPPER_TIER = ("E06", "E08", "E09", "W06", "S12", "N09")
+
+
+@dataclass(frozen=True)
+class Authority:
+    code: str
+    name: str | None  # None where the lookup does not know the code
+
+
+@dataclass(frozen=True)
+class PostcodePlace:
+    postcode: str
+    easting: float
+    northing: float
+    grid_srid: int
+    local_authority: Authority
+    upper_tier: Authority | None  # None: a shire district the lookup does not know
+
+    @property
+    def in_england(self) -> bool:
+        return self.local_authority.code.startswith("E")
+
+
+def place_of(session: Session, typed: str | None, field: str) -> PostcodePlace:
+    """The directory's record of a typed postcode; InvalidInput naming ``field`` and the value."""
+    if not (typed or "").strip():
+        raise InvalidInput([FieldError(field, typed or "", "is missing: give a postcode")])
+    postcode = normalise_postcode(typed)
+    if postcode is None:
+        raise InvalidInput([FieldError(field, typed, "is not a UK postcode")])
+    row = session.get(Postcode, postcode)
+    if row is None:
+        raise InvalidInput([FieldError(field, typed, f"is not in the ONS Postcode Directory ({postcode})")])
+    if row.easting is None or row.local_authority_code is None:
+        raise InvalidInput([FieldError(field, typed, "has no grid reference or local authority in the ONS Postcode Directory")])
+    known = session.get(LocalAuthority, row.local_authority_code)
+    district = Authority(row.local_authority_code, known.name if known else None)
+    if known is not None:
+        upper = Authority(known.upper_tier_code, known.upper_tier_name)
+    elif district.code.startswith(OWN_UPPER_TIER):
+        upper = district
+    else:
+        upper = None
+    return PostcodePlace(postcode, row.easting, row.northing, row.grid_srid, district, upper)
+
+
+@dataclass(frozen=True)
+class Distance:
+    miles: float
+    inside_boundary: bool | None  # None when an upper-tier authority is not known
+    method: str  # "dfe", or "converted" when the postcodes are on different national grids
+
+
+def inside_boundary(home: PostcodePlace, placement: PostcodePlace) -> bool | None:
+    """The DfE's inside/outside, with the home postcode's upper tier as the responsible authority."""
+    if not placement.in_england:
+        return False
+    if home.upper_tier is None or placement.upper_tier is None:
+        return None
+    return home.upper_tier.code == placement.upper_tier.code
+
+
+def distance(home: PostcodePlace, placement: PostcodePlace) -> Distance:
+    if home.grid_srid == placement.grid_srid:
+        miles = dfe_distance_miles(home.easting, home.northing, placement.easting, placement.northing)
+        method = "dfe"
+    else:
+        (e1, n1), (e2, n2) = (to_british_grid(p.easting, p.northing, p.grid_srid) for p in (home, placement))
+        miles = dfe_distance_miles(e1, n1, e2, n2)
+        method = "converted"
+    return Distance(miles, inside_boundary(home, placement), method)

