@@ -49,6 +49,31 @@ def to_british_grid(easting: float, northing: float, srid: int) -> tuple[float, 
     return _to_british_grid(srid).transform(easting, northing)
 
 
+def latlng_to_british_grid(point: LatLng) -> tuple[float, float]:
+    """A WGS 84 point as a British National Grid easting and northing.
+
+    >>> [round(v) for v in latlng_to_british_grid(grid_to_latlng(525800, 178400))]
+    [525800, 178400]
+    """
+    return _from_wgs84(BRITISH_NATIONAL_GRID).transform(*point.lnglat)
+
+
+@cache
+def _from_wgs84(srid: int) -> Transformer:
+    return Transformer.from_crs(4326, srid, always_xy=True)
+
+
+def miles_between(a: LatLng, b: LatLng) -> float:
+    """Straight-line miles between two points on the British grid, unrounded (the DfE's measure
+    for points that are not postcodes).
+
+    >>> round(miles_between(grid_to_latlng(526217, 177764), grid_to_latlng(525800, 178400)), 3)
+    0.473
+    """
+    (e1, n1), (e2, n2) = latlng_to_british_grid(a), latlng_to_british_grid(b)
+    return hypot(e1 - e2, n1 - n2) / METRES_PER_MILE
+
+
 def dfe_distance_miles(e1: float, n1: float, e2: float, n2: float) -> float:
     """Straight-line distance between two grid references, as the DfE computes placement distance.
 

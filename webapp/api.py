@@ -6,7 +6,7 @@ Bad input is a 400 whose message names the field and the value; nothing is half-
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
@@ -21,6 +21,7 @@ from webapp import params
 from webapp.analysis import MEASURES, add_change, add_gi_star, hex_rows, previous_period
 from webapp.auth import require_individual_access
 from webapp.db import get_session
+from webapp.placement_check import MAX_CANDIDATES, CheckSettings, candidate_of, check, home_of, result_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(require_individual_access)
@@ -104,6 +105,47 @@ def _place_json(place) -> dict:
         "local_authority": asdict(place.local_authority),
         "upper_tier_authority": asdict(place.upper_tier) if place.upper_tier else None,
     }
+
+
+@bp.post("/placement-checks")
+def placement_checks():
+    """Check candidate placements for one child (or a home postcode); see webapp.placement_check."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return invalid([FieldError("body", request.get_data(as_text=True)[:80], "is not a JSON object")])
+    session = get_session()
+    errors, candidates = [], []
+    try:
+        home = home_of(session, _text(body, "young_person"), _text(body, "home_postcode"))
+    except InvalidInput as error:
+        errors += error.errors
+    listed = body.get("candidates")
+    if not isinstance(listed, list) or not 1 <= len(listed) <= MAX_CANDIDATES:
+        errors.append(FieldError("candidates", listed, f"must be a list of 1 to {MAX_CANDIDATES} candidates"))
+        listed = []
+    for index, item in enumerate(listed):
+        name = f"candidates[{index}]"
+        try:
+            if not isinstance(item, dict) or len(item.keys() & {"location", "context_id"}) != 1:
+                raise InvalidInput([FieldError(name, item, "must have exactly one of location or context_id")])
+            if "context_id" in item and (not isinstance(item["context_id"], int) or isinstance(item["context_id"], bool)):
+                raise InvalidInput([FieldError(f"{name}.context_id", item["context_id"], "must be a whole number")])
+            if "location" in item and not isinstance(item["location"], str):
+                raise InvalidInput([FieldError(f"{name}.location", item["location"], "must be text")])
+            field_name = f"{name}.location" if "location" in item else f"{name}.context_id"
+            candidates.append(candidate_of(session, field_name, item.get("location"), item.get("context_id")))
+        except InvalidInput as error:
+            errors += error.errors
+    if errors:
+        return invalid(errors)
+    settings = CheckSettings.from_config(current_app.config)
+    results = check(session, home, candidates, settings)
+    return jsonify({
+        "home": _place_json(home.place),
+        "young_person": home.person.reference if home.person else None,
+        "settings": {"easy_reach_miles": settings.easy_reach_miles, "near_miles": settings.near_miles},
+        "candidates": [result_json(rank, result) for rank, result in enumerate(results, start=1)],
+    })
 
 
 def context_feature(context) -> dict:

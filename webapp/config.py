@@ -20,6 +20,9 @@ def from_environment() -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", str(8 * 3600))),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Placement checks: "within easy reach" of the home postcode, and "near" other places.
+        "PLACEMENT_EASY_REACH_MILES": float(env.get("PLACEMENT_EASY_REACH_MILES", "20")),
+        "PLACEMENT_NEAR_MILES": float(env.get("PLACEMENT_NEAR_MILES", "1")),
     }
 
 

@@ -120,6 +120,25 @@ def document() -> dict:
                     },
                 }
             },
+            "/api/v1/placement-checks": {
+                "post": {
+                    "summary": "Check candidate placements for one child (or a home postcode)",
+                    "description": "For each candidate: the DfE distance and boundary from the home postcode, and "
+                    "flags with reasons: within easy reach of home (PLACEMENT_EASY_REACH_MILES, default 20); within "
+                    "PLACEMENT_NEAR_MILES (default 1) of a context the child is linked to, of the home or current "
+                    "placement of a young person sharing a context with her, or of where she was last seen or "
+                    "found while missing in the last 12 months; inside or next to a Gi* hotspot of missing "
+                    "episodes (res 8, last 12 months, at least 5 episodes). Ranked by fewest flags, then nearest "
+                    "to home. Every problem in the request is reported at once.",
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/PlacementCheckRequest"}}}},
+                    "responses": {
+                        "200": {"description": "The candidates, ranked.",
+                                "content": {"application/json": {"schema": {"type": "object"}}}},
+                        "400": ERROR, "401": UNAUTHORISED, "403": FORBIDDEN,
+                    },
+                }
+            },
             "/api/v1/contexts": {
                 "post": {
                     "summary": "Record a context (a place or group where young people face harm)",
@@ -194,6 +213,19 @@ def document() -> dict:
                 "Authority": {
                     "type": "object",
                     "properties": {"code": {"type": "string"}, "name": {"type": ["string", "null"]}},
+                },
+                "PlacementCheckRequest": {
+                    "type": "object",
+                    "required": ["candidates"],
+                    "properties": {
+                        "young_person": {"type": "string", "description": "reference; her home postcode is used"},
+                        "home_postcode": {"type": "string", "description": "when no young person is given"},
+                        "candidates": {"type": "array", "minItems": 1, "maxItems": 10, "items": {
+                            "type": "object",
+                            "description": "exactly one of location (postcode, latitude and longitude, or easting "
+                                           "and northing) or context_id (a placement provider)",
+                            "properties": {"location": {"type": "string"}, "context_id": {"type": "integer"}}}},
+                    },
                 },
                 "NewContext": {
                     "type": "object",

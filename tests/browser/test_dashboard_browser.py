@@ -213,3 +213,23 @@ def test_from_a_context_to_a_young_person_and_their_peers(visit):
     expect(page.get_by_role("heading", name=re.compile(r"^Peers \(\d+\)$"))).to_be_visible()
     expect(page.get_by_test_id("person-contexts").locator("tbody tr").first).to_be_visible()
     assert visit.script_errors == []
+
+
+def test_a_commissioner_checks_candidate_placements(visit):
+    page = visit.sign_in("commissioner")
+    page.get_by_role("link", name="Placement check").click()
+    page.get_by_label("or home postcode").fill("SW5 0AA")
+    page.get_by_label("Candidate placements, one a line").fill("TN1 1AA\nnowhere")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_test_id("candidates-error")).to_contain_text("'nowhere' is not a UK postcode")
+    expect(page.get_by_label("Candidate placements, one a line")).to_have_value("TN1 1AA\nnowhere")
+    page.get_by_label("Candidate placements, one a line").fill("TN1 1AA\nSW5 0AB")
+    page.get_by_label("and placement providers").select_option(index=0)
+    page.get_by_role("button", name="Check").click()
+    rows = page.get_by_test_id("candidates").locator("tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_contain_text("TN1 1AA")
+    expect(rows.last).to_contain_text("Within easy reach of the home postcode SW5 0AA")
+    expect(page.get_by_test_id("placement-map").locator(".fa-bed")).to_have_count(3)  # the candidates
+    expect(page.get_by_test_id("placement-map").locator(".fa-house")).to_have_count(1)
+    assert visit.script_errors == [] and visit.outside_requests == []

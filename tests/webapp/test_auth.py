@@ -7,7 +7,7 @@ from models.codes import Role
 from models.people import User
 from tests.conftest import PASSWORD
 
-PROTECTED_PAGES = ["/", "/contexts/", "/contexts/new", "/young-people/1"]
+PROTECTED_PAGES = ["/", "/contexts/", "/contexts/new", "/young-people/1", "/placements/check"]
 PROTECTED_API = ["/api/v1/hexes", "/api/v1/locations?q=SW5+0AA", "/api/v1/distance?from=SW5+0AA&to=SW5+0AB", "/hotspots.json"]
 
 

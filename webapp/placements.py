@@ -1,0 +1,62 @@
+"""Placement checks for commissioners: a page to compare candidate placements for one child."""
+
+from flask import Blueprint, current_app, render_template, request
+from sqlalchemy import select
+
+from models.codes import ContextKind
+from models.safeguarding import Context
+from models.validation import FieldError, InvalidInput
+from webapp import maps
+from webapp.auth import require_individual_access
+from webapp.db import get_session
+from webapp.placement_check import MAX_CANDIDATES, CheckSettings, candidate_of, check, home_of
+
+bp = Blueprint("placements", __name__, url_prefix="/placements")
+bp.before_request(require_individual_access)
+
+
+@bp.get("/check")
+def check_page():
+    """The form and, once something is asked, the ranked candidates with their flags and a map."""
+    session = get_session()
+    providers = session.execute(
+        select(Context.id, Context.name, Context.postcode)
+        .where(Context.kind == ContextKind.PLACEMENT_PROVIDER, Context.geometry.is_not(None), Context.status == "open")
+        .order_by(Context.name)
+    ).all()
+    typed_lines = [line.strip() for line in request.args.get("candidates", "").splitlines() if line.strip()]
+    chosen = request.args.getlist("provider")
+    asked = bool(request.args.get("young_person") or request.args.get("home_postcode") or typed_lines or chosen)
+    settings = CheckSettings.from_config(current_app.config)
+    page = {"providers": providers, "chosen": chosen, "args": request.args, "settings": settings, "errors": {},
+            "results": None, "map": None, "max_candidates": MAX_CANDIDATES}
+    if not asked:
+        return render_template("placements/check.html", **page)
+    problems, candidates, home = [], [], None
+    try:
+        home = home_of(session, request.args.get("young_person"), request.args.get("home_postcode"))
+    except InvalidInput as error:
+        problems += error.errors
+    for line in typed_lines:
+        try:
+            candidates.append(candidate_of(session, "candidates", typed=line))
+        except InvalidInput as error:
+            problems += error.errors
+    for raw in chosen:
+        try:
+            candidates.append(candidate_of(session, "provider", context_id=int(raw) if raw.isdigit() else -1))
+        except InvalidInput as error:
+            problems += error.errors
+    if not typed_lines and not chosen:
+        problems.append(FieldError("candidates", "", "is empty: give at least one candidate placement or choose a provider"))
+    if len(typed_lines) + len(chosen) > MAX_CANDIDATES:
+        problems.append(FieldError("candidates", len(typed_lines) + len(chosen),
+                                   f"are more than {MAX_CANDIDATES}: check at most {MAX_CANDIDATES} at once"))
+    if problems:
+        for problem in problems:
+            page["errors"].setdefault(problem.field, []).append(problem.message)
+        return render_template("placements/check.html", **page), 400
+    results = check(session, home, candidates, settings)
+    page.update(results=results, home=home,
+                map=maps.embed(maps.placement_map(home, results, settings.easy_reach_miles)))
+    return render_template("placements/check.html", **page)
