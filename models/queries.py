@@ -159,12 +159,13 @@ def _episode_counts(*keys) -> tuple:
             func.count(MissingEpisode.young_person_id.distinct()).label("young_people"))
 
 
-def _in_cells(cell_column, cells):
-    # One array parameter, not thousands of IN parameters, sent as text: psycopg inspects every
-    # element of a list to choose its type (10 ms for a county's 7,000 hexagons).
-    # The subquery unpacks it once (a hashed subplan), not once per row.
-    array = "{" + ",".join(map(str, cells)) + "}"
-    return cell_column.in_(select(func.unnest(cast(literal(array, Text), ARRAY(BigInteger)))).scalar_subquery())
+def in_list(column, values):
+    """``column`` is one of many integers (hexagons, ids), as one array parameter rather than
+    thousands of IN parameters. It travels as text because psycopg inspects every element of a
+    list to choose its type (10 ms for a county's 7,000 hexagons), and the subquery unpacks it
+    once (a hashed subplan) rather than once per row."""
+    array = "{" + ",".join(map(str, values)) + "}"
+    return column.in_(select(func.unnest(cast(literal(array, Text), ARRAY(BigInteger)))).scalar_subquery())
 
 
 # Below this a box is a small part of any authority's data and its spatial index narrows the search
@@ -174,7 +175,7 @@ SPATIAL_INDEX_BELOW_KM2 = 400
 
 def _in_box_cells(location, cell, bbox: BBox, resolution: int):
     """Rows whose cell is one of the hexagons centred in ``bbox``."""
-    in_cells = _in_cells(cell, cells_in_box(*bbox, resolution))
+    in_cells = in_list(cell, cells_in_box(*bbox, resolution))
     if box_area_km2(bbox) >= SPATIAL_INDEX_BELOW_KM2:
         return in_cells
     return and_(within(location, box_holding_cells(bbox, resolution)), in_cells)
@@ -214,7 +215,7 @@ def _counts_from_monthly_totals(resolution, selection, first, after) -> Select:
     if after is not None:
         whole = whole.where(totals.month < after)
     if selection.bbox is not None:
-        whole = whole.where(_in_cells(totals.cell, cells_in_box(*selection.bbox, resolution)))
+        whole = whole.where(in_list(totals.cell, cells_in_box(*selection.bbox, resolution)))
     parts = [whole]
     people = func.sort(func.array_agg(MissingEpisode.young_person_id)).label("young_people")
     if first is not None and selection.started_from < london_midnight(first):
@@ -244,7 +245,7 @@ def episode_start_hours_by_cell(resolution: int, selection: EpisodeSelection, ce
     cell = cell_at(selection.cells, resolution).label("cell")
     hour = _local_part("hour", MissingEpisode.started_at).label("hour")
     return (select(cell, hour, func.count().label("episodes"))
-            .where(replace(selection, bbox=None).conditions(), _in_cells(cell, cells))
+            .where(replace(selection, bbox=None).conditions(), in_list(cell, cells))
             .group_by(cell, hour))
 
 
@@ -252,7 +253,7 @@ def contexts_in_cells(resolution: int, cells: list[int]) -> Select:
     """The open contexts in each of ``cells``, by name."""
     cell = cell_at(Context.cells, resolution).label("cell")
     return (select(cell, Context.id, Context.name)
-            .where(Context.cells.is_not(None), Context.status == "open", _in_cells(cell, cells))
+            .where(Context.cells.is_not(None), Context.status == "open", in_list(cell, cells))
             .order_by(cell, Context.name))
 
 
@@ -354,21 +355,23 @@ def area_outline(authority_code: str) -> Select:
     )
 
 
+def within_metres(location, geometry, metres: float):
+    """``location`` within ``metres`` of ``geometry`` on the spheroid; the box test first lets
+    the spatial index of ``location`` narrow the search."""
+    # A degree of longitude is shorter than one of latitude: 3x the latitude figure covers every
+    # latitude up to 70 degrees north, Shetland included.
+    reach = 3 * metres / 111_320
+    return (location.op("&&")(func.ST_Expand(geometry, reach))
+            & func.ST_DWithin(func.geography(location), func.geography(geometry), metres))
+
+
 def episodes_near(context_id: int, metres: float, since: datetime | None = None) -> Select:
     """Missing episodes that started (last seen) or ended (found) within ``metres`` of a context,
     newest first, with which end was near; only those started ``since`` when it is given. The box
     test uses the spatial indexes; the distance is measured on the spheroid."""
     geometry = select(Context.geometry).where(Context.id == context_id).scalar_subquery()
-    # A degree of longitude is shorter than one of latitude: 3x the latitude figure covers every
-    # latitude up to 70 degrees north, Shetland included.
-    reach = 3 * metres / 111_320
-
-    def near(location):
-        return (location.op("&&")(func.ST_Expand(geometry, reach))
-                & func.ST_DWithin(func.geography(location), func.geography(geometry), metres))
-
-    started_near = near(MissingEpisode.last_seen_location)
-    ended_near = near(MissingEpisode.found_location)
+    started_near = within_metres(MissingEpisode.last_seen_location, geometry, metres)
+    ended_near = within_metres(MissingEpisode.found_location, geometry, metres)
     query = (
         select(MissingEpisode, YoungPerson.reference, started_near.label("started_near"), ended_near.label("ended_near"))
         .join(YoungPerson, YoungPerson.id == MissingEpisode.young_person_id)

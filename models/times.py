@@ -53,3 +53,12 @@ def whole_months(start: datetime | None, end: datetime | None) -> tuple[date | N
     if end is not None:
         after = end.astimezone(LONDON).date().replace(day=1)
     return first, after
+
+
+def last_months_start(months: int, today: date | None = None) -> datetime:
+    """The start of the last ``months`` calendar months: this month so far and the ones before it.
+
+    >>> last_months_start(12, date(2026, 11, 26)).isoformat()
+    '2025-12-01T00:00:00+00:00'
+    """
+    return london_midnight(months_before((today or london_today()).replace(day=1), months - 1))

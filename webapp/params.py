@@ -8,7 +8,7 @@ from flask import abort
 from geo.hexes import MAP_RESOLUTIONS, BBox, resolution_for_zoom
 from models.codes import CONCERN_CODES, ContextKind, MissingType
 from models.queries import EpisodeLayer, EpisodeSelection, MapLayer
-from models.times import london_midnight, london_today, months_before
+from models.times import last_months_start, london_midnight
 
 DEFAULT_RESOLUTION = 9
 
@@ -161,4 +161,4 @@ def period(args, name: str = "period", default: str = "12") -> tuple[str, dateti
         bad_parameter(name, raw, "is not one of: " + ", ".join(PERIODS))
     if raw == "all":
         return raw, None
-    return raw, london_midnight(months_before(london_today().replace(day=1), int(raw) - 1))
+    return raw, last_months_start(int(raw))

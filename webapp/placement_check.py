@@ -7,28 +7,29 @@ for a point that is not a postcode, the straight line on the British grid to tha
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import h3
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo.coords import LatLng
-from geo.grid import grid_to_latlng, miles_between
+from geo.grid import METRES_PER_MILE, grid_to_latlng, miles_between
 from geo.hexes import cell_centre, cell_of
 from geo.hotspots import gi_star
 from geo.locations import LocationError
 from models.distances import PostcodePlace, distance, inside_boundary, place_of
 from models.locations import resolve_location
-from models.peers import shared_context_pairs
+from models.nearby import her_context_ids, her_contexts_near, her_episodes_near, peers_near
 from models.queries import EpisodeSelection, episode_hex_counts, nearest_postcodes
-from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
+from models.safeguarding import Context, YoungPerson
+from models.times import last_months_start
 from models.validation import FieldError, InvalidInput
 
 HOTSPOT_RESOLUTION = 8  # hexagons of about 530 m, as the panel's map
 HOTSPOT_RINGS = 10  # the area Gi* is computed over: about 10 km around the candidate
-RECENT = timedelta(days=365)
+RECENT_MONTHS = 12  # "recent" is the last 12 calendar months, as on the dashboard
 # Gi* calls a lone episode in a quiet area significant; a hotspot worth flagging holds at least
 # this many episodes in the hexagon and the six around it.
 MIN_HOTSPOT_EPISODES = 5
@@ -153,16 +154,15 @@ def candidate_of(session: Session, field_name: str, typed: str | None = None, co
 
 
 def check(session: Session, home: Home, candidates: list[Candidate], settings: CheckSettings,
-          now: datetime | None = None) -> list[Result]:
+          since: datetime | None = None) -> list[Result]:
     """Every candidate with its distance, boundary and flags; fewest flags first, then nearest
     to home (the nearest placement that raises nothing keeps school and family within reach)."""
-    now = now or datetime.now(timezone.utc)
-    around = _child_places(session, home, now) if home.person else {}
-    results = [_check_one(session, home, candidate, settings, around, now) for candidate in candidates]
+    since = since or last_months_start(RECENT_MONTHS)
+    results = [_check_one(session, home, candidate, settings, since) for candidate in candidates]
     return sorted(results, key=lambda result: (len(result.flags), result.miles))
 
 
-def _check_one(session, home: Home, candidate: Candidate, settings: CheckSettings, around: dict, now) -> Result:
+def _check_one(session, home: Home, candidate: Candidate, settings: CheckSettings, since: datetime) -> Result:
     if candidate.place is not None:
         measured = distance(home.place, candidate.place)
         miles, inside, method = measured.miles, measured.inside_boundary, measured.method
@@ -177,63 +177,39 @@ def _check_one(session, home: Home, candidate: Candidate, settings: CheckSetting
         flags.append(Flag("home", f"Within easy reach of the home postcode {home.place.postcode}: {miles} miles "
                                   f"(the threshold is {settings.easy_reach_miles:g})",
                           [Place(f"Home ({home.place.postcode})", home.point, miles)]))
-    reference = home.person.reference if home.person else None
-    for kind, intro in (("linked_context", f"Near contexts {reference} is linked to"),
-                        ("peers", f"Near the homes or placements of young people linked to {reference} through shared contexts"),
-                        ("missing", f"Near places {reference} was last seen or found while missing in the last 12 months")):
-        near = _within(around.get(kind, []), candidate.point, settings.near_miles)
-        if near:
-            listed = ", ".join(f"{place.label} ({place.miles:.1f} mi)" for place in near[:5])
-            more = f" and {len(near) - 5} more" if len(near) > 5 else ""
-            flags.append(Flag(kind, f"{intro}: {listed}{more}", near))
-    hotspot = _hotspot_near(session, candidate.point, now)
+    if home.person is not None:
+        flags += _near_flags(session, home.person, candidate.point, settings.near_miles, since)
+    hotspot = _hotspot_near(session, candidate.point, since)
     if hotspot is not None:
         flags.append(hotspot)
     return Result(candidate, miles, inside, method, authority.name or authority.code, flags)
 
 
-def _within(places: list[tuple[str, LatLng]], point: LatLng, limit: float) -> list[Place]:
-    near = [Place(label, where, miles_between(point, where)) for label, where in places]
-    return sorted((place for place in near if place.miles <= limit), key=lambda place: place.miles)
+def _near_flags(session, person: YoungPerson, point: LatLng, near_miles: float, since: datetime) -> list[Flag]:
+    """Her contexts, her peers' homes and placements, and her recent episodes near ``point``."""
+    # The database searches a little wider on the spheroid; the British-grid miles decide, as shown.
+    metres = near_miles * METRES_PER_MILE * 1.01
+    hers = session.scalars(her_context_ids(person.id)).all()
+    searches = (
+        ("linked_context", f"Near contexts {person.reference} is linked to", her_contexts_near(person.id, point, metres)),
+        ("peers", f"Near the homes or placements of young people linked to {person.reference} through shared contexts",
+         peers_near(person.id, hers, point, metres)),
+        ("missing", f"Near places {person.reference} was last seen or found while missing in the last 12 months",
+         her_episodes_near(person.id, since, point, metres)),
+    )
+    flags = []
+    for kind, intro, query in searches:
+        found = [Place(row.label, LatLng(row.lat, row.lng), miles_between(point, LatLng(row.lat, row.lng)))
+                 for row in session.execute(query)]
+        near = sorted((place for place in found if place.miles <= near_miles), key=lambda place: place.miles)
+        if near:
+            listed = ", ".join(f"{place.label} ({place.miles:.1f} mi)" for place in near[:5])
+            more = f" and {len(near) - 5} more" if len(near) > 5 else ""
+            flags.append(Flag(kind, f"{intro}: {listed}{more}", near))
+    return flags
 
 
-def _child_places(session, home: Home, now) -> dict[str, list[tuple[str, LatLng]]]:
-    """The child's linked contexts, the homes and current placements of the young people who share
-    a context with her, and where her recent episodes began and ended."""
-    person = home.person
-    marker = func.ST_PointOnSurface(Context.geometry)
-    contexts = session.execute(
-        select(Context.name, func.ST_Y(marker), func.ST_X(marker))
-        .join(ContextLink, ContextLink.context_id == Context.id)
-        .where(ContextLink.young_person_id == person.id, Context.geometry.is_not(None))
-        .distinct()
-    ).all()
-    peer_ids = sorted({row.peer for row in session.execute(shared_context_pairs([person.id]))})
-    peers = []
-    if peer_ids:
-        for peer in session.scalars(select(YoungPerson).where(YoungPerson.id.in_(peer_ids))):
-            if peer.home_location is not None:
-                peers.append((f"{peer.reference}'s home", LatLng.from_lnglat(to_shape(peer.home_location).coords[0])))
-        placed = session.execute(
-            select(YoungPerson.reference, Placement.location)
-            .join(Placement, Placement.young_person_id == YoungPerson.id)
-            .where(YoungPerson.id.in_(peer_ids), Placement.ended_on.is_(None), Placement.location.is_not(None))
-        ).all()
-        peers += [(f"{row.reference}'s placement", LatLng.from_lnglat(to_shape(row.location).coords[0])) for row in placed]
-    episodes = []
-    for episode in session.scalars(select(MissingEpisode).where(MissingEpisode.young_person_id == person.id,
-                                                                MissingEpisode.started_at >= now - RECENT)):
-        for location, what in ((episode.last_seen_location, "last seen"), (episode.found_location, "found")):
-            if location is not None:
-                episodes.append((f"{what} {episode.started_at:%d %b %Y}", LatLng.from_lnglat(to_shape(location).coords[0])))
-    return {
-        "linked_context": [(row[0], LatLng(row[1], row[2])) for row in contexts],
-        "peers": peers,
-        "missing": episodes,
-    }
-
-
-def _hotspot_near(session, point: LatLng, now) -> Flag | None:
+def _hotspot_near(session, point: LatLng, since: datetime) -> Flag | None:
     """A flag when the candidate's hexagon or one next to it is a Gi* hotspot of missing episodes
     (last seen) over the last 12 months, in the area about 10 km around it."""
     cell = cell_of(point, HOTSPOT_RESOLUTION)
@@ -242,7 +218,8 @@ def _hotspot_near(session, point: LatLng, now) -> Flag | None:
     margin = 0.01
     bbox = (min(p.lng for p in corners) - margin, min(p.lat for p in corners) - margin,
             max(p.lng for p in corners) + margin, max(p.lat for p in corners) + margin)
-    selection = replace(EpisodeSelection(), started_from=now - RECENT, bbox=bbox)
+    # Whole calendar months: the counts then come from the monthly totals alone.
+    selection = replace(EpisodeSelection(), started_from=since, bbox=bbox)
     counts = {row.cell: row.episodes for row in session.execute(episode_hex_counts(HOTSPOT_RESOLUTION, selection))}
     scores = gi_star({c: counts.get(c, 0) for c in area}, area)
     nearby = [h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), 1)]

@@ -69,12 +69,17 @@ def summary(times: list[float], size: int) -> dict:
     }
 
 
-def timed(client, url: str, repeat: int) -> dict:
-    response = client.get(url)  # warm the connection pool and caches once
+def timed(client, url: str, repeat: int, body: dict | None = None) -> dict:
+    """GET ``url``, or POST ``body`` to it as JSON."""
+
+    def ask():
+        return client.post(url, json=body) if body is not None else client.get(url)
+
+    response = ask()  # warm the connection pool and caches once
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
-        response = client.get(url)
+        response = ask()
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code, response.data[:200])
     result = summary(times, len(response.data))
@@ -117,6 +122,13 @@ def main() -> None:
     ensure_data(engine, arguments.rebuild)
     with engine.connect() as connection:
         episodes = connection.scalar(select(func.count()).select_from(MissingEpisode))
+        # Children with a home postcode and contexts, by how many links they have: the one in the
+        # middle (a typical check) and the most linked (the demo generator's extreme: over a
+        # thousand links, sharing a context with most of London).
+        linked = connection.execute(text(
+            "SELECT y.reference, count(*) AS links FROM young_people y JOIN context_links l ON l.young_person_id = y.id "
+            "WHERE y.home_postcode IS NOT NULL GROUP BY y.reference ORDER BY count(*), y.reference")).all()
+        typical, busiest = linked[len(linked) // 2], linked[-1]
         newest = connection.scalar(select(func.max(MissingEpisode.started_at))).astimezone(LONDON).date()
     engine.dispose()
 
@@ -140,13 +152,20 @@ def main() -> None:
 
     print(f"\n{episodes:,} missing episodes; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}; {arguments.repeat} requests each")
-    header = f"{'case':<40} {'median ms':>10} {'p95 ms':>10} {'bytes':>12}"
+    header = f"{'case':<46} {'median ms':>10} {'p95 ms':>10} {'bytes':>12}"
+    check = "/api/v1/placement-checks"
+    bodies = {name: {"young_person": child.reference, "candidates": [{"location": c} for c in candidates]}
+              for name, child, candidates in (
+                  (f"placement check, 1 candidate ({typical.links} links)", typical, ["SE1 7PB"]),
+                  (f"placement check, 3 candidates ({typical.links} links)", typical, ["SE1 7PB", "TN1 1AA", "E1 6AN"]),
+                  (f"placement check, 1 candidate ({busiest.links:,} links)", busiest, ["SE1 7PB"]))}
+    cases += [(name, check) for name in bodies]
     print(header)
     results = {}
     for name, path in cases:
-        results[name] = timed(client, path, arguments.repeat)
+        results[name] = timed(client, path, arguments.repeat, bodies.get(name))
         row = results[name]
-        print(f"{name:<40} {row['median']:>10.1f} {row['p95']:>10.1f} {row['size']:>12,}", flush=True)
+        print(f"{name:<46} {row['median']:>10.1f} {row['p95']:>10.1f} {row['size']:>12,}", flush=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the serving process: {peak_mb:,.0f} MB")
 

@@ -1,0 +1,81 @@
+"""What lies near a candidate placement for one child: her contexts, the homes and current
+placements of young people who share a context with her, and where her recent missing episodes
+began and ended. Her own contexts and episodes are few, so those searches start from her; the
+peers' search starts from the place (spatial indexes), because one popular context can tie a
+child to thousands of others.
+
+Every builder returns rows of (label, lat, lng).
+"""
+
+from datetime import datetime
+
+from sqlalchemy import Select, exists, func, literal, select, union_all
+
+from geo.coords import LatLng
+from models.queries import in_list, within_metres
+from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
+from models.times import LONDON
+
+
+def _point(point: LatLng):
+    return func.ST_SetSRID(func.ST_MakePoint(point.lng, point.lat), 4326)
+
+
+def _lat_lng(geometry):
+    marker = func.ST_PointOnSurface(geometry)
+    return func.ST_Y(marker).label("lat"), func.ST_X(marker).label("lng")
+
+
+def _within(location, point: LatLng, metres: float):
+    # No box test here: her own rows are few, and the spatial index would start from everyone's.
+    return func.ST_DWithin(func.geography(location), func.geography(_point(point)), metres)
+
+
+def her_contexts_near(person_id: int, point: LatLng, metres: float) -> Select:
+    return (
+        select(Context.name.label("label"), *_lat_lng(Context.geometry))
+        .join(ContextLink, ContextLink.context_id == Context.id)
+        .where(ContextLink.young_person_id == person_id, _within(Context.geometry, point, metres))
+        .distinct()
+    )
+
+
+def her_context_ids(person_id: int) -> Select:
+    return select(ContextLink.context_id).where(ContextLink.young_person_id == person_id).distinct()
+
+
+def peers_near(person_id: int, her_contexts: list[int], point: LatLng, metres: float) -> Select:
+    """Homes and current placements near ``point`` of young people sharing one of ``her_contexts``
+    (her_context_ids) with her."""
+    # Her contexts arrive as a set each nearby person's own few links are checked against: probing
+    # a popular context's thousands of links for her, once per nearby person, took most of a second.
+
+    def shares_a_context(other):
+        return exists().where(ContextLink.young_person_id == other, in_list(ContextLink.context_id, her_contexts))
+
+    homes = (
+        select((YoungPerson.reference + literal("'s home")).label("label"), *_lat_lng(YoungPerson.home_location))
+        .where(YoungPerson.id != person_id, within_metres(YoungPerson.home_location, _point(point), metres),
+               shares_a_context(YoungPerson.id))
+    )
+    placements = (
+        select((YoungPerson.reference + literal("'s placement")).label("label"), *_lat_lng(Placement.location))
+        .join(YoungPerson, YoungPerson.id == Placement.young_person_id)
+        .where(Placement.young_person_id != person_id, Placement.ended_on.is_(None),
+               within_metres(Placement.location, _point(point), metres), shares_a_context(Placement.young_person_id))
+    )
+    return union_all(homes, placements)
+
+
+def her_episodes_near(person_id: int, since: datetime, point: LatLng, metres: float) -> Select:
+    """Where her episodes started since ``since`` began (last seen) or ended (found), near ``point``."""
+
+    def end(location, what: str):
+        return (
+            select((literal(what + " ") + func.to_char(func.timezone(LONDON.key, MissingEpisode.started_at), "DD Mon YYYY")).label("label"),
+                   *_lat_lng(location))
+            .where(MissingEpisode.young_person_id == person_id, MissingEpisode.started_at >= since,
+                   _within(location, point, metres))
+        )
+
+    return union_all(end(MissingEpisode.last_seen_location, "last seen"), end(MissingEpisode.found_location, "found"))
