@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, func, literal, select, union_all
 
 from geo.coords import LatLng
-from models.queries import in_list, within_metres
+from models.queries import in_list
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 from models.times import LONDON
 
@@ -24,6 +24,14 @@ def _point(point: LatLng):
 def _lat_lng(geometry):
     marker = func.ST_PointOnSurface(geometry)
     return func.ST_Y(marker).label("lat"), func.ST_X(marker).label("lng")
+
+
+def _near(location, point: LatLng, metres: float):
+    """``location`` within ``metres`` of ``point``, searched through its spatial index with a box
+    fitted to the point's latitude (a degree of longitude is 0.62 of a degree of latitude in London)."""
+    south_west, north_east = point.moved(-metres, -metres), point.moved(metres, metres)
+    box = func.ST_MakeEnvelope(south_west.lng, south_west.lat, north_east.lng, north_east.lat, 4326)
+    return location.op("&&")(box) & _within(location, point, metres)
 
 
 def _within(location, point: LatLng, metres: float):
@@ -55,14 +63,14 @@ def peers_near(person_id: int, her_contexts: list[int], point: LatLng, metres: f
 
     homes = (
         select((YoungPerson.reference + literal("'s home")).label("label"), *_lat_lng(YoungPerson.home_location))
-        .where(YoungPerson.id != person_id, within_metres(YoungPerson.home_location, _point(point), metres),
+        .where(YoungPerson.id != person_id, _near(YoungPerson.home_location, point, metres),
                shares_a_context(YoungPerson.id))
     )
     placements = (
         select((YoungPerson.reference + literal("'s placement")).label("label"), *_lat_lng(Placement.location))
         .join(YoungPerson, YoungPerson.id == Placement.young_person_id)
         .where(Placement.young_person_id != person_id, Placement.ended_on.is_(None),
-               within_metres(Placement.location, _point(point), metres), shares_a_context(Placement.young_person_id))
+               _near(Placement.location, point, metres), shares_a_context(Placement.young_person_id))
     )
     return union_all(homes, placements)
 
