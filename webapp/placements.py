@@ -26,7 +26,8 @@ def check_page():
     ).all()
     typed_lines = [line.strip() for line in request.args.get("candidates", "").splitlines() if line.strip()]
     chosen = request.args.getlist("provider")
-    asked = bool(request.args.get("young_person") or request.args.get("home_postcode") or typed_lines or chosen)
+    # The form sends check=1; a link with only a young person (from her page) just fills the form in.
+    asked = "check" in request.args or bool(typed_lines or chosen)
     settings = CheckSettings.from_config(current_app.config)
     page = {"providers": providers, "chosen": chosen, "args": request.args, "settings": settings, "errors": {},
             "results": None, "map": None, "max_candidates": MAX_CANDIDATES}

@@ -91,6 +91,7 @@ def test_person_page_lists_strong_peers_first_and_their_groups(signed_in, peers)
     assert "1 more share one or two contexts" in html
     assert "Group of 2:" in html and "YP-PEERD</a>, <a" in html  # D and K went missing together too
     assert "YP-PEERE" not in html and "YP-PEERF" not in html
+    assert "/placements/check?young_person=YP-PEERC" in html  # on to the placement check for her
 
 
 def test_context_page_groups_its_people_by_their_other_ties(signed_in, peers):

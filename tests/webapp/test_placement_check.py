@@ -134,3 +134,12 @@ def test_the_page_ranks_candidates_and_keeps_what_was_typed(signed_in, child):
     assert bad.status_code == 400
     text = bad.get_data(as_text=True)
     assert "candidates: &#39;nowhere&#39;" in text and ">nowhere</textarea>" in text and 'value="YP-CHECK1"' in text
+
+
+def test_a_link_with_only_the_child_fills_the_form_in(signed_in, child):
+    response = signed_in.get("/placements/check?young_person=YP-CHECK1")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'value="YP-CHECK1"' in html and "invalid-feedback" not in html
+    asked = signed_in.get("/placements/check?check=1&young_person=YP-CHECK1")
+    assert asked.status_code == 400 and "candidates: &#39;&#39; is empty" in asked.get_data(as_text=True)
