@@ -6,6 +6,7 @@ Query builders return ``Select`` objects; callers run them and own the transacti
 from models.aggregates import EpisodeHexMonth
 from models.base import Base
 from models.geography import LocalAuthority, Postcode
+from models.imports import ImportRun
 from models.people import Organisation, User
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 
@@ -14,6 +15,7 @@ __all__ = [
     "Context",
     "ContextLink",
     "EpisodeHexMonth",
+    "ImportRun",
     "LocalAuthority",
     "MissingEpisode",
     "Organisation",

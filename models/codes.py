@@ -28,6 +28,11 @@ class Role(StrEnum):
         """Roles inside the owning authority; partners only ever get disclosure-controlled maps."""
         return self not in (Role.POLICE_PARTNER, Role.COMMUNITY_PARTNER)
 
+    @property
+    def imports_returns(self) -> bool:
+        """Who loads the SSDA903 return: the placements team and administrators."""
+        return self in (Role.ADMINISTRATOR, Role.PLACEMENT_COMMISSIONER)
+
 
 class ContextKind(StrEnum):
     PARK = "park"

@@ -20,7 +20,21 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     config.check(app.config)
 
-    from webapp import api, auth, cli, contexts, dashboard, db, errors, health, openapi, people, placements
+    from webapp import (
+        api,
+        auth,
+        cli,
+        contexts,
+        dashboard,
+        db,
+        errors,
+        formatting,
+        health,
+        imports,
+        openapi,
+        people,
+        placements,
+    )
     from webapp.extensions import csrf
 
     db.init_app(app)
@@ -28,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, contexts.bp, people.bp, placements.bp, api.bp, openapi.bp, health.bp):
+    formatting.init_app(app)
+    for blueprint in (auth.bp, dashboard.bp, contexts.bp, people.bp, placements.bp, imports.bp, api.bp, openapi.bp, health.bp):
         app.register_blueprint(blueprint)
     return app

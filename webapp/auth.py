@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
+from models.codes import Role
 from models.people import User
 from webapp.db import get_session
 from webapp.errors import wants_json
@@ -55,6 +56,17 @@ def require_individual_access():
     if current_user.is_authenticated and not current_user.role.sees_individuals:
         abort(403, description="Your role sees only the shared, disclosure-controlled partner map, "
               "which is not available yet; no page about individual children or exact places is open to it.")
+
+
+def require_roles(*roles: Role):
+    """A ``before_request`` hook letting only ``roles`` into a blueprint (403 for the others)."""
+    names = ", ".join(role.value.replace("_", " ") for role in roles)
+
+    def check():
+        if current_user.is_authenticated and current_user.role not in roles:
+            abort(403, description=f"This page is for these roles only: {names}.")
+
+    return check
 
 
 def _safe_next(target: str | None) -> str:

@@ -1,7 +1,8 @@
-"""Command-line steps of the web app: ``flask --app webapp seed-demo`` (run by ./scripts/run) and
-``flask --app webapp create-user``."""
+"""Command-line steps of the web app: ``flask --app webapp seed-demo`` (run by ./scripts/run),
+``flask --app webapp create-user`` and ``flask --app webapp import-ssda903`` (scheduled loads)."""
 
 import os
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -11,7 +12,9 @@ from werkzeug.security import generate_password_hash
 
 from models.codes import OrganisationKind, Role
 from models.demo import DemoSize, demo_loaded, write_demo
+from models.imports import ImportOutcome
 from models.people import Organisation, User
+from models.ssda903 import EPISODES, HEADER, MISSING, import_return
 
 # (username, display name, role, organisation kind)
 DEMO_USERS = (
@@ -27,6 +30,7 @@ DEMO_USERS = (
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(import_ssda903_command)
 
 
 def _engine():
@@ -80,6 +84,48 @@ def create_user_command(username, display_name, role, organisation, organisation
         session.add(User(username=username, display_name=display_name, role=Role(role),
                          organisation_id=owner.id, password_hash=generate_password_hash(password)))
     click.echo(f"User {username!r} ({role}) added to {organisation!r}.")
+
+
+PROBLEMS_PRINTED = 20
+CSV_FILE = click.Path(exists=True, dir_okay=False, readable=True)
+
+
+@click.command("import-ssda903")
+@click.option("--organisation", required=True, help="The local authority's organisation, by its name in the app.")
+@click.option("--header", type=CSV_FILE, required=True, help="The Header table as CSV.")
+@click.option("--episodes", type=CSV_FILE, help="The Episodes table as CSV.")
+@click.option("--missing", type=CSV_FILE, help="The Missing table as CSV.")
+@click.option("--valid-rows-only", is_flag=True, help="When there are problems, import the rows that pass.")
+@click.option("--problems", "problems_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write every problem (the rejected rows) to this CSV file.")
+@with_appcontext
+def import_ssda903_command(organisation, header, episodes, missing, valid_rows_only, problems_path):
+    """Check the SSDA903 tables and import them: all or nothing, unless --valid-rows-only. Exits
+    with status 1 when nothing was imported."""
+    paths = {HEADER: header, EPISODES: episodes, MISSING: missing}
+    files = {name: (path, Path(path).read_bytes()) for name, path in paths.items() if path}
+    with current_app.extensions["db_sessions"]() as session:
+        owner = session.scalar(select(Organisation).where(Organisation.name == organisation))
+        if owner is None:
+            raise click.BadParameter(f"{organisation!r} is not an organisation in the app", param_hint="--organisation")
+        try:
+            run = import_return(session, owner, files, valid_rows_only=valid_rows_only)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--organisation") from None
+        session.commit()
+    lines = run.problems_csv.splitlines()[1:]
+    for line in lines[:PROBLEMS_PRINTED]:
+        click.echo(line, err=True)
+    if len(lines) > PROBLEMS_PRINTED:
+        click.echo(f"... and {len(lines) - PROBLEMS_PRINTED:,} more problems", err=True)
+    if problems_path:
+        with open(problems_path, "w", encoding="utf-8", newline="") as out:
+            out.write(run.problems_csv)
+    for table, counts in run.counts.items():
+        click.echo(f"{table}: " + ", ".join(f"{number:,} {outcome}" for outcome, number in counts.items()))
+    click.echo(f"Import {run.id}: {run.outcome.value.replace('_', ' ')}, {run.problem_count:,} problems.")
+    if run.outcome == ImportOutcome.REFUSED:
+        raise SystemExit(1)
 
 
 def ensure_demo_users(session, password: str) -> None:

@@ -1,0 +1,552 @@
+"""SSDA903 import: the Header, Episodes and Missing tables of the children looked after return, as
+CSV files with the return's own column names and dates as dd/mm/YYYY (shared/DOMAIN.md).
+
+``check_return`` reads and checks everything and writes nothing; ``write_return`` then writes the
+rows that passed. Every problem names its file, row (the line in the file, the column names being
+line 1), column, value and reason. A row is matched to what is already stored, so loading the same
+files twice changes nothing:
+- a young person by ``CHILD`` (stored as their reference, upper case);
+- a placement by ``CHILD`` and ``DECOM``;
+- a missing episode by ``CHILD`` and the London date of ``MIS_START``. An episode recorded in the
+  app keeps its times of day and places; the import only changes its type or its end date.
+
+The Header's ``ETHNIC``, ``UPN``, ``MOTHER`` and ``MC_DOB`` are not read: the dashboard needs none
+of them, and a UPN identifies a child. Of ``DOB`` only the month is kept.
+"""
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import IO
+
+from sqlalchemy import ARRAY, Text, any_, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from geo.coords import LatLng
+from geo.hexes import cells_of
+from geo.postcodes import normalise_postcode
+from models.codes import PLACE_CODES, MissingType
+from models.geography import Postcode
+from models.imports import ImportOutcome, ImportRun
+from models.people import Organisation, User
+from models.queries import in_list
+from models.safeguarding import MissingEpisode, Placement, YoungPerson
+from models.times import LONDON, london_midnight, london_today
+
+HEADER, EPISODES, MISSING = "Header", "Episodes", "Missing"
+REQUIRED_COLUMNS = {
+    HEADER: ("CHILD", "SEX", "DOB"),
+    EPISODES: ("CHILD", "DECOM", "PLACE", "DEC", "HOME_POST", "PL_POST"),
+    MISSING: ("CHILD", "MISSING", "MIS_START", "MIS_END"),
+}
+REFERENCE_LENGTH = YoungPerson.__table__.c.reference.type.length
+URN_LENGTH = Placement.__table__.c.urn.type.length
+DATE_FORMAT = "%d/%m/%Y"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int  # the line in the file; the column names are line 1, and 0 is the file as a whole
+    column: str
+    value: str
+    reason: str
+    child: str = ""
+
+    @property
+    def message(self) -> str:
+        """
+        >>> Problem("Episodes", 4, "PLACE", "Q9", "is not an SSDA903 placement type").message
+        "Episodes row 4, PLACE: 'Q9' is not an SSDA903 placement type"
+        """
+        where = f"{self.file} row {self.row}" if self.row else self.file
+        return f"{where}, {self.column}: {self.value!r} {self.reason}" if self.column else f"{where}: {self.reason}"
+
+
+@dataclass
+class ChildRow:
+    row: int
+    child: str
+    sex: int
+    birth: date
+
+
+@dataclass
+class EpisodeRow:
+    row: int
+    child: str
+    started_on: date
+    ended_on: date | None
+    place_code: str
+    home_postcode: str | None
+    placement_postcode: str | None
+    urn: str | None
+
+
+@dataclass
+class MissingRow:
+    row: int
+    child: str
+    missing_type: MissingType
+    started_on: date
+    ended_on: date | None
+
+
+@dataclass
+class CheckedReturn:
+    """The rows that passed every check, and every problem found. Nothing has been written."""
+
+    children: list[ChildRow] = field(default_factory=list)
+    episodes: list[EpisodeRow] = field(default_factory=list)
+    missing: list[MissingRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rows_read: dict[str, int] = field(default_factory=dict)
+    postcodes: dict[str, LatLng] = field(default_factory=dict)
+
+    @property
+    def rejected_rows(self) -> int:
+        return len({(p.file, p.row) for p in self.problems})
+
+
+@dataclass
+class Written:
+    """Rows created, updated and found unchanged, per table."""
+
+    counts: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {table: {"created": 0, "updated": 0, "unchanged": 0}
+                                 for table in ("young people", "placements", "missing episodes")})
+
+    def add(self, table: str, outcome: str, number: int = 1) -> None:
+        self.counts[table][outcome] += number
+
+
+def rejected_csv(problems: list[Problem]) -> str:
+    """The problems as CSV, one line each, in file and row order."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("file", "row", "CHILD", "column", "value", "reason"))
+    order = {HEADER: 0, EPISODES: 1, MISSING: 2}
+    for p in sorted(problems, key=lambda p: (order.get(p.file, 3), p.row)):
+        writer.writerow((p.file, p.row, p.child, p.column, p.value, p.reason))
+    return out.getvalue()
+
+
+def _text_in(column, values) -> object:
+    """``column`` is one of ``values``, sent as one text array rather than a parameter each."""
+    return column == any_(literal(sorted(values), ARRAY(Text)))
+
+
+# ---- reading ------------------------------------------------------------------------------------
+
+
+class _Rows:
+    """One file's rows, with the problems of the row being read."""
+
+    def __init__(self, name: str, problems: list[Problem]):
+        self.name, self.problems = name, problems
+
+    def read(self, text: IO[str] | None) -> list[tuple[int, dict[str, str]]]:
+        if text is None:
+            return []
+        reader = csv.reader(text)
+        columns = [column.strip().upper() for column in next(reader, [])]
+        lacking = [c for c in REQUIRED_COLUMNS[self.name] if c not in columns]
+        for column in lacking:
+            self.problems.append(Problem(self.name, 1, column, "", "is a column the file does not have"))
+        if lacking:
+            return []
+        rows = []
+        for line, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines, as spreadsheets leave at the end
+            cells += [""] * (len(columns) - len(cells))
+            rows.append((line, {column: cell.strip() for column, cell in zip(columns, cells)}))
+        return rows
+
+    def problem(self, row: int, column: str, value: str, reason: str, child: str = "") -> None:
+        self.problems.append(Problem(self.name, row, column, value, reason, child))
+
+    def date(self, row: int, values: dict, column: str, child: str, blank_ok: bool = False) -> date | None | bool:
+        """The column's date; None when blank and allowed; False (after a problem) when wrong."""
+        value = values.get(column, "")
+        if not value:
+            if blank_ok:
+                return None
+            self.problem(row, column, value, "is missing: give a date as dd/mm/YYYY", child)
+            return False
+        try:
+            day = datetime.strptime(value, DATE_FORMAT).date()
+        except ValueError:
+            self.problem(row, column, value, "is not a date as dd/mm/YYYY", child)
+            return False
+        if day > london_today():
+            self.problem(row, column, value, "is in the future", child)
+            return False
+        return day
+
+
+def check_return(session: Session, organisation: Organisation, header: IO[str],
+                 episodes: IO[str] | None = None, missing: IO[str] | None = None) -> CheckedReturn:
+    """Read and check the three tables (Episodes and Missing may be left out) against each other and
+    against what is stored. Writes nothing."""
+    result = CheckedReturn()
+    header_rows, episode_rows, missing_rows = (
+        _Rows(name, result.problems) for name in (HEADER, EPISODES, MISSING))
+    raw_header, raw_episodes, raw_missing = header_rows.read(header), episode_rows.read(episodes), missing_rows.read(missing)
+    result.rows_read = {HEADER: len(raw_header), EPISODES: len(raw_episodes), MISSING: len(raw_missing)}
+
+    children, births, refused_children = _check_header(session, organisation, header_rows, raw_header)
+    result.children = list(children.values())
+    known = set(children)
+
+    def belongs(rows: _Rows, row: int, child: str) -> bool:
+        if child in known:
+            return True
+        if not child:
+            rows.problem(row, "CHILD", child, "is missing")
+        elif child in refused_children:
+            rows.problem(row, "CHILD", child, "has a problem in the Header file, so this row is not imported", child)
+        else:
+            rows.problem(row, "CHILD", child, "is not in the Header file", child)
+        return False
+
+    result.postcodes = _postcode_points(session, raw_episodes)
+    result.episodes = _check_episodes(episode_rows, raw_episodes, belongs, result.postcodes)
+    stored = _stored_episodes(session, organisation, known)
+    result.missing = _check_missing(missing_rows, raw_missing, belongs, births, stored)
+    return result
+
+
+def _check_header(session, organisation, rows: _Rows, raw) -> tuple[dict[str, ChildRow], dict[str, date], set[str]]:
+    children: dict[str, ChildRow] = {}
+    births: dict[str, date] = {}
+    refused: set[str] = set()
+    owners = dict(session.execute(
+        select(YoungPerson.reference, YoungPerson.organisation_id)
+        .where(_text_in(YoungPerson.reference, {values["CHILD"].upper() for _, values in raw}))
+    ).all())
+    for row, values in raw:
+        child = values["CHILD"].upper()
+        before = len(rows.problems)
+        if not child:
+            rows.problem(row, "CHILD", child, "is missing")
+        elif len(child) > REFERENCE_LENGTH:
+            rows.problem(row, "CHILD", values["CHILD"], f"is longer than {REFERENCE_LENGTH} characters", child)
+        elif child in children or child in refused:
+            rows.problem(row, "CHILD", values["CHILD"], "is in the Header file more than once", child)
+        elif owners.get(child, organisation.id) != organisation.id:
+            rows.problem(row, "CHILD", values["CHILD"], "is a young person recorded by another organisation", child)
+        if values["SEX"] not in ("1", "2"):
+            rows.problem(row, "SEX", values["SEX"], "is not 1 (male) or 2 (female)", child)
+        birth = rows.date(row, values, "DOB", child)
+        if len(rows.problems) > before:
+            if child and child not in children:
+                refused.add(child)
+            continue
+        children[child] = ChildRow(row, child, int(values["SEX"]), birth)
+        births[child] = birth
+    return children, births, refused
+
+
+def _postcode_points(session, raw_episodes) -> dict[str, LatLng]:
+    """Where each postcode the Episodes name is, for those the directory places on a grid."""
+    wanted = {normalise_postcode(values.get(column, "")) for _, values in raw_episodes
+              for column in ("HOME_POST", "PL_POST")} - {None}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Postcode.postcode, func.ST_Y(Postcode.location), func.ST_X(Postcode.location))
+        .where(_text_in(Postcode.postcode, wanted), Postcode.location.is_not(None))
+    )
+    return {postcode: LatLng(lat, lng) for postcode, lat, lng in rows}
+
+
+def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng]) -> list[EpisodeRow]:
+    accepted: list[EpisodeRow] = []
+    starts: set[tuple[str, date]] = set()
+    for row, values in raw:
+        child = values["CHILD"].upper()
+        before = len(rows.problems)
+        belongs(rows, row, child)
+        started = rows.date(row, values, "DECOM", child)
+        ended = rows.date(row, values, "DEC", child, blank_ok=True)
+        if started and ended and ended < started:
+            rows.problem(row, "DEC", values["DEC"], f"is before DECOM ({values['DECOM']})", child)
+        if started and (child, started) in starts:
+            rows.problem(row, "DECOM", values["DECOM"], "starts another episode of this CHILD on the same day", child)
+        place = values["PLACE"].upper()
+        if place not in PLACE_CODES:
+            rows.problem(row, "PLACE", values["PLACE"], "is not an SSDA903 placement type", child)
+        postcodes = {}
+        for column in ("HOME_POST", "PL_POST"):
+            typed = values[column]
+            postcode = normalise_postcode(typed) if typed else None
+            if typed and postcode is None:
+                rows.problem(row, column, typed, "is not a UK postcode", child)
+            elif postcode and postcode not in points:
+                rows.problem(row, column, typed, "is not a postcode with a grid reference in the ONS Postcode Directory", child)
+            postcodes[column] = postcode
+        urn = values.get("URN", "")
+        if len(urn) > URN_LENGTH:
+            rows.problem(row, "URN", urn, f"is longer than {URN_LENGTH} characters", child)
+        if len(rows.problems) > before:
+            continue
+        starts.add((child, started))
+        accepted.append(EpisodeRow(row, child, started, ended, place, postcodes["HOME_POST"],
+                                   postcodes["PL_POST"], urn or None))
+    return accepted
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A missing episode already in the database."""
+
+    id: int
+    child: str
+    started_at: datetime
+    ended_at: datetime | None
+    missing_type: str
+
+
+def _stored_episodes(session, organisation, children: set[str]) -> dict[str, list[_Stored]]:
+    stored: dict[str, list[_Stored]] = defaultdict(list)
+    if not children:
+        return stored
+    rows = session.execute(
+        select(MissingEpisode.id, YoungPerson.reference, MissingEpisode.started_at, MissingEpisode.ended_at,
+               MissingEpisode.missing_type)
+        .join(YoungPerson, YoungPerson.id == MissingEpisode.young_person_id)
+        .where(YoungPerson.organisation_id == organisation.id,
+               _text_in(YoungPerson.reference, children))
+    )
+    for row in rows:
+        stored[row.reference].append(_Stored(row.id, row.reference, row.started_at, row.ended_at, row.missing_type))
+    return stored
+
+
+def _london_day(moment: datetime) -> date:
+    return moment.astimezone(LONDON).date()
+
+
+def episode_times(row: MissingRow, existing: _Stored | None) -> tuple[datetime, datetime | None]:
+    """The start and end an imported episode is stored with. A stored episode keeps its times of day
+    where its dates agree with the file."""
+    if existing is None:
+        return london_midnight(row.started_on), london_midnight(row.ended_on) if row.ended_on else None
+    started = existing.started_at
+    if row.ended_on is None:
+        return started, None
+    if existing.ended_at is not None and _london_day(existing.ended_at) == row.ended_on:
+        return started, existing.ended_at
+    return started, max(started, london_midnight(row.ended_on))
+
+
+def _overlap(a: tuple[datetime, datetime | None], b: tuple[datetime, datetime | None]) -> bool:
+    """Whether two [start, end) ranges share a moment, as PostgreSQL's ``&&`` on tstzrange: an
+    episode that ends as it starts is empty and overlaps nothing, and no end is open."""
+    (a_start, a_end), (b_start, b_end) = a, b
+    if a_start == a_end or b_start == b_end:
+        return False
+    return (b_end is None or a_start < b_end) and (a_end is None or b_start < a_end)
+
+
+def _as_dates(span: tuple[datetime, datetime | None]) -> str:
+    start, end = span
+    return f"{_london_day(start):{DATE_FORMAT}} to " + (f"{_london_day(end):{DATE_FORMAT}}" if end else "(still open)")
+
+
+def _check_missing(rows: _Rows, raw, belongs, births: dict[str, date],
+                   stored: dict[str, list[_Stored]]) -> list[MissingRow]:
+    read: list[MissingRow] = []
+    for row, values in raw:
+        child = values["CHILD"].upper()
+        before = len(rows.problems)
+        belongs(rows, row, child)
+        kind = values["MISSING"].upper()
+        if kind not in {t.value for t in MissingType}:
+            rows.problem(row, "MISSING", values["MISSING"], "is not M (missing) or A (away from placement)", child)
+        started = rows.date(row, values, "MIS_START", child)
+        ended = rows.date(row, values, "MIS_END", child, blank_ok=True)
+        if started and ended and ended < started:
+            rows.problem(row, "MIS_END", values["MIS_END"], f"is before MIS_START ({values['MIS_START']})", child)
+        birth = births.get(child)
+        if values.get("DOB") and birth and values["DOB"] != f"{birth:{DATE_FORMAT}}":
+            rows.problem(row, "DOB", values["DOB"], f"is not the DOB in the Header file ({birth:{DATE_FORMAT}})", child)
+        if started and birth and started < birth:
+            rows.problem(row, "MIS_START", values["MIS_START"], "is before the child's DOB", child)
+        if len(rows.problems) == before:
+            read.append(MissingRow(row, child, MissingType(kind), started, ended))
+
+    # Overlaps, child by child in order of start: a row is refused when it overlaps a stored episode
+    # it does not update, or an earlier row that was accepted.
+    accepted: list[MissingRow] = []
+    by_child: dict[str, list[MissingRow]] = defaultdict(list)
+    for episode in read:
+        by_child[episode.child].append(episode)
+    for child, episodes in by_child.items():
+        existing = {_london_day(s.started_at): s for s in stored.get(child, [])}
+        kept: list[tuple[tuple[datetime, datetime | None], str]] = []
+        for stored_episode in stored.get(child, []):
+            if not any(e.started_on == _london_day(stored_episode.started_at) for e in episodes):
+                span = (stored_episode.started_at, stored_episode.ended_at)
+                kept.append((span, f"an episode already recorded ({_as_dates(span)})"))
+        seen_starts: set[date] = set()
+        for episode in sorted(episodes, key=lambda e: (e.started_on, e.row)):
+            start_value = f"{episode.started_on:{DATE_FORMAT}}"
+            if episode.started_on in seen_starts:
+                rows.problem(episode.row, "MIS_START", start_value, "starts another episode of this CHILD on the same day", child)
+                continue
+            span = episode_times(episode, existing.get(episode.started_on))
+            clash = next((what for other, what in kept if _overlap(span, other)), None)
+            if clash:
+                rows.problem(episode.row, "MIS_START", start_value, f"overlaps {clash}", child)
+                continue
+            seen_starts.add(episode.started_on)
+            kept.append((span, f"the episode in row {episode.row} ({_as_dates(span)})"))
+            accepted.append(episode)
+    return sorted(accepted, key=lambda e: e.row)
+
+
+# ---- writing ------------------------------------------------------------------------------------
+
+
+def write_return(session: Session, checked: CheckedReturn, organisation: Organisation) -> Written:
+    """Create or update the young people, placements and missing episodes that passed the checks.
+    The caller commits, or rolls back to write nothing."""
+    written = Written()
+    people = _write_people(session, checked, organisation, written)
+    _write_placements(session, checked, people, written)
+    _write_missing(session, checked, people, organisation, written)
+    return written
+
+
+def _row_values(point: LatLng | None) -> dict:
+    return {"location": point.wkt if point else None, "cells": cells_of(point) if point else None}
+
+
+def _write_people(session, checked: CheckedReturn, organisation: Organisation, written: Written) -> dict[str, int]:
+    # The home is the HOME_POST of each child's latest episode that has one.
+    homes: dict[str, str] = {}
+    for episode in sorted(checked.episodes, key=lambda e: e.started_on):
+        if episode.home_postcode:
+            homes[episode.child] = episode.home_postcode
+    stored = {person.reference: person for person in session.scalars(
+        select(YoungPerson).where(_text_in(YoungPerson.reference, {c.child for c in checked.children})))}
+    new_rows, changes = [], []
+    for child in checked.children:
+        wanted = {"sex": child.sex, "birth_month": child.birth.replace(day=1),
+                  "responsible_authority_code": organisation.local_authority_code}
+        home = homes.get(child.child)
+        person = stored.get(child.child)
+        if home and (person is None or person.home_postcode != home):
+            point = checked.postcodes[home]
+            wanted.update(home_postcode=home, home_location=point.wkt, home_cells=cells_of(point))
+        if person is None:
+            new_rows.append({"reference": child.child, "organisation_id": organisation.id, **wanted})
+            continue
+        differs = {key: value for key, value in wanted.items() if getattr(person, key) != value}
+        if differs:
+            changes.append({"id": person.id, **differs})
+        else:
+            written.add("young people", "unchanged")
+    ids = {person.reference: person.id for person in stored.values()}
+    if new_rows:
+        created = session.execute(insert(YoungPerson).returning(YoungPerson.reference, YoungPerson.id), new_rows)
+        ids.update(dict(created.all()))
+        written.add("young people", "created", len(new_rows))
+    for change in changes:  # few, and each may set different columns
+        session.execute(update(YoungPerson).where(YoungPerson.id == change.pop("id")).values(**change))
+    written.add("young people", "updated", len(changes))
+    return ids
+
+
+def _write_placements(session, checked: CheckedReturn, people: dict[str, int], written: Written) -> None:
+    stored = {(row.young_person_id, row.started_on): row for row in session.execute(
+        select(Placement.id, Placement.young_person_id, Placement.started_on, Placement.ended_on,
+               Placement.place_code, Placement.postcode, Placement.urn)
+        .where(in_list(Placement.young_person_id, sorted(set(people.values())))))}
+    new_rows = []
+    for episode in checked.episodes:
+        person_id = people[episode.child]
+        wanted = {"place_code": episode.place_code, "ended_on": episode.ended_on,
+                  "postcode": episode.placement_postcode, "urn": episode.urn}
+        existing = stored.get((person_id, episode.started_on))
+        if existing is None:
+            new_rows.append({"young_person_id": person_id, "started_on": episode.started_on, **wanted,
+                             **_row_values(checked.postcodes.get(episode.placement_postcode))})
+            continue
+        differs = {key: value for key, value in wanted.items() if getattr(existing, key) != value}
+        if not differs:
+            written.add("placements", "unchanged")
+            continue
+        if "postcode" in differs:
+            differs.update(_row_values(checked.postcodes.get(episode.placement_postcode)))
+        session.execute(update(Placement).where(Placement.id == existing.id).values(**differs))
+        written.add("placements", "updated")
+    if new_rows:
+        session.execute(insert(Placement), new_rows)
+        written.add("placements", "created", len(new_rows))
+
+
+def _write_missing(session, checked: CheckedReturn, people: dict[str, int], organisation: Organisation,
+                   written: Written) -> None:
+    stored = _stored_episodes(session, organisation, {episode.child for episode in checked.missing})
+    by_day = {(s.child, _london_day(s.started_at)): s for episodes in stored.values() for s in episodes}
+    new_rows = []
+    for episode in checked.missing:
+        existing = by_day.get((episode.child, episode.started_on))
+        started, ended = episode_times(episode, existing)
+        if existing is None:
+            new_rows.append({"young_person_id": people[episode.child], "missing_type": episode.missing_type,
+                             "started_at": started, "ended_at": ended})
+        elif existing.ended_at == ended and existing.missing_type == episode.missing_type:
+            written.add("missing episodes", "unchanged")
+        else:
+            session.execute(update(MissingEpisode).where(MissingEpisode.id == existing.id)
+                            .values(missing_type=episode.missing_type, ended_at=ended))
+            written.add("missing episodes", "updated")
+    if new_rows:
+        session.execute(insert(MissingEpisode), new_rows)
+        written.add("missing episodes", "created", len(new_rows))
+
+
+# ---- one import, from the web page or the command line ---------------------------------------
+
+FILES = (HEADER, EPISODES, MISSING)
+
+
+def import_return(session: Session, organisation: Organisation, files: dict[str, tuple[str, bytes]],
+                  valid_rows_only: bool = False, user: User | None = None) -> ImportRun:
+    """Check ``files`` ({"Header": (file name, content), ...}; Header required) and write them when
+    every row passes, or only the rows that pass when ``valid_rows_only``. Either way the run is
+    recorded. The caller commits."""
+    if organisation.local_authority_code is None:
+        raise ValueError(f"{organisation.name} is not a local authority: only a local authority imports SSDA903")
+    texts, problems = {}, []
+    for name in FILES:
+        if name not in files:
+            continue
+        try:
+            texts[name] = io.StringIO(files[name][1].decode("utf-8-sig"), newline="")
+        except UnicodeDecodeError as error:
+            problems.append(Problem(name, 0, "", files[name][0], f"is not UTF-8 text (byte {error.start}): save it as CSV UTF-8"))
+    if HEADER not in texts:
+        checked = CheckedReturn(problems=problems)
+    else:
+        checked = check_return(session, organisation, texts[HEADER], texts.get(EPISODES), texts.get(MISSING))
+        checked.problems[:0] = problems
+    if checked.problems and not valid_rows_only or HEADER not in texts:
+        outcome, written = ImportOutcome.REFUSED, Written()
+    else:
+        written = write_return(session, checked, organisation)
+        outcome = ImportOutcome.VALID_ROWS_IMPORTED if checked.problems else ImportOutcome.IMPORTED
+    run = ImportRun(organisation_id=organisation.id, user_id=user.id if user else None, source="SSDA903",
+                    file_names=", ".join(f"{name}: {files[name][0]}" for name in FILES if name in files),
+                    valid_rows_only=valid_rows_only, outcome=outcome, rows_read=checked.rows_read,
+                    counts=written.counts, problem_count=len(checked.problems),
+                    problems_csv=rejected_csv(checked.problems))
+    session.add(run)
+    session.flush()
+    return run

@@ -1,0 +1,231 @@
+"""SSDA903 import: every problem is named with file, row, column and value; nothing is written when
+there is one, unless only the valid rows are asked for; a second load of the same files changes
+nothing."""
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from models.codes import MissingType, OrganisationKind
+from models.imports import ImportOutcome, ImportRun
+from models.people import Organisation
+from models.safeguarding import MissingEpisode, Placement, YoungPerson
+from models.ssda903 import EPISODES, HEADER, MISSING, import_return
+from models.times import LONDON, london_midnight
+
+HEADER_COLUMNS = "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB"
+EPISODE_COLUMNS = "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,PL_POST,URN"
+MISSING_COLUMNS = "CHILD,DOB,MISSING,MIS_START,MIS_END"
+
+GOOD_HEADER = [
+    "101,2,14/03/2010,WBRI,A123456789012,,",
+    "102,1,02/11/2009,MWBC,,,",
+]
+GOOD_EPISODES = [
+    # 101: a local foster placement, then a children's home in Luton, far from home.
+    "101,01/04/2024,S,C2,N1,U4,PR1,10/01/2025,E11,,SW5 0AA,SW6 1AA,",
+    "101,10/01/2025,P,C2,N1,K2,PR3,,,,SW5 0AA,LU1 1AA,SC123456",
+    "102,15/06/2025,S,V2,N1,U1,PR2,,,,nw1 2db,sw1a1aa,",
+]
+GOOD_MISSING = [
+    "101,14/03/2010,M,02/02/2025,03/02/2025",
+    "101,14/03/2010,A,20/02/2025,20/02/2025",
+    "101,14/03/2010,M,01/03/2025,",
+    "102,02/11/2009,M,05/07/2025,06/07/2025",
+]
+
+
+def table(columns: str, rows: list[str]) -> bytes:
+    return ("\n".join([columns, *rows]) + "\n").encode()
+
+
+def files(header=GOOD_HEADER, episodes=GOOD_EPISODES, missing=GOOD_MISSING) -> dict:
+    made = {HEADER: ("header.csv", table(HEADER_COLUMNS, header))}
+    if episodes is not None:
+        made[EPISODES] = ("episodes.csv", table(EPISODE_COLUMNS, episodes))
+    if missing is not None:
+        made[MISSING] = ("missing.csv", table(MISSING_COLUMNS, missing))
+    return made
+
+
+@pytest.fixture
+def authority(session) -> Organisation:
+    organisation = Organisation(name="Test authority", kind=OrganisationKind.LOCAL_AUTHORITY,
+                                local_authority_code="E09000020")
+    session.add(organisation)
+    session.flush()
+    return organisation
+
+
+def problems(run: ImportRun) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(run.problems_csv)))
+
+
+def stored(session) -> dict[str, int]:
+    return {name: session.scalar(select(func.count()).select_from(model))
+            for name, model in (("young people", YoungPerson), ("placements", Placement),
+                                ("missing episodes", MissingEpisode))}
+
+
+def test_a_clean_return_creates_young_people_placements_and_episodes(session, authority):
+    run = import_return(session, authority, files())
+    assert run.outcome == ImportOutcome.IMPORTED and run.problem_count == 0
+    assert run.rows_read == {HEADER: 2, EPISODES: 3, MISSING: 4}
+    assert {table: counts["created"] for table, counts in run.counts.items()} == {
+        "young people": 2, "placements": 3, "missing episodes": 4}
+    child = session.scalar(select(YoungPerson).where(YoungPerson.reference == "101"))
+    # Only the month of birth is kept; the home is the latest episode's HOME_POST.
+    assert (child.birth_month, child.sex, child.home_postcode) == (date(2010, 3, 1), 2, "SW5 0AA")
+    assert child.responsible_authority_code == "E09000020" and child.home_cells is not None
+    current = session.scalar(select(Placement).where(Placement.young_person_id == child.id, Placement.ended_on.is_(None)))
+    assert (current.place_code, current.postcode, current.urn, current.started_on) == ("K2", "LU1 1AA", "SC123456", date(2025, 1, 10))
+    assert current.cells is not None
+    other = session.scalar(select(Placement).join(YoungPerson).where(YoungPerson.reference == "102"))
+    assert other.postcode == "SW1A 1AA"  # typed in lower case without its space
+    episodes = session.scalars(select(MissingEpisode).where(MissingEpisode.young_person_id == child.id)
+                               .order_by(MissingEpisode.started_at)).all()
+    assert [(e.missing_type, e.started_at, e.ended_at) for e in episodes] == [
+        (MissingType.MISSING, london_midnight(date(2025, 2, 2)), london_midnight(date(2025, 2, 3))),
+        (MissingType.AWAY, london_midnight(date(2025, 2, 20)), london_midnight(date(2025, 2, 20))),
+        (MissingType.MISSING, london_midnight(date(2025, 3, 1)), None),
+    ]
+
+
+def test_importing_the_same_files_twice_changes_nothing(session, authority):
+    import_return(session, authority, files())
+    before = stored(session)
+    again = import_return(session, authority, files())
+    assert stored(session) == before
+    assert {table: (c["created"], c["updated"]) for table, c in again.counts.items()} == {
+        "young people": (0, 0), "placements": (0, 0), "missing episodes": (0, 0)}
+    assert again.counts["missing episodes"]["unchanged"] == 4
+
+
+def test_a_changed_row_updates_the_record_it_matches(session, authority):
+    import_return(session, authority, files())
+    ended = GOOD_EPISODES[:1] + ["101,10/01/2025,P,C2,N1,K2,PR3,30/06/2025,E12,,SW5 0AA,LU1 1AA,SC123456"] + GOOD_EPISODES[2:]
+    run = import_return(session, authority, files(episodes=ended))
+    assert run.counts["placements"] == {"created": 0, "updated": 1, "unchanged": 2}
+    child = session.scalar(select(YoungPerson.id).where(YoungPerson.reference == "101"))
+    assert session.scalar(select(Placement.ended_on).where(Placement.young_person_id == child,
+                                                           Placement.started_on == date(2025, 1, 10))) == date(2025, 6, 30)
+
+
+def test_an_episode_recorded_in_the_app_keeps_its_times_and_places(session, authority):
+    import_return(session, authority, files())
+    child = session.scalar(select(YoungPerson).where(YoungPerson.reference == "101"))
+    recorded = session.scalar(select(MissingEpisode).where(MissingEpisode.young_person_id == child.id,
+                                                           MissingEpisode.started_at == london_midnight(date(2025, 2, 2))))
+    late = london_midnight(date(2025, 2, 2)) + timedelta(hours=22)
+    recorded.started_at, recorded.ended_at = late, late + timedelta(hours=5)
+    recorded.last_seen_location = "SRID=4326;POINT(-0.19 51.49)"
+    session.flush()
+    run = import_return(session, authority, files())
+    assert run.counts["missing episodes"]["unchanged"] == 4
+    session.refresh(recorded)
+    assert (recorded.started_at, recorded.ended_at) == (late, late + timedelta(hours=5))
+    assert recorded.last_seen_location is not None
+
+
+FUTURE = (date.today() + timedelta(days=40)).strftime("%d/%m/%Y")
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"episodes": ["101,01/04/2024,S,C2,N1,Q9,PR1,,,,SW5 0AA,SW6 1AA,"]},
+         ("Episodes", "2", "PLACE", "Q9", "is not an SSDA903 placement type")),
+        ({"episodes": ["101,2024-04-01,S,C2,N1,U4,PR1,,,,SW5 0AA,SW6 1AA,"]},
+         ("Episodes", "2", "DECOM", "2024-04-01", "is not a date as dd/mm/YYYY")),
+        ({"episodes": ["101,31/02/2024,S,C2,N1,U4,PR1,,,,SW5 0AA,SW6 1AA,"]},
+         ("Episodes", "2", "DECOM", "31/02/2024", "is not a date as dd/mm/YYYY")),
+        ({"episodes": ["101,01/04/2024,S,C2,N1,U4,PR1,01/03/2024,,,SW5 0AA,SW6 1AA,"]},
+         ("Episodes", "2", "DEC", "01/03/2024", "is before DECOM (01/04/2024)")),
+        ({"episodes": ["101,01/04/2024,S,C2,N1,U4,PR1,,,,SW5 0AA,ZZ9 9ZZ,"]},
+         ("Episodes", "2", "PL_POST", "ZZ9 9ZZ", "is not a postcode with a grid reference in the ONS Postcode Directory")),
+        ({"episodes": ["101,01/04/2024,S,C2,N1,U4,PR1,,,,not a postcode,SW6 1AA,"]},
+         ("Episodes", "2", "HOME_POST", "not a postcode", "is not a UK postcode")),
+        ({"episodes": ["999,01/04/2024,S,C2,N1,U4,PR1,,,,SW5 0AA,SW6 1AA,"]},
+         ("Episodes", "2", "CHILD", "999", "is not in the Header file")),
+        ({"episodes": [f"101,{FUTURE},S,C2,N1,U4,PR1,,,,SW5 0AA,SW6 1AA,"]},
+         ("Episodes", "2", "DECOM", FUTURE, "is in the future")),
+        ({"missing": ["101,14/03/2010,M,05/03/2025,01/03/2025"]},
+         ("Missing", "2", "MIS_END", "01/03/2025", "is before MIS_START (05/03/2025)")),
+        ({"missing": ["101,14/03/2010,M,01/03/2025,10/03/2025", "101,14/03/2010,A,05/03/2025,06/03/2025"]},
+         ("Missing", "3", "MIS_START", "05/03/2025", "overlaps the episode in row 2 (01/03/2025 to 10/03/2025)")),
+        ({"missing": ["101,14/03/2010,M,01/03/2025,", "101,14/03/2010,M,01/06/2025,02/06/2025"]},
+         ("Missing", "3", "MIS_START", "01/06/2025", "overlaps the episode in row 2 (01/03/2025 to (still open))")),
+        ({"missing": ["101,14/03/2010,X,01/03/2025,"]},
+         ("Missing", "2", "MISSING", "X", "is not M (missing) or A (away from placement)")),
+        ({"missing": ["101,15/03/2010,M,01/03/2025,"]},
+         ("Missing", "2", "DOB", "15/03/2010", "is not the DOB in the Header file (14/03/2010)")),
+        ({"missing": ["555,01/01/2010,M,01/03/2025,"]},
+         ("Missing", "2", "CHILD", "555", "is not in the Header file")),
+        ({"header": ["101,3,14/03/2010,,,,"]}, ("Header", "2", "SEX", "3", "is not 1 (male) or 2 (female)")),
+        ({"header": ["101,2,,,,,"]}, ("Header", "2", "DOB", "", "is missing: give a date as dd/mm/YYYY")),
+        ({"header": ["101,2,14/03/2010,,,,", "101,2,14/03/2010,,,,"]},
+         ("Header", "3", "CHILD", "101", "is in the Header file more than once")),
+    ],
+)
+def test_each_problem_names_file_row_column_and_value_and_nothing_is_written(session, authority, changes, expected):
+    run = import_return(session, authority, files(**{"header": GOOD_HEADER, **changes}))
+    found = [(p["file"], p["row"], p["column"], p["value"], p["reason"]) for p in problems(run)]
+    assert expected in found
+    assert run.outcome == ImportOutcome.REFUSED
+    assert stored(session) == {"young people": 0, "placements": 0, "missing episodes": 0}
+
+
+def test_an_episode_overlapping_one_already_recorded_is_refused(session, authority):
+    import_return(session, authority, files())
+    overlapping = GOOD_MISSING[:2] + ["101,14/03/2010,M,25/02/2025,04/03/2025"] + GOOD_MISSING[3:]
+    run = import_return(session, authority, files(missing=overlapping))
+    assert run.outcome == ImportOutcome.REFUSED
+    assert [(p["row"], p["column"], p["reason"]) for p in problems(run)] == [
+        ("4", "MIS_START", "overlaps an episode already recorded (01/03/2025 to (still open))")]
+
+
+def test_a_missing_column_is_named(session, authority):
+    bad = {HEADER: ("header.csv", b"CHILD,DOB\n101,14/03/2010\n")}
+    run = import_return(session, authority, bad)
+    assert [(p["file"], p["row"], p["column"], p["reason"]) for p in problems(run)] == [
+        ("Header", "1", "SEX", "is a column the file does not have")]
+
+
+def test_a_file_that_is_not_utf8_is_named(session, authority):
+    run = import_return(session, authority, {**files(), MISSING: ("missing.csv", "CHILD,DOB\n\u00e9".encode("latin-1"))})
+    assert run.outcome == ImportOutcome.REFUSED
+    assert problems(run)[0]["file"] == "Missing" and "is not UTF-8 text" in problems(run)[0]["reason"]
+
+
+def test_valid_rows_only_writes_the_rest_and_returns_the_rejected(session, authority):
+    header = GOOD_HEADER + ["103,9,01/01/2011,,,,"]  # SEX 9: the child and all her rows are refused
+    episodes = GOOD_EPISODES + ["102,01/08/2025,P,C2,N1,QQ,PR1,,,,NW1 2DB,SW5 0AB,", "103,01/01/2025,S,C2,N1,U4,PR1,,,,SW5 0AA,SW6 1AA,"]
+    missing = GOOD_MISSING + ["103,01/01/2011,M,01/02/2025,"]
+    run = import_return(session, authority, files(header, episodes, missing), valid_rows_only=True)
+    assert run.outcome == ImportOutcome.VALID_ROWS_IMPORTED
+    rejected = {(p["file"], p["row"], p["CHILD"], p["column"]) for p in problems(run)}
+    assert rejected == {("Header", "4", "103", "SEX"), ("Episodes", "5", "102", "PLACE"),
+                        ("Episodes", "6", "103", "CHILD"), ("Missing", "6", "103", "CHILD")}
+    assert stored(session) == {"young people": 2, "placements": 3, "missing episodes": 4}
+    assert run.counts["placements"]["created"] == 3
+
+
+def test_a_child_of_another_organisation_is_not_taken_over(session, authority):
+    other = Organisation(name="Other authority", kind=OrganisationKind.LOCAL_AUTHORITY, local_authority_code="E09000013")
+    session.add(other)
+    session.flush()
+    import_return(session, other, files(episodes=None, missing=None))
+    run = import_return(session, authority, files(episodes=None, missing=None))
+    assert run.outcome == ImportOutcome.REFUSED
+    assert {p["reason"] for p in problems(run)} == {"is a young person recorded by another organisation"}
+
+
+def test_dates_are_read_in_london(session, authority):
+    # 30 March 2025 is the day the clocks went forward: midnight is still 00:00 GMT.
+    run = import_return(session, authority, files(missing=["101,14/03/2010,M,30/03/2025,31/03/2025"]))
+    assert run.outcome == ImportOutcome.IMPORTED
+    episode = session.scalar(select(MissingEpisode))
+    assert episode.started_at.astimezone(LONDON).hour == 0 and episode.ended_at.astimezone(LONDON).hour == 0

@@ -1,0 +1,102 @@
+"""The SSDA903 import page and command: roles, a refused upload, a partial one, and scheduled loads."""
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from models.codes import Role
+from models.imports import ImportRun
+from models.safeguarding import Placement, YoungPerson
+from tests.models.test_ssda903 import EPISODE_COLUMNS, GOOD_EPISODES, GOOD_HEADER, HEADER_COLUMNS, table
+
+
+def upload(client, header=GOOD_HEADER, episodes=GOOD_EPISODES, **form):
+    data = {"header": (io.BytesIO(table(HEADER_COLUMNS, header)), "header.csv"),
+            "episodes": (io.BytesIO(table(EPISODE_COLUMNS, episodes)), "episodes.csv"), **form}
+    return client.post("/imports/ssda903", data=data, content_type="multipart/form-data")
+
+
+@pytest.mark.parametrize("role, status", [
+    (Role.PLACEMENT_COMMISSIONER, 200), (Role.ADMINISTRATOR, 200), (Role.PANEL_MEMBER, 403),
+    (Role.SOCIAL_WORKER, 403), (Role.POLICE_PARTNER, 403)])
+def test_only_the_placements_team_and_administrators_import(client, auth, role, status):
+    auth.login(role.value)
+    assert client.get("/imports/").status_code == status
+
+
+@pytest.fixture
+def commissioner(client, auth):
+    auth.login(Role.PLACEMENT_COMMISSIONER.value)
+    return client
+
+
+def test_a_clean_upload_is_imported_and_recorded(commissioner, session):
+    response = upload(commissioner)
+    assert response.status_code == 303
+    page = commissioner.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Imported." in page and "header.csv" in page
+    assert session.scalar(select(func.count()).select_from(Placement)) == 3
+    assert "header.csv" in commissioner.get("/imports/").get_data(as_text=True)
+
+
+def test_a_refused_upload_lists_each_problem_and_writes_nothing(commissioner, session):
+    response = upload(commissioner, episodes=["101,01/04/2024,S,C2,N1,Q9,PR1,,,,SW5 0AA,SW6 1AA,"])
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Nothing was imported" in page
+    assert "<td>PLACE</td><td><code>Q9</code></td><td>is not an SSDA903 placement type</td>" in page
+    assert session.scalar(select(func.count()).select_from(YoungPerson)) == 0
+
+
+def test_valid_rows_only_imports_the_rest_and_offers_the_rejected_as_csv(commissioner, session):
+    episodes = GOOD_EPISODES + ["102,01/08/2025,P,C2,N1,QQ,PR1,,,,NW1 2DB,SW5 0AB,"]
+    response = upload(commissioner, episodes=episodes, valid_rows_only="1")
+    assert response.status_code == 303
+    run = session.scalar(select(ImportRun))
+    rejected = commissioner.get(f"/imports/{run.id}/problems.csv")
+    assert rejected.mimetype == "text/csv"
+    assert rejected.get_data(as_text=True).splitlines() == [
+        "file,row,CHILD,column,value,reason", "Episodes,5,102,PLACE,QQ,is not an SSDA903 placement type"]
+    assert session.scalar(select(func.count()).select_from(Placement)) == 3
+
+
+def test_the_header_file_is_required(commissioner):
+    response = commissioner.post("/imports/ssda903", data={}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "header: &#39;&#39; is missing: choose the Header file" in response.get_data(as_text=True)
+
+
+def test_another_organisations_import_is_not_found(commissioner, session, organisations):
+    upload(commissioner)
+    run = session.scalar(select(ImportRun))
+    run.organisation_id = organisations[next(k for k in organisations if organisations[k].id != run.organisation_id)].id
+    session.flush()
+    assert commissioner.get(f"/imports/{run.id}").status_code == 404
+    assert commissioner.get(f"/imports/{run.id}/problems.csv").status_code == 404
+
+
+def test_the_command_imports_for_scheduled_loads_and_exits_1_when_refused(app, session, organisations, tmp_path):
+    header, episodes = tmp_path / "header.csv", tmp_path / "episodes.csv"
+    header.write_bytes(table(HEADER_COLUMNS, GOOD_HEADER))
+    episodes.write_bytes(table(EPISODE_COLUMNS, GOOD_EPISODES[:2] + ["102,15/06/2025,S,V2,N1,U1,PR2,,,,NW1 2DB,XX1 1XX,"]))
+    authority = organisations[next(iter(organisations))].name
+    runner = app.test_cli_runner()
+    args = ["import-ssda903", "--organisation", authority, "--header", str(header), "--episodes", str(episodes)]
+    refused = runner.invoke(args=args)
+    assert refused.exit_code == 1
+    assert "Episodes,4,102,PL_POST,XX1 1XX,is not a postcode with a grid reference" in refused.output
+    rejected = tmp_path / "rejected.csv"
+    partial = runner.invoke(args=[*args, "--valid-rows-only", "--problems", str(rejected)])
+    assert partial.exit_code == 0, partial.output
+    assert "placements: 2 created, 0 updated, 0 unchanged" in partial.output
+    assert rejected.read_text().count("\n") == 2
+    again = runner.invoke(args=[*args, "--valid-rows-only"])
+    assert "placements: 0 created, 0 updated, 2 unchanged" in again.output
+
+
+def test_the_command_names_an_unknown_organisation(app, tmp_path):
+    header = tmp_path / "header.csv"
+    header.write_bytes(table(HEADER_COLUMNS, GOOD_HEADER))
+    result = app.test_cli_runner().invoke(args=["import-ssda903", "--organisation", "Nowhere", "--header", str(header)])
+    assert result.exit_code == 2 and "'Nowhere' is not an organisation in the app" in result.output

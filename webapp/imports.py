@@ -1,0 +1,88 @@
+"""SSDA903 imports: upload the return's Header, Episodes and Missing tables, see every problem with
+its file, row, column and value, and look back at earlier loads and their rejected rows."""
+
+import csv
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from models.codes import Role
+from models.imports import ImportOutcome, ImportRun
+from models.ssda903 import FILES, REQUIRED_COLUMNS, import_return
+from webapp.auth import require_individual_access, require_roles
+from webapp.db import get_or_404, get_session
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+bp.before_request(require_individual_access)
+bp.before_request(require_roles(*(role for role in Role if role.imports_returns)))
+
+PROBLEMS_SHOWN = 200
+RECENT_RUNS = 20
+OUTCOMES = {
+    ImportOutcome.IMPORTED: "Imported",
+    ImportOutcome.VALID_ROWS_IMPORTED: "The rows that passed were imported",
+    ImportOutcome.REFUSED: "Nothing was imported",
+}
+
+
+@bp.context_processor
+def _labels():
+    return {"outcomes": OUTCOMES, "columns": REQUIRED_COLUMNS}
+
+
+@bp.get("/")
+def index():
+    return render_template("imports/index.html", runs=_recent_runs(), files=FILES, errors={})
+
+
+def _recent_runs() -> list[ImportRun]:
+    return get_session().scalars(
+        select(ImportRun).where(ImportRun.organisation_id == current_user.organisation_id)
+        .order_by(ImportRun.created_at.desc()).limit(RECENT_RUNS)
+    ).all()
+
+
+@bp.post("/ssda903")
+def upload():
+    uploads = {name: request.files.get(name.lower()) for name in FILES}
+    chosen = {name: upload for name, upload in uploads.items() if upload and upload.filename}
+    if FILES[0] not in chosen:
+        return render_template("imports/index.html", runs=_recent_runs(), files=FILES,
+                               errors={FILES[0]: "header: '' is missing: choose the Header file"}), 400
+    session = get_session()
+    run = import_return(
+        session, current_user.organisation, {name: (upload.filename, upload.read()) for name, upload in chosen.items()},
+        valid_rows_only=request.form.get("valid_rows_only") == "1", user=current_user,
+    )
+    session.commit()
+    if run.outcome == ImportOutcome.REFUSED:
+        return render_template("imports/run.html", run=run, shown=_problems(run)), 400
+    return redirect(url_for("imports.run_page", run_id=run.id), code=303)
+
+
+def _run_of(run_id: int) -> ImportRun:
+    run = get_or_404(ImportRun, run_id, "import")
+    if run.organisation_id != current_user.organisation_id:
+        abort(404, description=f"There is no import {run_id}.")
+    return run
+
+
+def _problems(run: ImportRun) -> list[list[str]]:
+    """The first problems of the stored CSV, for the page; the download has them all."""
+    rows = csv.reader(run.problems_csv.splitlines())
+    next(rows)  # the column names
+    return [row for _, row in zip(range(PROBLEMS_SHOWN), rows)]
+
+
+@bp.get("/<int:run_id>")
+def run_page(run_id: int):
+    run = _run_of(run_id)
+    return render_template("imports/run.html", run=run, shown=_problems(run))
+
+
+@bp.get("/<int:run_id>/problems.csv")
+def problems_csv(run_id: int):
+    run = _run_of(run_id)
+    return Response(run.problems_csv, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=ssda903-import-{run.id}-problems.csv"})
