@@ -58,14 +58,23 @@ def place_of(session: Session, typed: str | None, field: str) -> PostcodePlace:
     if row.easting is None or row.local_authority_code is None:
         raise InvalidInput([FieldError(field, typed, "has no grid reference or local authority in the ONS Postcode Directory")])
     known = session.get(LocalAuthority, row.local_authority_code)
-    district = Authority(row.local_authority_code, known.name if known else None)
-    if known is not None:
-        upper = Authority(known.upper_tier_code, known.upper_tier_name)
+    return postcode_place(postcode, row.easting, row.northing, row.grid_srid, row.local_authority_code,
+                          known.name if known else None, known.upper_tier_code if known else None,
+                          known.upper_tier_name if known else None)
+
+
+def postcode_place(postcode: str, easting: float, northing: float, grid_srid: int, district_code: str,
+                   district_name: str | None, upper_code: str | None, upper_name: str | None) -> PostcodePlace:
+    """A postcode's record from the directory's and the authorities lookup's columns (``upper_code``
+    None where the lookup does not know the district)."""
+    district = Authority(district_code, district_name)
+    if upper_code is not None:
+        upper = Authority(upper_code, upper_name)
     elif district.code.startswith(OWN_UPPER_TIER):
         upper = district
     else:
         upper = None
-    return PostcodePlace(postcode, row.easting, row.northing, row.grid_srid, district, upper)
+    return PostcodePlace(postcode, easting, northing, grid_srid, district, upper)
 
 
 @dataclass(frozen=True)
@@ -77,11 +86,17 @@ class Distance:
 
 def inside_boundary(home: PostcodePlace, placement: PostcodePlace) -> bool | None:
     """The DfE's inside/outside, with the home postcode's upper tier as the responsible authority."""
+    return inside_authority(placement, home.upper_tier.code if home.upper_tier else None)
+
+
+def inside_authority(placement: PostcodePlace, responsible_authority: str | None) -> bool | None:
+    """Whether the placement is inside the responsible (upper-tier) authority, as the DfE counts:
+    Scotland, Wales and Northern Ireland are outside; None when an upper tier is not known."""
     if not placement.in_england:
         return False
-    if home.upper_tier is None or placement.upper_tier is None:
+    if responsible_authority is None or placement.upper_tier is None:
         return None
-    return home.upper_tier.code == placement.upper_tier.code
+    return placement.upper_tier.code == responsible_authority
 
 
 def distance(home: PostcodePlace, placement: PostcodePlace) -> Distance:

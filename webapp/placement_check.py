@@ -210,23 +210,40 @@ def _near_flags(session, person: YoungPerson, point: LatLng, near_miles: float, 
 
 
 def _hotspot_near(session, point: LatLng, since: datetime) -> Flag | None:
-    """A flag when the candidate's hexagon or one next to it is a Gi* hotspot of missing episodes
-    (last seen) over the last 12 months, in the area about 10 km around it."""
-    cell = cell_of(point, HOTSPOT_RESOLUTION)
-    area = [h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), HOTSPOT_RINGS)]
+    """The hotspot flag of a candidate, from the episode counts of the area about 10 km around it."""
+    area = [h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell_of(point, HOTSPOT_RESOLUTION)), HOTSPOT_RINGS)]
     corners = [cell_centre(c) for c in area]
     margin = 0.01
     bbox = (min(p.lng for p in corners) - margin, min(p.lat for p in corners) - margin,
             max(p.lng for p in corners) + margin, max(p.lat for p in corners) + margin)
-    # Whole calendar months: the counts then come from the monthly totals alone.
-    selection = replace(EpisodeSelection(), started_from=since, bbox=bbox)
-    counts = {row.cell: row.episodes for row in session.execute(episode_hex_counts(HOTSPOT_RESOLUTION, selection))}
-    scores = gi_star({c: counts.get(c, 0) for c in area}, area)
-    nearby = [h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), 1)]
-    def enough(c: int) -> bool:
-        return sum(counts.get(n, 0) for n in (h3.str_to_int(x) for x in h3.grid_disk(h3.int_to_str(c), 1))) >= MIN_HOTSPOT_EPISODES
+    return hotspot_flag(point, hotspot_counts(session, since, bbox))
 
-    hot = [c for c in nearby if scores[c].hotspot and enough(c)]
+
+def hotspot_counts(session, since: datetime, bbox=None) -> dict[int, int]:
+    """Missing episodes (last seen) per hexagon since ``since``, in ``bbox`` or everywhere. Whole
+    calendar months: the counts then come from the monthly totals alone."""
+    selection = replace(EpisodeSelection(), started_from=since, bbox=bbox)
+    return {row.cell: row.episodes for row in session.execute(episode_hex_counts(HOTSPOT_RESOLUTION, selection))}
+
+
+def _disk(cell: int, rings: int) -> list[int]:
+    return [h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), rings)]
+
+
+def hotspot_flag(point: LatLng, counts: dict[int, int]) -> Flag | None:
+    """A flag when the point's hexagon or one next to it is a Gi* hotspot of missing episodes
+    (``counts``), computed over the area about 10 km around the point."""
+    cell = cell_of(point, HOTSPOT_RESOLUTION)
+
+    def enough(c: int) -> bool:
+        return sum(counts.get(n, 0) for n in _disk(c, 1)) >= MIN_HOTSPOT_EPISODES
+
+    nearby = [c for c in _disk(cell, 1) if enough(c)]
+    if not nearby:  # no hexagon here could be flagged, whatever its Gi*
+        return None
+    area = _disk(cell, HOTSPOT_RINGS)
+    scores = gi_star({c: counts.get(c, 0) for c in area}, area)
+    hot = [c for c in nearby if scores[c].hotspot]
     if not hot:
         return None
     strongest = max(hot, key=lambda c: scores[c].z)

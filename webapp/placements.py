@@ -1,6 +1,8 @@
-"""Placement checks for commissioners: a page to compare candidate placements for one child."""
+"""Placements for commissioners: a page to compare candidate placements for one child, and the
+report of every current placement as the Department for Education counts them."""
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from models.codes import ContextKind
@@ -9,7 +11,9 @@ from models.validation import FieldError, InvalidInput
 from webapp import maps
 from webapp.auth import require_individual_access
 from webapp.db import get_session
+from webapp.params import bad_parameter
 from webapp.placement_check import MAX_CANDIDATES, CheckSettings, candidate_of, check, home_of
+from webapp.placement_report import DISTANCE_CATEGORIES, FLAG_LABELS, placements_report, report_csv
 
 bp = Blueprint("placements", __name__, url_prefix="/placements")
 bp.before_request(require_individual_access)
@@ -61,3 +65,22 @@ def check_page():
     page.update(results=results, home=home,
                 map=maps.embed(maps.placement_map(home, results, settings.easy_reach_miles)))
     return render_template("placements/check.html", **page)
+
+
+@bp.get("/report")
+def report_page():
+    """The authority's current placements in the DfE's categories, and the ones the check flags."""
+    flag = request.args.get("flag") or None
+    if flag is not None and flag not in FLAG_LABELS:
+        bad_parameter("flag", flag, f"is not one of {', '.join(FLAG_LABELS)}")
+    settings = CheckSettings.from_config(current_app.config)
+    report = placements_report(get_session(), current_user.organisation, settings)
+    return render_template("placements/report.html", report=report, categories=DISTANCE_CATEGORIES,
+                           flag_labels=FLAG_LABELS, flag=flag, settings=settings)
+
+
+@bp.get("/report.csv")
+def report_download():
+    report = placements_report(get_session(), current_user.organisation, CheckSettings.from_config(current_app.config))
+    return Response(report_csv(report), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=placements-report.csv"})

@@ -1,0 +1,141 @@
+"""The placements report: DfE categories inside and outside the boundary, medians by placement type,
+and flags that agree with the placement check, placement by placement."""
+
+import csv
+import io
+from datetime import date
+
+import pytest
+
+from geo.coords import LatLng
+from geo.grid import grid_to_latlng
+from geo.hexes import cells_of
+from models.codes import OrganisationKind, Role
+from models.distances import place_of
+from models.people import Organisation
+from models.queries import nearest_postcodes
+from models.safeguarding import Placement, YoungPerson
+from tests.webapp.test_placement_check import CLUSTER, PEER_PLACEMENT, RECENT_FOUND, TAKEAWAY, check, child, kinds
+from webapp.placement_check import CheckSettings
+from webapp.placement_report import FAR, INSIDE, NEAR, NOT_KNOWN, OUTSIDE, placements_report
+
+__all__ = ["child"]  # the placement check's fixture, shared
+
+SETTINGS = CheckSettings(easy_reach_miles=20, near_miles=1)
+# From SW5 0AA (526217, 177764 in the ONS Postcode Directory), worked by hand with the DfE formula:
+# W8 4AA (525511, 179965): sqrt(706² + 2201²) = 2311.5 m = 1.44 miles; SW6 1AA (525329, 177220): 0.65;
+# LU1 1AA (508653, 221332): 29.19; EH1 1AA (325910, 674040): 332.55.
+MILES = {"W8 4AA": 1.4, "SW6 1AA": 0.6, "LU1 1AA": 29.2, "EH1 1AA": 332.6}
+
+
+def place(session, person: YoungPerson, postcode: str | None, code: str = "U4", ended: date | None = None):
+    point = None
+    if postcode:
+        record = place_of(session, postcode, "test")
+        point = grid_to_latlng(record.easting, record.northing, record.grid_srid)
+    session.add(Placement(young_person_id=person.id, place_code=code, started_on=date(2025, 3, 1), ended_on=ended,
+                          postcode=postcode, location=point.wkt if point else None,
+                          cells=cells_of(point) if point else None))
+
+
+@pytest.fixture
+def authority(organisations) -> Organisation:
+    return organisations[OrganisationKind.LOCAL_AUTHORITY]
+
+
+def young(session, organisation, reference, home_postcode=None) -> YoungPerson:
+    person = YoungPerson(reference=reference, birth_month=date(2010, 1, 1), sex=1, home_postcode=home_postcode,
+                         responsible_authority_code="E09000020", organisation_id=organisation.id)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def test_current_placements_fall_in_the_dfe_categories(session, authority, organisations):
+    # Homes in Kensington and Chelsea (E09000020).
+    for reference, home, placement, code in [
+        ("R-NEAR-IN", "SW5 0AA", "W8 4AA", "U4"),  # Kensington: inside, 2 miles
+        ("R-NEAR-OUT", "SW5 0AA", "SW6 1AA", "U4"),  # Fulham: outside, under 20 miles
+        ("R-FAR-OUT", "SW5 0AA", "LU1 1AA", "K2"),  # Luton
+        ("R-SCOTLAND", "SW5 0AA", "EH1 1AA", "K2"),  # Edinburgh: outside, as Scotland always is
+        ("R-NO-HOME", None, "W8 4AA", "K2"),  # no home postcode: distance not known, boundary known
+        ("R-NO-PLACE", "SW5 0AA", None, "U4"),  # no placement postcode: neither known
+    ]:
+        place(session, young(session, authority, reference, home), placement, code)
+    ended = young(session, authority, "R-ENDED", "SW5 0AA")
+    place(session, ended, "LU1 1AA", ended=date(2025, 6, 1))
+    stranger = young(session, organisations[OrganisationKind.POLICE], "R-OTHER-ORG", "SW5 0AA")
+    place(session, stranger, "LU1 1AA")
+    session.flush()
+
+    report = placements_report(session, authority, SETTINGS)
+    assert sorted(line.reference for line in report.lines) == [
+        "R-FAR-OUT", "R-NEAR-IN", "R-NEAR-OUT", "R-NO-HOME", "R-NO-PLACE", "R-SCOTLAND"]
+    assert {category: dict(counts) for category, counts in report.table.items()} == {
+        NEAR: {INSIDE: 1, OUTSIDE: 1}, FAR: {OUTSIDE: 2}, NOT_KNOWN: {INSIDE: 1, "Boundary not known": 1}}
+    miles = {line.reference: line.miles for line in report.lines}
+    assert miles == {"R-NEAR-IN": MILES["W8 4AA"], "R-NEAR-OUT": MILES["SW6 1AA"], "R-FAR-OUT": MILES["LU1 1AA"],
+                     "R-SCOTLAND": MILES["EH1 1AA"], "R-NO-HOME": None, "R-NO-PLACE": None}
+    by_type = {row.place_code: (row.placements, row.measured, row.median_miles) for row in report.medians}
+    assert by_type == {"K2": (3, 2, round((MILES["LU1 1AA"] + MILES["EH1 1AA"]) / 2, 1)),
+                       "U4": (3, 2, round((MILES["W8 4AA"] + MILES["SW6 1AA"]) / 2, 1))}
+
+
+def nearest(session, point: LatLng) -> str:
+    return session.execute(nearest_postcodes([(0, point.lat, point.lng)])).one().postcode
+
+
+@pytest.mark.parametrize("where, expected", [
+    (TAKEAWAY, "linked_context"), (PEER_PLACEMENT, "peers"), (RECENT_FOUND, "missing"), (CLUSTER, "hotspot"),
+    (LatLng(51.8787, -0.4200), None)], ids=["her-context", "peer", "her-episode", "hotspot", "luton"])
+def test_the_report_flags_a_placement_as_its_check_does(session, signed_in, child, authority, where, expected):
+    postcode = nearest(session, where)
+    place(session, child, postcode)
+    session.commit()
+    line = next(line for line in placements_report(session, authority, SETTINGS).lines if line.reference == child.reference)
+    checked = check(signed_in, postcode, young_person=child.reference)[postcode]
+    assert set(line.flags) == kinds(checked)
+    assert line.miles == checked["miles"]
+    assert (expected in line.flags) if expected else ("home" not in line.flags)
+
+
+@pytest.fixture
+def report_client(client, auth, child):
+    auth.login(Role.PLACEMENT_COMMISSIONER.value)
+    return client
+
+
+def test_the_page_links_each_flagged_placement_to_its_check(session, report_client, child):
+    place(session, child, "SW5 9QJ")
+    session.commit()
+    page = report_client.get("/placements/report").get_data(as_text=True)
+    assert "20 miles or less" in page and "Over 20 miles" in page and "Not known or not recorded" in page
+    assert "/placements/check?young_person=YP-CHECK1&amp;candidates=SW5+9QJ&amp;check=1" in page
+
+
+def test_the_csv_has_every_current_placement(session, report_client, child):
+    place(session, child, "LU1 1AA", code="K2")
+    session.commit()
+    response = report_client.get("/placements/report.csv")
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(r["young_person"], r["placement_postcode"], r["miles"], r["distance_category"], r["boundary"])
+            for r in rows] == [("YP-CHECK1", "LU1 1AA", "29.2", "Over 20 miles", "Outside the boundary"),
+                               # the peer's placement in the fixture has coordinates but no postcode
+                               ("YP-CHECK2", "", "", "Not known or not recorded", "Boundary not known")]
+
+
+def test_partners_cannot_open_the_report(client, auth):
+    auth.login(Role.POLICE_PARTNER.value)
+    assert client.get("/placements/report").status_code == 403
+    assert client.get("/placements/report.csv").status_code == 403
+
+
+def test_the_list_can_be_narrowed_to_one_flag(session, report_client, child):
+    place(session, child, "SW5 9QJ")  # by the takeaway she is linked to, far from the Kingston hotspot
+    session.commit()
+    assert "YP-CHECK1" in report_client.get("/placements/report?flag=linked_context").get_data(as_text=True)
+    assert "YP-CHECK1" not in report_client.get("/placements/report?flag=hotspot").get_data(as_text=True)
+    response = report_client.get("/placements/report?flag=nearby")
+    assert response.status_code == 400
+    assert "flag: &#39;nearby&#39; is not one of home, linked_context" in response.get_data(as_text=True)

@@ -1,0 +1,148 @@
+"""The placements report: every current placement of the authority in the Department for
+Education's distance categories, inside and outside the boundary, the median distance by placement
+type, and the placements whose check raises a flag. Flags are the placement check's
+(webapp.placement_check), found set by set rather than one check at a time."""
+
+import csv
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from statistics import median
+
+from sqlalchemy.orm import Session
+
+from geo.coords import LatLng
+from geo.grid import METRES_PER_MILE
+from models.codes import PLACE_CODES
+from models.distances import PostcodePlace, distance, inside_authority, postcode_place
+from models.people import Organisation
+from models.placement_report import current_placements, flagged_near
+from models.times import last_months_start
+from webapp.placement_check import HOTSPOT_RESOLUTION, RECENT_MONTHS, CheckSettings, hotspot_counts, hotspot_flag
+
+# The DfE's published categories ("Children looked after: a focus on placement location").
+DFE_MILES = 20
+NEAR, FAR, NOT_KNOWN = "20 miles or less", "Over 20 miles", "Not known or not recorded"
+DISTANCE_CATEGORIES = (NEAR, FAR, NOT_KNOWN)
+INSIDE, OUTSIDE, BOUNDARY_NOT_KNOWN = "Inside the boundary", "Outside the boundary", "Boundary not known"
+BOUNDARY_CATEGORIES = (INSIDE, OUTSIDE, BOUNDARY_NOT_KNOWN)
+FLAG_ORDER = ("home", "linked_context", "hotspot", "peers", "missing")
+FLAG_LABELS = {"home": "Within easy reach of home", "linked_context": "Near her contexts", "hotspot": "Hotspot",
+               "peers": "Near linked young people", "missing": "Near her missing episodes"}
+
+
+@dataclass
+class PlacementLine:
+    placement_id: int
+    reference: str
+    place_code: str
+    started_on: date
+    home_postcode: str | None
+    placement_postcode: str | None
+    miles: float | None
+    inside: bool | None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def category(self) -> str:
+        if self.miles is None:
+            return NOT_KNOWN
+        return NEAR if self.miles <= DFE_MILES else FAR
+
+    @property
+    def boundary(self) -> str:
+        return {True: INSIDE, False: OUTSIDE, None: BOUNDARY_NOT_KNOWN}[self.inside]
+
+
+@dataclass
+class TypeMedian:
+    place_code: str
+    label: str
+    placements: int
+    measured: int
+    median_miles: float | None
+
+
+@dataclass
+class Report:
+    lines: list[PlacementLine]
+    table: dict[str, Counter]  # distance category -> boundary category -> placements
+    medians: list[TypeMedian]
+
+    def flagged(self, kind: str | None = None) -> list[PlacementLine]:
+        """Placements with any flag, or with flag ``kind``; most flags first."""
+        chosen = (line for line in self.lines if (kind in line.flags if kind else line.flags))
+        return sorted(chosen, key=lambda line: (-len(line.flags), line.reference))
+
+    @property
+    def flag_counts(self) -> dict[str, int]:
+        counts = Counter(kind for line in self.lines for kind in line.flags)
+        return {kind: counts[kind] for kind in FLAG_ORDER}
+
+    @property
+    def boundaries_shown(self) -> tuple[str, ...]:
+        """Inside and outside always, as the DfE publishes them; "not known" only when it occurs."""
+        unknown = any(self.table[category][BOUNDARY_NOT_KNOWN] for category in DISTANCE_CATEGORIES)
+        return BOUNDARY_CATEGORIES if unknown else (INSIDE, OUTSIDE)
+
+
+def _place(row, prefix: str) -> PostcodePlace | None:
+    values = {name: getattr(row, f"{prefix}_{name}") for name in
+              ("postcode", "easting", "northing", "grid_srid", "la_code", "la_name", "upper_code", "upper_name")}
+    if values["postcode"] is None or values["easting"] is None or values["la_code"] is None:
+        return None
+    return postcode_place(values["postcode"], values["easting"], values["northing"], values["grid_srid"],
+                          values["la_code"], values["la_name"], values["upper_code"], values["upper_name"])
+
+
+def placements_report(session: Session, organisation: Organisation, settings: CheckSettings,
+                      since: datetime | None = None) -> Report:
+    since = since or last_months_start(RECENT_MONTHS)
+    metres = settings.near_miles * METRES_PER_MILE
+    near: dict[int, set[str]] = defaultdict(set)
+    for placement_id, kind in session.execute(flagged_near(organisation.id, since, metres)):
+        near[placement_id].add(kind)
+    counts = hotspot_counts(session, since)
+    hot_cells: dict[int, bool] = {}  # many placements share a hexagon, and Gi* costs 10 ms an area
+    lines = []
+    for row in session.execute(current_placements(organisation.id, HOTSPOT_RESOLUTION)):
+        home, placement = _place(row, "home"), _place(row, "placement")
+        miles = distance(home, placement).miles if home and placement else None
+        inside = inside_authority(placement, row.responsible_authority_code) if placement else None
+        flags = set(near.get(row.id, ()))
+        if miles is not None and miles <= settings.easy_reach_miles:
+            flags.add("home")
+        if row.cell is not None:
+            if row.cell not in hot_cells:
+                hot_cells[row.cell] = hotspot_flag(LatLng(row.lat, row.lng), counts) is not None
+            if hot_cells[row.cell]:
+                flags.add("hotspot")
+        lines.append(PlacementLine(row.id, row.reference, row.place_code, row.started_on,
+                                   row.typed_home_postcode, row.typed_placement_postcode, miles, inside,
+                                   [kind for kind in FLAG_ORDER if kind in flags]))
+    table = {category: Counter() for category in DISTANCE_CATEGORIES}
+    by_type: dict[str, list[PlacementLine]] = defaultdict(list)
+    for line in lines:
+        table[line.category][line.boundary] += 1
+        by_type[line.place_code].append(line)
+    medians = []
+    for code in sorted(by_type):
+        measured = [line.miles for line in by_type[code] if line.miles is not None]
+        medians.append(TypeMedian(code, PLACE_CODES.get(code, code), len(by_type[code]), len(measured),
+                                  round(median(measured), 1) if measured else None))
+    return Report(lines, table, medians)
+
+
+def report_csv(report: Report) -> str:
+    """Every current placement, one a line, with its category, boundary and flags."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("young_person", "place_code", "placement_type", "started_on", "home_postcode",
+                     "placement_postcode", "miles", "distance_category", "boundary", "flags"))
+    for line in report.lines:
+        writer.writerow((line.reference, line.place_code, PLACE_CODES.get(line.place_code, ""),
+                         line.started_on.isoformat(), line.home_postcode or "", line.placement_postcode or "",
+                         "" if line.miles is None else f"{line.miles:.1f}", line.category, line.boundary,
+                         ";".join(line.flags)))
+    return out.getvalue()
