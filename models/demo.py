@@ -20,6 +20,7 @@ from shapely.geometry import Polygon
 from sqlalchemy import Connection, exists, select, text
 
 from geo.coords import LatLng
+from geo.grid import miles_between
 from geo.hexes import cells_of
 from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability, ReturnedBy
 from models.people import Organisation
@@ -28,6 +29,9 @@ from models.times import LONDON, london_midnight, london_today, months_before
 
 # Kensington and Chelsea, which contains Earl's Court, and its neighbours.
 DEMO_AUTHORITY = "E09000020"
+EARLS_COURT = LatLng(51.4920, -0.1935)
+# The featured case: the girl placed far from home in the README's walkthrough.
+FEATURED_REFERENCE = "YP-PLACED"
 NEIGHBOURING_AUTHORITIES = ("E09000013", "E09000033")  # Hammersmith and Fulham, Westminster
 # Authorities 20 to 100 miles away, for out-of-area placements: Medway, Basildon, Luton,
 # Milton Keynes, Birmingham.
@@ -469,6 +473,46 @@ class DemoGenerator:
             returned_by.value if ended else None, offered, accepted,
         )
 
+    # ---- the featured case ---------------------------------------------------------------------
+
+    def featured_case(self, organisation_id: int, contexts: list[_Context], people: list[_Person]) -> None:
+        """The girl of the README's walkthrough (FEATURED_REFERENCE): her grandmother's home by
+        Earl's Court, harmed at the two busiest contexts nearest it, placed in a children's home
+        25 to 35 miles away, and going missing from there every few weeks, to be found back near
+        home in the early hours."""
+        home = min(self.area_places, key=lambda place: miles_between(place.point, EARLS_COURT))
+        distant = [p for p in self.distant_places if 25 <= miles_between(p.point, home.point) <= 35]
+        placement = min(distant, key=lambda p: abs(miles_between(p.point, home.point) - 29))
+        person = _Person(len(people) + 1, home, weight=1.0)
+        hot = sorted((c for c in contexts if c.hot and c.place), key=lambda c: miles_between(c.place.point, home.point))
+        person.contexts = hot[:2]
+        _copy_rows(self.connection, "young_people", YOUNG_PERSON_COLUMNS, iter([
+            (person.id, FEATURED_REFERENCE, (self.end - timedelta(days=15 * 365)).replace(day=1), 2, home.postcode,
+             home.point.wkt, cells_of(home.point), DEMO_AUTHORITY, organisation_id, datetime.now(timezone.utc))]))
+        next_id = {table: self.connection.scalar(text(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))
+                   for table in ("context_links", "placements", "missing_episodes")}
+        _copy_rows(self.connection, "context_links", LINK_COLUMNS, (
+            (next_id["context_links"] + n, person.id, context.id, LinkRole.HARMED_THERE.value,
+             sorted(CONCERNS_BY_KIND[context.kind][:2]), self.end - timedelta(days=400), self.end - timedelta(days=20),
+             organisation_id, Reliability.CORROBORATED.value, datetime.now(timezone.utc))
+            for n, context in enumerate(person.contexts)))
+        placed_on = self.end - timedelta(days=240)
+        _copy_rows(self.connection, "placements", PLACEMENT_COLUMNS, iter([
+            (next_id["placements"], person.id, "K2", placed_on, None, placement.postcode, placement.point.wkt,
+             cells_of(placement.point), f"SC{self.rng.randint(100000, 999999)}", None)]))
+        rows = []
+        for n in range(8):  # every four weeks or so: out at night from the home, back by Earl's Court
+            day = self.end - timedelta(days=12 + 27 * n)
+            started = london_midnight(day) + timedelta(minutes=self.rng.randint(20 * 60, 23 * 60))
+            ended = london_midnight(day + timedelta(days=1)) + timedelta(minutes=self.rng.randint(90, 270))
+            last_seen = self._near(placement.point, 150)
+            found_context = person.contexts[n % 2] if n % 3 == 0 else None
+            found = self._near(found_context.place.point if found_context else home.point, 150)
+            rows.append((next_id["missing_episodes"] + n, person.id, MissingType.MISSING.value, started, ended,
+                         last_seen.wkt, cells_of(last_seen), None, found.wkt, cells_of(found),
+                         found_context.id if found_context else None, ReturnedBy.FRIENDS.value, True, n % 2 == 0))
+        _copy_rows(self.connection, "missing_episodes", EPISODE_COLUMNS, iter(rows))
+
 
 CONTEXT_COLUMNS = ("id", "name", "kind", "geometry", "cells", "address", "postcode", "organisation_id",
                    "status", "created_at")
@@ -515,6 +559,7 @@ def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSi
     counts["missing_episodes"] = _copy_rows(
         connection, "missing_episodes", EPISODE_COLUMNS, generator.missing_episodes(people)
     )
+    generator.featured_case(authority, contexts, people)
     for table in ("contexts", "young_people", "context_links", "placements", "missing_episodes"):
         connection.execute(
             text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 1)) FROM {table}")

@@ -58,7 +58,7 @@ def scalar(connection, sql: str):
 def test_every_context_kind_and_only_invented_references(connection, demo):
     kinds = scalar(connection, "SELECT count(DISTINCT kind) FROM contexts")
     assert kinds == 11
-    assert scalar(connection, "SELECT count(*) FROM young_people WHERE reference !~ '^YP-[A-Z2-9]{6}$'") == 0
+    assert scalar(connection, "SELECT count(*) FROM young_people WHERE reference !~ '^YP-[A-Z2-9]{6}$'") == 0  # YP-PLACED too
 
 
 def test_episodes_start_mostly_in_the_evening_and_end_in_the_early_hours(connection, demo):
@@ -115,3 +115,16 @@ def test_dense_histories_stay_valid_up_to_the_window_end(connection):
     counts = write_demo(connection, seed=1, size=DemoSize(young_people=20, contexts=30, missing_episodes=8000), end=END)
     assert counts["missing_episodes"] == 8000
     assert scalar(connection, "SELECT count(*) FROM missing_episodes WHERE ended_at < started_at") == 0
+
+
+def test_the_featured_girl_is_placed_far_from_home_and_found_back_near_it(connection, demo):
+    row = connection.execute(text(
+        """SELECT y.sex, ST_Distance(geography(y.home_location), geography(p.location)) / 1609.3 AS miles,
+                  (SELECT count(*) FROM context_links l WHERE l.young_person_id = y.id AND l.role = 'harmed_there') AS harmed,
+                  (SELECT count(*) FROM missing_episodes e WHERE e.young_person_id = y.id
+                     AND ST_DWithin(geography(e.found_location), geography(y.home_location), 1609.3)) AS found_near_home,
+                  (SELECT count(*) FROM missing_episodes e WHERE e.young_person_id = y.id) AS episodes
+           FROM young_people y JOIN placements p ON p.young_person_id = y.id AND p.ended_on IS NULL
+           WHERE y.reference = 'YP-PLACED'""")).one()
+    assert row.sex == 2 and 25 <= row.miles <= 35 and row.harmed == 2
+    assert row.episodes == 8 and row.found_near_home >= 4

@@ -57,6 +57,13 @@ def test_boundary_follows_the_upper_tier_authority(session, directory):
         ("SW5 0AA", "CF10 1AA", None, False),  # Wales counts as outside
         ("CF10 1AA", "CF10 1AB", None, False),  # ... even for a Welsh home
         ("SW5 0AA", "EH1 1AA", None, False),  # Scotland
+        # Worked by hand from the directory's grid references, SW5 0AA being (526217, 177764):
+        ("SW5 0AA", "TN14 5PQ", 20.0, False),  # (552656, 159408): 32,186.4 m = 20.0002 miles
+        ("sw5 0aa", "en11 8af", 20.0, False),  # (537568, 207796): 19.950 rounds up to 20.0
+        ("SW5  0AA", " AL10 0AH", 20.1, False),  # (522677, 209836): 20.050 rounds to 20.1
+        ("SW1A1AA", "EC1A 1BB", 2.1, False),  # 4-character outward codes: (529090, 179645) to (531073, 182317)
+        ("LL11 1AA", "CF10 1AA", 108.8, False),  # Wrexham to Cardiff: Welsh postcodes are measured, and outside
+        ("EH1 1AA", "kw1 4aa", 172.4, False),  # Edinburgh to Wick, likewise in Scotland
     ],
 )
 def test_boundary_and_worked_checks(session, home, placement, miles, inside):

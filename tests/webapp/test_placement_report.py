@@ -139,3 +139,15 @@ def test_the_list_can_be_narrowed_to_one_flag(session, report_client, child):
     response = report_client.get("/placements/report?flag=nearby")
     assert response.status_code == 400
     assert "flag: &#39;nearby&#39; is not one of home, linked_context" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("placement, miles, category, home_flag", [
+    ("TN14 5PQ", 20.0, NEAR, True),  # 20.0002 miles: "20 miles or less", and within easy reach
+    ("EN11 8AF", 20.0, NEAR, True),  # 19.950, recorded as 20.0
+    ("AL10 0AH", 20.1, FAR, False),  # 20.050, recorded as 20.1
+])
+def test_exactly_twenty_miles_is_twenty_or_less(session, authority, placement, miles, category, home_flag):
+    place(session, young(session, authority, "R-TWENTY", "SW5 0AA"), placement)
+    session.flush()
+    [line] = placements_report(session, authority, SETTINGS).lines
+    assert (line.miles, line.category, "home" in line.flags) == (miles, category, home_flag)
