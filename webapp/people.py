@@ -1,7 +1,7 @@
 """A young person's page: the contexts they are linked to, their missing episodes and placements,
 and their peers (individual-level: partner roles are refused)."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from models.codes import CONCERN_CODES, CONTEXT_KIND_LABELS, PLACE_CODES
@@ -14,6 +14,19 @@ from webapp.peers import grouped, ties
 
 bp = Blueprint("people", __name__, url_prefix="/young-people")
 bp.before_request(require_individual_access)
+
+
+@bp.get("/")
+def find():
+    """Open a young person's page by their reference (the search box in the page header)."""
+    reference = request.args.get("reference", "").strip().upper()
+    if not reference:
+        abort(400, description="reference: '' is missing: type a young person's reference, such as YP-PLACED")
+    person_id = get_session().scalar(select(YoungPerson.id).where(YoungPerson.reference == reference))
+    if person_id is None:
+        abort(404, description=f"reference: {reference!r} is not the reference of a young person")
+    return redirect(url_for("people.profile", person_id=person_id))
+
 
 @bp.get("/<int:person_id>")
 def profile(person_id: int):

@@ -35,6 +35,7 @@ FLAG_LABELS = {"home": "Within easy reach of home", "linked_context": "Near her 
 @dataclass
 class PlacementLine:
     placement_id: int
+    young_person_id: int
     reference: str
     place_code: str
     started_on: date
@@ -118,7 +119,7 @@ def placements_report(session: Session, organisation: Organisation, settings: Ch
                 hot_cells[row.cell] = hotspot_flag(LatLng(row.lat, row.lng), counts) is not None
             if hot_cells[row.cell]:
                 flags.add("hotspot")
-        lines.append(PlacementLine(row.id, row.reference, row.place_code, row.started_on,
+        lines.append(PlacementLine(row.id, row.young_person_id, row.reference, row.place_code, row.started_on,
                                    row.typed_home_postcode, row.typed_placement_postcode, miles, inside,
                                    [kind for kind in FLAG_ORDER if kind in flags]))
     table = {category: Counter() for category in DISTANCE_CATEGORIES}

@@ -143,3 +143,13 @@ def test_a_link_with_only_the_child_fills_the_form_in(signed_in, child):
     assert 'value="YP-CHECK1"' in html and "invalid-feedback" not in html
     asked = signed_in.get("/placements/check?check=1&young_person=YP-CHECK1")
     assert asked.status_code == 400 and "candidates: &#39;&#39; is empty" in asked.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("typed, status", [("yp-check1", 302), (" YP-CHECK1 ", 302), ("YP-NOBODY", 404), ("", 400)])
+def test_a_young_person_is_found_by_reference(signed_in, child, typed, status):
+    response = signed_in.get("/young-people/", query_string={"reference": typed})
+    assert response.status_code == status
+    if status == 302:
+        assert response.headers["Location"] == f"/young-people/{child.id}"
+    else:
+        assert "reference: " in response.get_data(as_text=True)
