@@ -7,6 +7,7 @@ but Irish Grid references (EPSG:29903) for Northern Ireland, in the same two col
 from functools import cache
 from math import hypot
 
+import numpy as np
 from pyproj import Transformer
 
 from geo.coords import LatLng
@@ -85,3 +86,15 @@ def dfe_distance_miles(e1: float, n1: float, e2: float, n2: float) -> float:
     2.1
     """
     return round(hypot(e1 - e2, n1 - n2) / METRES_PER_MILE, 1)
+
+
+def latlngs_to_british_grid(lats, lngs) -> tuple:
+    """Many WGS 84 points as British National Grid eastings and northings, in one call.
+
+    >>> eastings, northings = latlngs_to_british_grid([51.4904], [-0.1902])
+    >>> round(float(eastings[0])), round(float(northings[0]))
+    (525745, 178381)
+    >>> [round(v) for v in latlng_to_british_grid(LatLng(51.4904, -0.1902))]
+    [525745, 178381]
+    """
+    return _from_wgs84(BRITISH_NATIONAL_GRID).transform(np.asarray(lngs, dtype=float), np.asarray(lats, dtype=float))

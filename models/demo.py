@@ -475,7 +475,7 @@ class DemoGenerator:
 
     # ---- the featured case ---------------------------------------------------------------------
 
-    def featured_case(self, organisation_id: int, contexts: list[_Context], people: list[_Person]) -> None:
+    def featured_case(self, organisation_id: int, contexts: list[_Context], people: list[_Person]) -> dict[str, int]:
         """The girl of the README's walkthrough (FEATURED_REFERENCE): her grandmother's home by
         Earl's Court, harmed at the two busiest contexts nearest it, placed in a children's home
         25 to 35 miles away, and going missing from there every few weeks, to be found back near
@@ -512,6 +512,7 @@ class DemoGenerator:
                          last_seen.wkt, cells_of(last_seen), None, found.wkt, cells_of(found),
                          found_context.id if found_context else None, ReturnedBy.FRIENDS.value, True, n % 2 == 0))
         _copy_rows(self.connection, "missing_episodes", EPISODE_COLUMNS, iter(rows))
+        return {"young_people": 1, "context_links": len(person.contexts), "placements": 1, "missing_episodes": len(rows)}
 
 
 CONTEXT_COLUMNS = ("id", "name", "kind", "geometry", "cells", "address", "postcode", "organisation_id",
@@ -559,7 +560,8 @@ def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSi
     counts["missing_episodes"] = _copy_rows(
         connection, "missing_episodes", EPISODE_COLUMNS, generator.missing_episodes(people)
     )
-    generator.featured_case(authority, contexts, people)
+    for table, rows in generator.featured_case(authority, contexts, people).items():
+        counts[table] += rows
     for table in ("contexts", "young_people", "context_links", "placements", "missing_episodes"):
         connection.execute(
             text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 1)) FROM {table}")

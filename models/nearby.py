@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, func, literal, select, union_all
 
 from geo.coords import LatLng
+from models.codes import LinkRole
 from models.queries import in_list
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 from models.times import LONDON
@@ -40,10 +41,12 @@ def _within(location, point: LatLng, metres: float):
 
 
 def her_contexts_near(person_id: int, point: LatLng, metres: float) -> Select:
+    """The contexts she is linked to near ``point``; where she lives or is placed is not one."""
     return (
         select(Context.name.label("label"), *_lat_lng(Context.geometry))
         .join(ContextLink, ContextLink.context_id == Context.id)
-        .where(ContextLink.young_person_id == person_id, _within(Context.geometry, point, metres))
+        .where(ContextLink.young_person_id == person_id, ContextLink.role != LinkRole.LIVES_OR_PLACED_THERE,
+               _within(Context.geometry, point, metres))
         .distinct()
     )
 

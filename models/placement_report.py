@@ -1,19 +1,19 @@
 """Queries behind the placements report: every current placement of an authority with both
-postcodes' directory records, and, set by set, the placements near what the placement check flags
-(her contexts, the homes and placements of young people who share a context with her, and where
-she was last seen or found while missing). Each flag query returns placement ids; its distance
-test is the check's (models.nearby): found on the spheroid, decided by British-grid metres.
+postcodes' directory records, and, set by set, the placements near what the placement check flags:
+her contexts and where she was last seen or found while missing (placement ids, decided in
+British-grid metres as the check decides), and the homes and placements of everyone with the
+contexts they are linked to, for the peers flag.
 """
 
 from datetime import datetime
 
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, union
+from sqlalchemy import Select, and_, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import aliased
 
 from geo.grid import BRITISH_NATIONAL_GRID
 from models.codes import LinkRole
 from models.geography import LocalAuthority, Postcode
-from models.queries import cell_at, within_metres
+from models.queries import cell_at
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 
 HomePostcode, PlacementPostcode = aliased(Postcode), aliased(Postcode)
@@ -53,68 +53,77 @@ def current_placements(organisation_id: int, resolution: int) -> Select:
     )
 
 
-def _near(location, placement_location, metres: float):
-    """``location`` within ``metres`` of the placement: on the spheroid a little wider (through
-    the spatial index), then on the British grid, as the check measures."""
-    on_grid = func.ST_DWithin(func.ST_Transform(location, BRITISH_NATIONAL_GRID),
-                              func.ST_Transform(placement_location, BRITISH_NATIONAL_GRID), metres)
-    return and_(within_metres(location, placement_location, metres * 1.01), on_grid)
-
-
-def near_her_contexts(organisation_id: int, metres: float) -> Select:
-    """Placements near a context the child is linked to (other than where she lives or is placed)."""
+def _current_cte(organisation_id: int):
+    """The organisation's current placements with a location, read once: each flag query then
+    starts from them and reaches the child's own rows through their young_person_id indexes."""
     return (
-        select(Placement.id)
+        select(Placement.id, Placement.young_person_id, Placement.location)
         .join(YoungPerson, YoungPerson.id == Placement.young_person_id)
-        .join(ContextLink, ContextLink.young_person_id == Placement.young_person_id)
+        .where(*_current(organisation_id), Placement.location.is_not(None))
+        .cte("current_placements").prefix_with("MATERIALIZED")
+    )
+
+
+def _within_on_grid(location, placement_location, metres: float):
+    """Straight-line metres on the British grid, as the check decides, after a cheap test of
+    degrees that spares most rows the two projections. No spatial index: these are the child's own
+    rows, reached by her id. (A degree of longitude is at least 0.55 of one of latitude up to
+    Shetland, hence the 2; 1.01 covers the difference between the spheroid and the grid.)"""
+    reach = metres * 1.01 / 111_000
+    return and_(
+        func.abs(func.ST_Y(location) - func.ST_Y(placement_location)) <= reach,
+        func.abs(func.ST_X(location) - func.ST_X(placement_location)) <= 2 * reach,
+        func.ST_DWithin(func.ST_Transform(location, BRITISH_NATIONAL_GRID),
+                        func.ST_Transform(placement_location, BRITISH_NATIONAL_GRID), metres),
+    )
+
+
+def _near_her_contexts(current, metres: float) -> Select:
+    """Placements near a context the child is linked to, measured to a point on its surface as the
+    check's map shows it (where she lives or is placed is not one of "her contexts")."""
+    return (
+        select(current.c.id)
+        .join(ContextLink, ContextLink.young_person_id == current.c.young_person_id)
         .join(Context, Context.id == ContextLink.context_id)
-        .where(*_current(organisation_id), ContextLink.role != LinkRole.LIVES_OR_PLACED_THERE,
-               _near(Context.geometry, Placement.location, metres))
+        .where(ContextLink.role != LinkRole.LIVES_OR_PLACED_THERE,
+               _within_on_grid(func.ST_PointOnSurface(Context.geometry), current.c.location, metres))
         .distinct()
     )
 
 
-def near_her_episodes(organisation_id: int, since: datetime, metres: float) -> Select:
+def _near_her_episodes(current, since: datetime, metres: float) -> Select:
     """Placements near where the child was last seen or found in a missing episode since ``since``."""
     return (
-        select(Placement.id)
-        .join(YoungPerson, YoungPerson.id == Placement.young_person_id)
-        .join(MissingEpisode, MissingEpisode.young_person_id == Placement.young_person_id)
-        .where(*_current(organisation_id), MissingEpisode.started_at >= since,
-               or_(_near(MissingEpisode.last_seen_location, Placement.location, metres),
-                   _near(MissingEpisode.found_location, Placement.location, metres)))
+        select(current.c.id)
+        .join(MissingEpisode, MissingEpisode.young_person_id == current.c.young_person_id)
+        .where(MissingEpisode.started_at >= since,
+               or_(_within_on_grid(MissingEpisode.last_seen_location, current.c.location, metres),
+                   _within_on_grid(MissingEpisode.found_location, current.c.location, metres)))
         .distinct()
-    )
-
-
-def near_her_peers(organisation_id: int, metres: float) -> Select:
-    """Placements near the home or current placement of another young person who shares a context
-    with the child. Each search stops at the first such place."""
-    mine, theirs = aliased(ContextLink), aliased(ContextLink)
-    Other, OtherPlacement = aliased(YoungPerson), aliased(Placement)
-
-    def shares_a_context(person_id):
-        return exists().where(theirs.young_person_id == person_id, mine.context_id == theirs.context_id,
-                              mine.young_person_id == Placement.young_person_id)
-
-    home_near = exists().where(Other.id != Placement.young_person_id,
-                               _near(Other.home_location, Placement.location, metres), shares_a_context(Other.id))
-    placement_near = exists().where(OtherPlacement.young_person_id != Placement.young_person_id,
-                                    OtherPlacement.ended_on.is_(None),
-                                    _near(OtherPlacement.location, Placement.location, metres),
-                                    shares_a_context(OtherPlacement.young_person_id))
-    return (
-        select(Placement.id)
-        .join(YoungPerson, YoungPerson.id == Placement.young_person_id)
-        .where(*_current(organisation_id), Placement.location.is_not(None), or_(home_near, placement_near))
     )
 
 
 def flagged_near(organisation_id: int, since: datetime, metres: float) -> Select:
-    """(placement id, flag kind) for every placement near what the check flags, in one query."""
+    """(placement id, flag kind) for placements near her contexts or her recent episodes."""
+    current = _current_cte(organisation_id)
     return union(
         *(select(query.subquery().c.id, literal(kind).label("kind"))
-          for kind, query in (("linked_context", near_her_contexts(organisation_id, metres)),
-                              ("peers", near_her_peers(organisation_id, metres)),
-                              ("missing", near_her_episodes(organisation_id, since, metres))))
+          for kind, query in (("linked_context", _near_her_contexts(current, metres)),
+                              ("missing", _near_her_episodes(current, since, metres))))
     )
+
+
+def homes_and_current_placements() -> Select:
+    """(person, lat, lng) of every young person's home and current placement: the places the
+    peers flag looks for (webapp.placement_report joins them in Python, geo.proximity)."""
+    homes = select(YoungPerson.id.label("person"), func.ST_Y(YoungPerson.home_location).label("lat"),
+                   func.ST_X(YoungPerson.home_location).label("lng")).where(YoungPerson.home_location.is_not(None))
+    placements = select(Placement.young_person_id, func.ST_Y(Placement.location), func.ST_X(Placement.location)).where(
+        Placement.ended_on.is_(None), Placement.location.is_not(None))
+    return union_all(homes, placements)
+
+
+def context_ids_by_person() -> Select:
+    """(person, context ids) of everyone linked to a context: who shares a context with whom."""
+    return select(ContextLink.young_person_id, func.array_agg(ContextLink.context_id)).group_by(
+        ContextLink.young_person_id)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from geo.coords import LatLng
 from geo.grid import METRES_PER_MILE, grid_to_latlng, miles_between
 from geo.hexes import cell_centre, cell_of
-from geo.hotspots import gi_star
+from geo.hotspots import LocalGiStar
 from geo.locations import LocationError
 from models.distances import PostcodePlace, distance, inside_boundary, place_of
 from models.locations import resolve_location
@@ -216,7 +216,7 @@ def _hotspot_near(session, point: LatLng, since: datetime) -> Flag | None:
     margin = 0.01
     bbox = (min(p.lng for p in corners) - margin, min(p.lat for p in corners) - margin,
             max(p.lng for p in corners) + margin, max(p.lat for p in corners) + margin)
-    return hotspot_flag(point, hotspot_counts(session, since, bbox))
+    return hotspot_flag(point, LocalGiStar(hotspot_counts(session, since, bbox)))
 
 
 def hotspot_counts(session, since: datetime, bbox=None) -> dict[int, int]:
@@ -230,10 +230,10 @@ def _disk(cell: int, rings: int) -> list[int]:
     return [h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), rings)]
 
 
-def hotspot_flag(point: LatLng, counts: dict[int, int]) -> Flag | None:
+def hotspot_flag(point: LatLng, field: LocalGiStar) -> Flag | None:
     """A flag when the point's hexagon or one next to it is a Gi* hotspot of missing episodes
-    (``counts``), computed over the area about 10 km around the point."""
-    cell = cell_of(point, HOTSPOT_RESOLUTION)
+    (the ``field`` of their counts), computed over the area about 10 km around the point."""
+    cell, counts = cell_of(point, HOTSPOT_RESOLUTION), field.counts
 
     def enough(c: int) -> bool:
         return sum(counts.get(n, 0) for n in _disk(c, 1)) >= MIN_HOTSPOT_EPISODES
@@ -241,8 +241,7 @@ def hotspot_flag(point: LatLng, counts: dict[int, int]) -> Flag | None:
     nearby = [c for c in _disk(cell, 1) if enough(c)]
     if not nearby:  # no hexagon here could be flagged, whatever its Gi*
         return None
-    area = _disk(cell, HOTSPOT_RINGS)
-    scores = gi_star({c: counts.get(c, 0) for c in area}, area)
+    scores = field.around(cell, HOTSPOT_RINGS, only=nearby)
     hot = [c for c in nearby if scores[c].hotspot]
     if not hot:
         return None

@@ -13,11 +13,18 @@ from statistics import median
 from sqlalchemy.orm import Session
 
 from geo.coords import LatLng
-from geo.grid import METRES_PER_MILE
+from geo.grid import METRES_PER_MILE, latlngs_to_british_grid
+from geo.hotspots import LocalGiStar
+from geo.proximity import Spot, near_tagged
 from models.codes import PLACE_CODES
 from models.distances import PostcodePlace, distance, inside_authority, postcode_place
 from models.people import Organisation
-from models.placement_report import current_placements, flagged_near
+from models.placement_report import (
+    context_ids_by_person,
+    current_placements,
+    flagged_near,
+    homes_and_current_placements,
+)
 from models.times import last_months_start
 from webapp.placement_check import HOTSPOT_RESOLUTION, RECENT_MONTHS, CheckSettings, hotspot_counts, hotspot_flag
 
@@ -104,10 +111,13 @@ def placements_report(session: Session, organisation: Organisation, settings: Ch
     near: dict[int, set[str]] = defaultdict(set)
     for placement_id, kind in session.execute(flagged_near(organisation.id, since, metres)):
         near[placement_id].add(kind)
-    counts = hotspot_counts(session, since)
+    rows = session.execute(current_placements(organisation.id, HOTSPOT_RESOLUTION)).all()
+    for placement_id in _near_peers(session, [row for row in rows if row.lat is not None], metres):
+        near[placement_id].add("peers")
+    field = LocalGiStar(hotspot_counts(session, since))
     hot_cells: dict[int, bool] = {}  # many placements share a hexagon, and Gi* costs 10 ms an area
     lines = []
-    for row in session.execute(current_placements(organisation.id, HOTSPOT_RESOLUTION)):
+    for row in rows:
         home, placement = _place(row, "home"), _place(row, "placement")
         miles = distance(home, placement).miles if home and placement else None
         inside = inside_authority(placement, row.responsible_authority_code) if placement else None
@@ -116,7 +126,7 @@ def placements_report(session: Session, organisation: Organisation, settings: Ch
             flags.add("home")
         if row.cell is not None:
             if row.cell not in hot_cells:
-                hot_cells[row.cell] = hotspot_flag(LatLng(row.lat, row.lng), counts) is not None
+                hot_cells[row.cell] = hotspot_flag(LatLng(row.lat, row.lng), field) is not None
             if hot_cells[row.cell]:
                 flags.add("hotspot")
         lines.append(PlacementLine(row.id, row.young_person_id, row.reference, row.place_code, row.started_on,
@@ -133,6 +143,21 @@ def placements_report(session: Session, organisation: Organisation, settings: Ch
         medians.append(TypeMedian(code, PLACE_CODES.get(code, code), len(by_type[code]), len(measured),
                                   round(median(measured), 1) if measured else None))
     return Report(lines, table, medians)
+
+
+def _near_peers(session: Session, placements, metres: float) -> set[int]:
+    """Placements near the home or current placement of a young person who shares a context with
+    the child. In Python, by a grid hash join (geo.proximity): in a dense city each placement has
+    hundreds of homes within a mile, and the database would check them one pair at a time."""
+    contexts = {person: frozenset(ids) for person, ids in session.execute(context_ids_by_person())}
+    places = session.execute(homes_and_current_placements()).all()
+    eastings, northings = latlngs_to_british_grid([p.lat for p in places], [p.lng for p in places])
+    spots = [Spot(e, n, contexts.get(place.person, frozenset()), place.person)
+             for place, e, n in zip(places, eastings.tolist(), northings.tolist())]
+    eastings, northings = latlngs_to_british_grid([p.lat for p in placements], [p.lng for p in placements])
+    points = {p.id: Spot(e, n, contexts.get(p.young_person_id, frozenset()), p.young_person_id)
+              for p, e, n in zip(placements, eastings.tolist(), northings.tolist())}
+    return near_tagged(points, spots, metres)
 
 
 def report_csv(report: Report) -> str:

@@ -27,9 +27,10 @@ def demo(connection):
 
 
 def test_sizes(demo):
-    assert demo["young_people"] == 120
+    # The sizes asked for, and the featured girl with her 8 episodes (FEATURED_REFERENCE).
+    assert demo["young_people"] == 120 + 1
     assert demo["contexts"] == 60
-    assert demo["missing_episodes"] == 900
+    assert demo["missing_episodes"] == 900 + 8
     assert demo["placements"] > 0 and demo["context_links"] >= 120
 
 
@@ -113,7 +114,7 @@ def test_dense_histories_stay_valid_up_to_the_window_end(connection):
     # About 400 episodes a child: nearly every day is used, the last one included, so episodes that
     # start after midnight at the end of the window must still end after they start.
     counts = write_demo(connection, seed=1, size=DemoSize(young_people=20, contexts=30, missing_episodes=8000), end=END)
-    assert counts["missing_episodes"] == 8000
+    assert counts["missing_episodes"] == 8000 + 8  # and the featured girl's
     assert scalar(connection, "SELECT count(*) FROM missing_episodes WHERE ended_at < started_at") == 0
 
 

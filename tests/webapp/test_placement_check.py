@@ -153,3 +153,16 @@ def test_a_young_person_is_found_by_reference(signed_in, child, typed, status):
         assert response.headers["Location"] == f"/young-people/{child.id}"
     else:
         assert "reference: " in response.get_data(as_text=True)
+
+
+def test_where_she_lives_is_not_one_of_her_contexts(session, signed_in, child):
+    home = Context(name="Her children's home", kind=ContextKind.PLACEMENT_PROVIDER, organisation_id=child.organisation_id,
+                   geometry=CLUSTER.wkt, cells=cells_of(CLUSTER))
+    session.add(home)
+    session.flush()
+    session.add(ContextLink(young_person_id=child.id, context_id=home.id, role=LinkRole.LIVES_OR_PLACED_THERE,
+                            first_seen_on=date(2025, 1, 1), recorded_by_id=child.organisation_id,
+                            reliability=Reliability.KNOWN_DIRECTLY))
+    session.commit()
+    near_home = f"{CLUSTER.lat:.5f}, {CLUSTER.lng + 0.002:.5f}"
+    assert "linked_context" not in kinds(check(signed_in, near_home, young_person="YP-CHECK1")[near_home])
