@@ -98,3 +98,15 @@ def latlngs_to_british_grid(lats, lngs) -> tuple:
     [525745, 178381]
     """
     return _from_wgs84(BRITISH_NATIONAL_GRID).transform(np.asarray(lngs, dtype=float), np.asarray(lats, dtype=float))
+
+
+def miles_from(point: LatLng, lats, lngs) -> np.ndarray:
+    """:func:`miles_between` ``point`` and many points at once.
+
+    >>> here = grid_to_latlng(526217, 177764)
+    >>> [round(float(m), 3) for m in miles_from(here, [grid_to_latlng(525800, 178400).lat], [grid_to_latlng(525800, 178400).lng])]
+    [0.473]
+    """
+    eastings, northings = latlngs_to_british_grid(lats, lngs)
+    easting, northing = latlng_to_british_grid(point)
+    return np.hypot(eastings - easting, northings - northing) / METRES_PER_MILE

@@ -5,14 +5,19 @@ from sqlalchemy.orm import Session
 
 from models.base import make_engine, make_session_factory
 
+# JIT compilation cost about 60 ms on each of the dashboard's short aggregate queries and saved
+# nothing on the long ones. psycopg prepares a statement run five times on one connection, and
+# PostgreSQL then may switch to a generic plan that cannot see how many hexagons an array holds:
+# the placement check's hotspot counts went from 30 ms to 800 ms on its eleventh run. Both measured
+# on the benchmark data; tests/webapp/test_db.py checks both settings.
+CONNECTION_OPTIONS = "-c jit=off -c plan_cache_mode=force_custom_plan"
+
 
 def init_app(app: Flask) -> None:
     engine = make_engine(
         app.config["DATABASE_URL"],
         pool_size=app.config["DB_POOL_SIZE"],
-        # JIT compilation cost about 60 ms on each of the dashboard's short aggregate queries and
-        # saved nothing on the long ones (measured on the benchmark data), so it is off.
-        connect_args={"connect_timeout": app.config["DB_CONNECT_TIMEOUT"], "options": "-c jit=off"},
+        connect_args={"connect_timeout": app.config["DB_CONNECT_TIMEOUT"], "options": CONNECTION_OPTIONS},
     )
     app.extensions["db_engine"] = engine
     app.extensions["db_sessions"] = make_session_factory(engine)

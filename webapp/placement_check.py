@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo.coords import LatLng
-from geo.grid import METRES_PER_MILE, grid_to_latlng, miles_between
+from geo.grid import METRES_PER_MILE, grid_to_latlng, miles_between, miles_from
 from geo.hexes import cell_centre, cell_of
 from geo.hotspots import LocalGiStar
 from geo.locations import LocationError
@@ -199,8 +199,9 @@ def _near_flags(session, person: YoungPerson, point: LatLng, near_miles: float, 
     )
     flags = []
     for kind, intro, query in searches:
-        found = [Place(row.label, LatLng(row.lat, row.lng), miles_between(point, LatLng(row.lat, row.lng)))
-                 for row in session.execute(query)]
+        rows = session.execute(query).all()
+        miles = miles_from(point, [row.lat for row in rows], [row.lng for row in rows]).tolist()
+        found = [Place(row.label, LatLng(row.lat, row.lng), far) for row, far in zip(rows, miles)]
         near = sorted((place for place in found if place.miles <= near_miles), key=lambda place: place.miles)
         if near:
             listed = ", ".join(f"{place.label} ({place.miles:.1f} mi)" for place in near[:5])

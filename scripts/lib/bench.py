@@ -11,17 +11,21 @@ import argparse
 import gc
 import os
 import platform
+import random
 import resource
 import statistics
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 import h3
 from sqlalchemy import func, select, text
 
 from models.base import make_engine, make_session_factory
+from models.codes import OrganisationKind
 from models.demo import DemoSize, demo_loaded, write_demo
-from models.safeguarding import MissingEpisode
+from models.people import Organisation
+from models.safeguarding import MissingEpisode, Placement
+from models.ssda903 import import_return
 from models.times import LONDON, london_midnight, months_before
 from webapp import create_app
 from webapp.cli import ensure_demo_users
@@ -111,6 +115,71 @@ def analyst_pipeline(url: str, since, until, resolution: int) -> dict[str, tuple
     return counts
 
 
+IMPORT_CHILDREN = 25_000  # with 4 placement episodes and 2 missing episodes each
+
+
+def ssda903_files(connection, children: int) -> dict[str, tuple[str, bytes]]:
+    """A synthetic SSDA903 return: ``children`` in the Header, four placement episodes each (in
+    the Episodes table: 100,000 rows for 25,000 children) and two missing episodes each."""
+    rng = random.Random(903)
+    postcodes = connection.execute(text(
+        "SELECT postcode FROM postcodes WHERE local_authority_code LIKE 'E09%' AND location IS NOT NULL "
+        "ORDER BY md5(postcode) LIMIT 20000")).scalars().all()
+    header, episodes, missing = ["CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB"], [
+        "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,PL_POST,URN"], [
+        "CHILD,DOB,MISSING,MIS_START,MIS_END"]
+    places = ("U4", "U5", "U6", "K2", "K3", "U1", "P1", "R1")
+    for number in range(children):
+        child, birth = f"BENCH{number:06d}", date(2008, 1, 1) + timedelta(days=rng.randint(0, 2500))
+        dob = birth.strftime("%d/%m/%Y")
+        header.append(f"{child},{rng.choice('12')},{dob},WBRI,,,")
+        home = rng.choice(postcodes)
+        start = date(2022, 1, 1) + timedelta(days=rng.randint(0, 200))
+        for episode in range(4):
+            end = start + timedelta(days=rng.randint(60, 250))
+            ended = "" if episode == 3 else end.strftime("%d/%m/%Y")
+            episodes.append(f"{child},{start:%d/%m/%Y},P,C2,N1,{rng.choice(places)},PR1,{ended},,,"
+                            f"{home},{rng.choice(postcodes)},")
+            start = end
+        gone = date(2024, 1, 1) + timedelta(days=rng.randint(0, 300))
+        for _ in range(2):
+            back = gone + timedelta(days=rng.randint(0, 3))
+            missing.append(f"{child},{dob},{rng.choice('MA')},{gone:%d/%m/%Y},{back:%d/%m/%Y}")
+            gone = back + timedelta(days=rng.randint(5, 60))
+    return {name: (f"{name.lower()}.csv", ("\n".join(lines) + "\n").encode())
+            for name, lines in (("Header", header), ("Episodes", episodes), ("Missing", missing))}
+
+
+def time_import(url: str) -> list[tuple[str, float, str]]:
+    """Import a return of 100,000 episode rows into a new authority, then the same files again
+    (every row unchanged); all in one transaction, rolled back, so the data set is left as it was."""
+    engine = make_engine(url)
+    timings = []
+    with engine.connect() as connection:
+        files = ssda903_files(connection, IMPORT_CHILDREN)
+        rows = {name: content.count(b"\n") - 1 for name, (_, content) in files.items()}
+        transaction = connection.begin()
+        with make_session_factory(connection)() as session:
+            authority = Organisation(name="Bench import authority", kind=OrganisationKind.LOCAL_AUTHORITY,
+                                     local_authority_code="E09000001")
+            session.add(authority)
+            session.flush()
+            for what in ("first load", "same files again"):
+                started = time.perf_counter()
+                run = import_return(session, authority, files)
+                elapsed = time.perf_counter() - started
+                assert run.problem_count == 0, run.problems_csv[:500]
+                counts = ", ".join(f"{table} {c['created']:,} new/{c['unchanged']:,} same" for table, c in run.counts.items())
+                timings.append((f"SSDA903 import, {what}", elapsed, counts))
+        transaction.rollback()
+    engine.dispose()
+    print(f"\nSSDA903 import: {rows['Header']:,} Header, {rows['Episodes']:,} Episodes and {rows['Missing']:,} "
+          "Missing rows, checked and written in one transaction (rolled back afterwards)")
+    for name, elapsed, counts in timings:
+        print(f"{name:<46} {elapsed:>10.1f} s   {counts}")
+    return timings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
@@ -130,6 +199,7 @@ def main() -> None:
             "WHERE y.home_postcode IS NOT NULL GROUP BY y.reference ORDER BY count(*), y.reference")).all()
         typical, busiest = linked[len(linked) // 2], linked[-1]
         newest = connection.scalar(select(func.max(MissingEpisode.started_at))).astimezone(LONDON).date()
+        current_placements = connection.scalar(select(func.count()).select_from(Placement).where(Placement.ended_on.is_(None)))
     engine.dispose()
 
     # CSRF off for this in-process client only: it signs in with a form post.
@@ -160,14 +230,21 @@ def main() -> None:
                   (f"placement check, 3 candidates ({typical.links} links)", typical, ["SE1 7PB", "TN1 1AA", "E1 6AN"]),
                   (f"placement check, 1 candidate ({busiest.links:,} links)", busiest, ["SE1 7PB"]))}
     cases += [(name, check) for name in bodies]
+    report = f"placements report, {current_placements:,} placements"
+    cases.append((report, "/placements/report"))
+    cases.append((f"placements report CSV, {current_placements:,} placements", "/placements/report.csv"))
     print(header)
     results = {}
     for name, path in cases:
-        results[name] = timed(client, path, arguments.repeat, bodies.get(name))
+        # The report takes seconds: fewer runs of it.
+        repeat = max(3, arguments.repeat // 4) if name.startswith("placements report") else arguments.repeat
+        results[name] = timed(client, path, repeat, bodies.get(name))
         row = results[name]
         print(f"{name:<46} {row['median']:>10.1f} {row['p95']:>10.1f} {row['size']:>12,}", flush=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the serving process: {peak_mb:,.0f} MB")
+
+    time_import(url)
 
     print(f"\nanalyst's pipeline (geopandas + h3-py + group-by), {arguments.analyst_repeat} runs each")
     print(f"{'resolution':<12} {'median ms':>10} {'p95 ms':>10} {'API median':>11} {'API faster':>11}")
