@@ -3,7 +3,7 @@
 Query builders return ``Select`` objects; callers run them and own the transaction.
 """
 
-from models.aggregates import EpisodeHexMonth
+from models.aggregates import EpisodeDataVersion, EpisodeHexMonth
 from models.base import Base
 from models.geography import LocalAuthority, Postcode
 from models.imports import ImportRun
@@ -14,6 +14,7 @@ __all__ = [
     "Base",
     "Context",
     "ContextLink",
+    "EpisodeDataVersion",
     "EpisodeHexMonth",
     "ImportRun",
     "LocalAuthority",

@@ -12,10 +12,11 @@ truncate (migration ``c3d9e1f2a7b4``); the application never writes them. Only t
 that are drawn over whole areas are kept: at 10 a month's row is about one episode.
 """
 
+import uuid
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Integer, SmallInteger, String
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, CheckConstraint, Date, Integer, SmallInteger, String
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -31,3 +32,14 @@ class EpisodeHexMonth(Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of a London month
     cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     young_people: Mapped[list[int]] = mapped_column(ARRAY(Integer))  # sorted, one id per episode
+
+
+class EpisodeDataVersion(Base):
+    """One row whose token changes with every statement that writes missing episodes (a trigger,
+    migration ``e7f8a9b0c1d2``): counts cached under a token are current while it is."""
+
+    __tablename__ = "episode_data_versions"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    token: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timezone
 
+from geoalchemy2 import alembic_helpers
 from sqlalchemy import Enum, MetaData, create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
@@ -43,3 +44,11 @@ def enum_column(enum_class, **options):
         validate_strings=True,
         **options,
     )
+
+
+def ours_to_migrate(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's ``include_object``: PostGIS's own tables (spatial_ref_sys and friends) are not
+    ours to migrate; GeoAlchemy2 decides for geometry columns and their spatial indexes."""
+    if type_ == "table" and reflected and compare_to is None:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)

@@ -6,6 +6,7 @@ Distances are the DfE's: between postcodes, the directory's grid references (mod
 for a point that is not a postcode, the straight line on the British grid to that point.
 """
 
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from geo.grid import METRES_PER_MILE, grid_to_latlng, miles_between, miles_from
 from geo.hexes import cell_centre, cell_of
 from geo.hotspots import LocalGiStar
 from geo.locations import LocationError
+from models.aggregates import EpisodeDataVersion
 from models.distances import PostcodePlace, distance, inside_boundary, place_of
 from models.locations import resolve_location
 from models.nearby import her_context_ids, her_contexts_near, her_episodes_near, peers_near
@@ -211,20 +213,29 @@ def _near_flags(session, person: YoungPerson, point: LatLng, near_miles: float, 
 
 
 def _hotspot_near(session, point: LatLng, since: datetime) -> Flag | None:
-    """The hotspot flag of a candidate, from the episode counts of the area about 10 km around it."""
-    area = [h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell_of(point, HOTSPOT_RESOLUTION)), HOTSPOT_RINGS)]
-    corners = [cell_centre(c) for c in area]
-    margin = 0.01
-    bbox = (min(p.lng for p in corners) - margin, min(p.lat for p in corners) - margin,
-            max(p.lng for p in corners) + margin, max(p.lat for p in corners) + margin)
-    return hotspot_flag(point, LocalGiStar(hotspot_counts(session, since, bbox)))
+    """The hotspot flag of a candidate, from the episode counts around it."""
+    return hotspot_flag(point, hotspot_field(session, since))
 
 
-def hotspot_counts(session, since: datetime, bbox=None) -> dict[int, int]:
-    """Missing episodes (last seen) per hexagon since ``since``, in ``bbox`` or everywhere. Whole
-    calendar months: the counts then come from the monthly totals alone."""
-    selection = replace(EpisodeSelection(), started_from=since, bbox=bbox)
-    return {row.cell: row.episodes for row in session.execute(episode_hex_counts(HOTSPOT_RESOLUTION, selection))}
+# Gi* fields of the hexagon counts, by database, period and the episodes' data version: reading
+# the counts is most of a check's time, and they change only when missing episodes are written.
+_FIELDS: OrderedDict[tuple, LocalGiStar] = OrderedDict()
+_FIELDS_KEPT = 8
+
+
+def hotspot_field(session, since: datetime) -> LocalGiStar:
+    """The counts of missing episodes (last seen) per hexagon since ``since``, everywhere, ready
+    for Gi*; kept in memory while no missing episode is written (models.aggregates.EpisodeDataVersion).
+    Whole calendar months: the counts come from the monthly totals alone."""
+    key = (str(session.get_bind().engine.url), since, session.scalar(select(EpisodeDataVersion.token)))
+    field = _FIELDS.get(key)
+    if field is None:
+        selection = replace(EpisodeSelection(), started_from=since)
+        counts = {row.cell: row.episodes for row in session.execute(episode_hex_counts(HOTSPOT_RESOLUTION, selection))}
+        field = _FIELDS[key] = LocalGiStar(counts)
+        while len(_FIELDS) > _FIELDS_KEPT:
+            _FIELDS.popitem(last=False)
+    return field
 
 
 def _disk(cell: int, rings: int) -> list[int]:

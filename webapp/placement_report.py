@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from geo.coords import LatLng
 from geo.grid import METRES_PER_MILE, latlngs_to_british_grid
-from geo.hotspots import LocalGiStar
 from geo.proximity import Spot, near_tagged
 from models.codes import PLACE_CODES
 from models.distances import PostcodePlace, distance, inside_authority, postcode_place
@@ -26,7 +25,7 @@ from models.placement_report import (
     homes_and_current_placements,
 )
 from models.times import last_months_start
-from webapp.placement_check import HOTSPOT_RESOLUTION, RECENT_MONTHS, CheckSettings, hotspot_counts, hotspot_flag
+from webapp.placement_check import HOTSPOT_RESOLUTION, RECENT_MONTHS, CheckSettings, hotspot_field, hotspot_flag
 
 # The DfE's published categories ("Children looked after: a focus on placement location").
 DFE_MILES = 20
@@ -114,7 +113,7 @@ def placements_report(session: Session, organisation: Organisation, settings: Ch
     rows = session.execute(current_placements(organisation.id, HOTSPOT_RESOLUTION)).all()
     for placement_id in _near_peers(session, [row for row in rows if row.lat is not None], metres):
         near[placement_id].add("peers")
-    field = LocalGiStar(hotspot_counts(session, since))
+    field = hotspot_field(session, since)
     hot_cells: dict[int, bool] = {}  # many placements share a hexagon, and Gi* costs 10 ms an area
     lines = []
     for row in rows:

@@ -18,6 +18,10 @@ from webapp.placement_report import DISTANCE_CATEGORIES, FLAG_LABELS, placements
 bp = Blueprint("placements", __name__, url_prefix="/placements")
 bp.before_request(require_individual_access)
 
+# The report's page lists this many flagged placements (a city's 18,000 made a 9 MB page); the CSV
+# has them all.
+FLAGGED_LISTED = 500
+
 
 @bp.get("/check")
 def check_page():
@@ -76,7 +80,7 @@ def report_page():
     settings = CheckSettings.from_config(current_app.config)
     report = placements_report(get_session(), current_user.organisation, settings)
     return render_template("placements/report.html", report=report, categories=DISTANCE_CATEGORIES,
-                           flag_labels=FLAG_LABELS, flag=flag, settings=settings)
+                           flag_labels=FLAG_LABELS, flag=flag, settings=settings, listed=FLAGGED_LISTED)
 
 
 @bp.get("/report.csv")

@@ -9,17 +9,11 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine
 
 import models
+from models.base import ours_to_migrate
 
 config = context.config
 if config.config_file_name is not None:
     fileConfig(config.config_file_name)
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    # PostGIS's own tables (spatial_ref_sys and friends) are not ours to migrate.
-    if type_ == "table" and reflected and compare_to is None:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_online() -> None:
@@ -31,7 +25,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=models.Base.metadata,
-            include_object=include_object,
+            include_object=ours_to_migrate,
             process_revision_directives=alembic_helpers.writer,
             render_item=alembic_helpers.render_item,
         )

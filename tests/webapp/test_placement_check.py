@@ -3,6 +3,7 @@
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from geo.coords import LatLng
 from geo.hexes import cells_of
@@ -166,3 +167,17 @@ def test_where_she_lives_is_not_one_of_her_contexts(session, signed_in, child):
     session.commit()
     near_home = f"{CLUSTER.lat:.5f}, {CLUSTER.lng + 0.002:.5f}"
     assert "linked_context" not in kinds(check(signed_in, near_home, young_person="YP-CHECK1")[near_home])
+
+
+def test_episodes_written_after_a_check_count_at_the_next_one(session, signed_in, child):
+    quiet = LatLng(51.4400, -0.0500)  # Catford: nothing there yet
+    where = f"{quiet.lat:.5f}, {quiet.lng:.5f}"
+    assert "hotspot" not in kinds(check(signed_in, where, young_person="YP-CHECK1")[where])
+    others = session.scalars(select(YoungPerson).where(YoungPerson.reference.like("YP-CHECKX%"))).all()
+    for n, young in enumerate(others * 3):
+        started = NOW - timedelta(days=100 + n)
+        session.add(MissingEpisode(young_person_id=young.id, missing_type=MissingType.MISSING, started_at=started,
+                                   ended_at=started + timedelta(hours=2), last_seen_location=quiet.wkt,
+                                   last_seen_cells=cells_of(quiet)))
+    session.commit()
+    assert "hotspot" in kinds(check(signed_in, where, young_person="YP-CHECK1")[where])

@@ -4,6 +4,7 @@ and flags that agree with the placement check, placement by placement."""
 import csv
 import io
 from datetime import date
+from unittest.mock import patch
 
 import pytest
 
@@ -15,6 +16,7 @@ from models.distances import place_of
 from models.people import Organisation
 from models.queries import nearest_postcodes
 from models.safeguarding import Placement, YoungPerson
+from tests.conftest import AuthActions
 from tests.webapp.test_placement_check import CLUSTER, PEER_PLACEMENT, RECENT_FOUND, TAKEAWAY, check, child, kinds
 from webapp.placement_check import CheckSettings
 from webapp.placement_report import FAR, INSIDE, NEAR, NOT_KNOWN, OUTSIDE, placements_report
@@ -151,3 +153,13 @@ def test_exactly_twenty_miles_is_twenty_or_less(session, authority, placement, m
     session.flush()
     [line] = placements_report(session, authority, SETTINGS).lines
     assert (line.miles, line.category, "home" in line.flags) == (miles, category, home_flag)
+
+
+def test_a_long_list_of_flagged_placements_is_cut_short_on_the_page(make_app, users, session, child):
+    client = make_app().test_client()
+    AuthActions(client).login(Role.PLACEMENT_COMMISSIONER.value)
+    place(session, child, "SW5 9QJ")
+    session.commit()
+    with patch("webapp.placements.FLAGGED_LISTED", 0):
+        page = client.get("/placements/report").get_data(as_text=True)
+    assert "YP-CHECK1" not in page and "The first 0 of 1" in page
