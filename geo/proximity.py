@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from math import floor
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Spot:
     """A point in British-grid metres with its tags and the person it belongs to (if any)."""
 

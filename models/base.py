@@ -1,9 +1,10 @@
 """Declarative base, engine and session factory. No Flask here: loaders and benchmarks use it too."""
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import Enum, MetaData, create_engine
+from sqlalchemy import Connection, Enum, MetaData, create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
@@ -23,6 +24,19 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def copy_rows(connection: Connection, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
+    """Stream ``rows`` into ``table`` with ``COPY``, through ``connection``'s transaction: ten times
+    faster than INSERTs for the demo's million episodes or an import's 100,000 placements.
+    Geometries go as extended WKT, arrays as lists. Returns the number of rows."""
+    count = 0
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+    return count
 
 
 def make_engine(url: str, **options) -> Engine:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, exists, select, text
 from geo.coords import LatLng
 from geo.grid import miles_between
 from geo.hexes import cells_of
+from models.base import copy_rows
 from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability, ReturnedBy
 from models.people import Organisation
 from models.safeguarding import Context, YoungPerson
@@ -142,17 +143,6 @@ class _Person:
     contexts: list[_Context] = field(default_factory=list)
     # (start, end or None, location, out of area?) of each placement, oldest first
     placements: list[tuple[date, date | None, LatLng, bool]] = field(default_factory=list)
-
-
-def _copy_rows(connection: Connection, table: str, columns: tuple[str, ...], rows: Iterator[tuple]) -> int:
-    raw = connection.connection.driver_connection
-    count = 0
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-    return count
 
 
 class DemoGenerator:
@@ -486,18 +476,18 @@ class DemoGenerator:
         person = _Person(len(people) + 1, home, weight=1.0)
         hot = sorted((c for c in contexts if c.hot and c.place), key=lambda c: miles_between(c.place.point, home.point))
         person.contexts = hot[:2]
-        _copy_rows(self.connection, "young_people", YOUNG_PERSON_COLUMNS, iter([
+        copy_rows(self.connection, "young_people", YOUNG_PERSON_COLUMNS, iter([
             (person.id, FEATURED_REFERENCE, (self.end - timedelta(days=15 * 365)).replace(day=1), 2, home.postcode,
              home.point.wkt, cells_of(home.point), DEMO_AUTHORITY, organisation_id, datetime.now(timezone.utc))]))
         next_id = {table: self.connection.scalar(text(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))
                    for table in ("context_links", "placements", "missing_episodes")}
-        _copy_rows(self.connection, "context_links", LINK_COLUMNS, (
+        copy_rows(self.connection, "context_links", LINK_COLUMNS, (
             (next_id["context_links"] + n, person.id, context.id, LinkRole.HARMED_THERE.value,
              sorted(CONCERNS_BY_KIND[context.kind][:2]), self.end - timedelta(days=400), self.end - timedelta(days=20),
              organisation_id, Reliability.CORROBORATED.value, datetime.now(timezone.utc))
             for n, context in enumerate(person.contexts)))
         placed_on = self.end - timedelta(days=240)
-        _copy_rows(self.connection, "placements", PLACEMENT_COLUMNS, iter([
+        copy_rows(self.connection, "placements", PLACEMENT_COLUMNS, iter([
             (next_id["placements"], person.id, "K2", placed_on, None, placement.postcode, placement.point.wkt,
              cells_of(placement.point), f"SC{self.rng.randint(100000, 999999)}", None)]))
         rows = []
@@ -511,7 +501,7 @@ class DemoGenerator:
             rows.append((next_id["missing_episodes"] + n, person.id, MissingType.MISSING.value, started, ended,
                          last_seen.wkt, cells_of(last_seen), None, found.wkt, cells_of(found),
                          found_context.id if found_context else None, ReturnedBy.FRIENDS.value, True, n % 2 == 0))
-        _copy_rows(self.connection, "missing_episodes", EPISODE_COLUMNS, iter(rows))
+        copy_rows(self.connection, "missing_episodes", EPISODE_COLUMNS, iter(rows))
         return {"young_people": 1, "context_links": len(person.contexts), "placements": 1, "missing_episodes": len(rows)}
 
 
@@ -548,16 +538,16 @@ def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSi
     contexts, context_rows = generator.contexts(authority)
     people, people_rows = generator.young_people(authority)
     counts = {
-        "contexts": _copy_rows(connection, "contexts", CONTEXT_COLUMNS, context_rows),
-        "young_people": _copy_rows(connection, "young_people", YOUNG_PERSON_COLUMNS, people_rows),
+        "contexts": copy_rows(connection, "contexts", CONTEXT_COLUMNS, context_rows),
+        "young_people": copy_rows(connection, "young_people", YOUNG_PERSON_COLUMNS, people_rows),
     }
-    counts["context_links"] = _copy_rows(
+    counts["context_links"] = copy_rows(
         connection, "context_links", LINK_COLUMNS, generator.links(people, contexts, list(organisations.values()))
     )
-    counts["placements"] = _copy_rows(
+    counts["placements"] = copy_rows(
         connection, "placements", PLACEMENT_COLUMNS, generator.placements(people, contexts)
     )
-    counts["missing_episodes"] = _copy_rows(
+    counts["missing_episodes"] = copy_rows(
         connection, "missing_episodes", EPISODE_COLUMNS, generator.missing_episodes(people)
     )
     for table, rows in generator.featured_case(authority, contexts, people).items():

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from geo.coords import LatLng
 from geo.hexes import cells_of
 from geo.postcodes import normalise_postcode
+from models.base import copy_rows
 from models.codes import PLACE_CODES, MissingType
 from models.geography import Postcode
 from models.imports import ImportOutcome, ImportRun
@@ -486,7 +487,8 @@ def _write_placements(session, checked: CheckedReturn, people: dict[str, int], w
         session.execute(update(Placement).where(Placement.id == existing.id).values(**differs))
         written.add("placements", "updated")
     if new_rows:
-        session.execute(insert(Placement), new_rows)
+        columns = tuple(new_rows[0])
+        copy_rows(session.connection(), Placement.__tablename__, columns, (tuple(row.values()) for row in new_rows))
         written.add("placements", "created", len(new_rows))
 
 
@@ -499,8 +501,7 @@ def _write_missing(session, checked: CheckedReturn, people: dict[str, int], orga
         existing = by_day.get((episode.child, episode.started_on))
         started, ended = episode_times(episode, existing)
         if existing is None:
-            new_rows.append({"young_person_id": people[episode.child], "missing_type": episode.missing_type,
-                             "started_at": started, "ended_at": ended})
+            new_rows.append((people[episode.child], episode.missing_type.value, started, ended))
         elif existing.ended_at == ended and existing.missing_type == episode.missing_type:
             written.add("missing episodes", "unchanged")
         else:
@@ -508,7 +509,8 @@ def _write_missing(session, checked: CheckedReturn, people: dict[str, int], orga
                             .values(missing_type=episode.missing_type, ended_at=ended))
             written.add("missing episodes", "updated")
     if new_rows:
-        session.execute(insert(MissingEpisode), new_rows)
+        copy_rows(session.connection(), MissingEpisode.__tablename__,
+                  ("young_person_id", "missing_type", "started_at", "ended_at"), new_rows)
         written.add("missing episodes", "created", len(new_rows))
 
 
