@@ -34,6 +34,7 @@ from models.imports import ImportOutcome, ImportRun
 from models.people import Organisation, User
 from models.queries import in_list
 from models.safeguarding import MissingEpisode, Placement, YoungPerson
+from models.spreadsheet import spreadsheet_text
 from models.times import LONDON, london_midnight, london_today
 
 HEADER, EPISODES, MISSING = "Header", "Episodes", "Missing"
@@ -130,7 +131,7 @@ def rejected_csv(problems: list[Problem]) -> str:
     writer.writerow(("file", "row", "CHILD", "column", "value", "reason"))
     order = {HEADER: 0, EPISODES: 1, MISSING: 2}
     for p in sorted(problems, key=lambda p: (order.get(p.file, 3), p.row)):
-        writer.writerow((p.file, p.row, p.child, p.column, p.value, p.reason))
+        writer.writerow((p.file, p.row, spreadsheet_text(p.child), p.column, spreadsheet_text(p.value), p.reason))
     return out.getvalue()
 
 

@@ -25,6 +25,7 @@ from models.queries import (
     episode_start_hours_by_cell,
     nearest_postcodes,
 )
+from models.spreadsheet import spreadsheet_text
 from models.times import LONDON, london_today
 from webapp import maps, params
 from webapp.analysis import (
@@ -258,7 +259,7 @@ def export_csv():
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for rank, row in enumerate(found.rows, start=1):
-        writer.writerow({"rank": rank, **row, "context_names": _context_names(row)})
+        writer.writerow({"rank": rank, **row, "context_names": spreadsheet_text(_context_names(row))})
     return _download(buffer.getvalue(), "text/csv", "csv")
 
 

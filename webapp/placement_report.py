@@ -24,6 +24,7 @@ from models.placement_report import (
     flagged_near,
     homes_and_current_placements,
 )
+from models.spreadsheet import spreadsheet_text
 from models.times import last_months_start
 from webapp.placement_check import HOTSPOT_RESOLUTION, RECENT_MONTHS, CheckSettings, hotspot_field, hotspot_flag
 
@@ -166,7 +167,7 @@ def report_csv(report: Report) -> str:
     writer.writerow(("young_person", "place_code", "placement_type", "started_on", "home_postcode",
                      "placement_postcode", "miles", "distance_category", "boundary", "flags"))
     for line in report.lines:
-        writer.writerow((line.reference, line.place_code, PLACE_CODES.get(line.place_code, ""),
+        writer.writerow((spreadsheet_text(line.reference), line.place_code, PLACE_CODES.get(line.place_code, ""),
                          line.started_on.isoformat(), line.home_postcode or "", line.placement_postcode or "",
                          "" if line.miles is None else f"{line.miles:.1f}", line.category, line.boundary,
                          ";".join(line.flags)))

@@ -229,3 +229,10 @@ def test_dates_are_read_in_london(session, authority):
     assert run.outcome == ImportOutcome.IMPORTED
     episode = session.scalar(select(MissingEpisode))
     assert episode.started_at.astimezone(LONDON).hour == 0 and episode.ended_at.astimezone(LONDON).hour == 0
+
+
+def test_a_formula_in_an_uploaded_value_is_not_run_by_a_spreadsheet(session, authority):
+    run = import_return(session, authority, files(header=['=1+2,2,14/03/2010,,,,', '101,@SUM(A1),14/03/2010,,,,']))
+    values = {(p["column"], p["value"]) for p in problems(run)}
+    assert ("SEX", "'@SUM(A1)") in values
+    assert all(not p["CHILD"].startswith("=") for p in problems(run))
