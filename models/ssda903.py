@@ -374,7 +374,7 @@ def _check_missing(rows: _Rows, raw, belongs, births: dict[str, date],
         if started and ended and ended < started:
             rows.problem(row, "MIS_END", values["MIS_END"], f"is before MIS_START ({values['MIS_START']})", child)
         birth = births.get(child)
-        if values.get("DOB") and birth and values["DOB"] != f"{birth:{DATE_FORMAT}}":
+        if values.get("DOB") and birth and rows.date(row, values, "DOB", child) not in (birth, False):
             rows.problem(row, "DOB", values["DOB"], f"is not the DOB in the Header file ({birth:{DATE_FORMAT}})", child)
         if started and birth and started < birth:
             rows.problem(row, "MIS_START", values["MIS_START"], "is before the child's DOB", child)

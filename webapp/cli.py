@@ -113,7 +113,7 @@ def import_ssda903_command(organisation, header, episodes, missing, valid_rows_o
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--organisation") from None
         session.commit()
-    lines = run.problems_csv.splitlines()[1:]
+    lines = run.problems_csv.rstrip("\n").split("\n")[1:] if run.problem_count else []
     for line in lines[:PROBLEMS_PRINTED]:
         click.echo(line, err=True)
     if len(lines) > PROBLEMS_PRINTED:

@@ -2,6 +2,7 @@
 its file, row, column and value, and look back at earlier loads and their rejected rows."""
 
 import csv
+import io
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -29,6 +30,12 @@ OUTCOMES = {
 @bp.context_processor
 def _labels():
     return {"outcomes": OUTCOMES, "columns": REQUIRED_COLUMNS}
+
+
+@bp.before_request
+def _authority_only():
+    if current_user.is_authenticated and current_user.organisation.local_authority_code is None:
+        abort(403, description="Only a local authority imports the SSDA903 return: your organisation has no authority code.")
 
 
 @bp.get("/")
@@ -70,7 +77,7 @@ def _run_of(run_id: int) -> ImportRun:
 
 def _problems(run: ImportRun) -> list[list[str]]:
     """The first problems of the stored CSV, for the page; the download has them all."""
-    rows = csv.reader(run.problems_csv.splitlines())
+    rows = csv.reader(io.StringIO(run.problems_csv, newline=""))
     next(rows)  # the column names
     return [row for _, row in zip(range(PROBLEMS_SHOWN), rows)]
 

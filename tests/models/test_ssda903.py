@@ -236,3 +236,9 @@ def test_a_formula_in_an_uploaded_value_is_not_run_by_a_spreadsheet(session, aut
     values = {(p["column"], p["value"]) for p in problems(run)}
     assert ("SEX", "'@SUM(A1)") in values
     assert all(not p["CHILD"].startswith("=") for p in problems(run))
+
+
+def test_the_same_dob_written_without_leading_zeros_agrees(session, authority):
+    run = import_return(session, authority, files(header=["101,2,1/2/2010,,,,"], episodes=None,
+                                                  missing=["101,01/02/2010,M,01/03/2025,02/03/2025"]))
+    assert run.outcome == ImportOutcome.IMPORTED, run.problems_csv

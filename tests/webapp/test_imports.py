@@ -100,3 +100,14 @@ def test_the_command_names_an_unknown_organisation(app, tmp_path):
     header.write_bytes(table(HEADER_COLUMNS, GOOD_HEADER))
     result = app.test_cli_runner().invoke(args=["import-ssda903", "--organisation", "Nowhere", "--header", str(header)])
     assert result.exit_code == 2 and "'Nowhere' is not an organisation in the app" in result.output
+
+
+def test_a_problem_value_with_a_line_separator_still_shows(commissioner):
+    response = upload(commissioner, header=['101,"1\u20282",14/03/2010,,,,'])
+    assert response.status_code == 400 and "is not 1 (male) or 2 (female)" in response.get_data(as_text=True)
+
+
+def test_an_organisation_without_an_authority_code_cannot_import(commissioner, session, users):
+    users[Role.PLACEMENT_COMMISSIONER].organisation.local_authority_code = None
+    session.flush()
+    assert commissioner.get("/imports/").status_code == 403
