@@ -160,11 +160,15 @@ class _Rows:
         if lacking:
             return []
         rows = []
-        for line, cells in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in cells):
-                continue  # blank lines, as spreadsheets leave at the end
-            cells += [""] * (len(columns) - len(cells))
-            rows.append((line, {column: cell.strip() for column, cell in zip(columns, cells)}))
+        try:
+            for cells in reader:
+                if not any(cell.strip() for cell in cells):
+                    continue  # blank lines, as spreadsheets leave at the end
+                cells += [""] * (len(columns) - len(cells))
+                rows.append((reader.line_num, {column: cell.strip() for column, cell in zip(columns, cells)}))
+        except csv.Error as error:  # a cell over the csv module's limit of 131,072 characters
+            self.problems.append(Problem(self.name, reader.line_num, "", "", f"cannot be read as CSV: {error}"))
+            return []
         return rows
 
     def problem(self, row: int, column: str, value: str, reason: str, child: str = "") -> None:
@@ -532,9 +536,14 @@ def import_return(session: Session, organisation: Organisation, files: dict[str,
         if name not in files:
             continue
         try:
-            texts[name] = io.StringIO(files[name][1].decode("utf-8-sig"), newline="")
+            text = files[name][1].decode("utf-8-sig")
         except UnicodeDecodeError as error:
             problems.append(Problem(name, 0, "", files[name][0], f"is not UTF-8 text (byte {error.start}): save it as CSV UTF-8"))
+            continue
+        if "\x00" in text:  # PostgreSQL text cannot hold it; no CSV written as text has one
+            problems.append(Problem(name, 0, "", files[name][0], "holds a NUL byte: it is not a text CSV file"))
+            continue
+        texts[name] = io.StringIO(text, newline="")
     if HEADER not in texts:
         checked = CheckedReturn(problems=problems)
     else:

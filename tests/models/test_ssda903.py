@@ -242,3 +242,12 @@ def test_the_same_dob_written_without_leading_zeros_agrees(session, authority):
     run = import_return(session, authority, files(header=["101,2,1/2/2010,,,,"], episodes=None,
                                                   missing=["101,01/02/2010,M,01/03/2025,02/03/2025"]))
     assert run.outcome == ImportOutcome.IMPORTED, run.problems_csv
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"CHILD,SEX,DOB\n1\x0001,2,14/03/2010\n", "holds a NUL byte"),
+    (b"CHILD,SEX,DOB\n" + b"A" * 200_000 + b",1,01/01/2010\n", "cannot be read as CSV"),
+])
+def test_a_file_that_is_not_a_text_csv_is_named_not_an_error(session, authority, content, reason):
+    run = import_return(session, authority, {HEADER: ("header.csv", content)})
+    assert run.outcome == ImportOutcome.REFUSED and reason in problems(run)[0]["reason"]
