@@ -392,25 +392,35 @@ def _check_missing(rows: _Rows, raw, belongs, births: dict[str, date],
     for episode in read:
         by_child[episode.child].append(episode)
     for child, episodes in by_child.items():
-        existing = {_london_day(s.started_at): s for s in stored.get(child, [])}
-        kept: list[tuple[tuple[datetime, datetime | None], str]] = []
+        on_day: dict[date, list[_Stored]] = defaultdict(list)
         for stored_episode in stored.get(child, []):
-            if not any(e.started_on == _london_day(stored_episode.started_at) for e in episodes):
-                span = (stored_episode.started_at, stored_episode.ended_at)
-                kept.append((span, f"an episode already recorded ({_as_dates(span)})"))
+            on_day[_london_day(stored_episode.started_at)].append(stored_episode)
+        # A stored episode stands until an accepted row updates it: only then does its new span
+        # replace the old one, so a refused row never leaves a clash behind.
+        taken: list[tuple[tuple[datetime, datetime | None], str]] = []
+        updated: set[date] = set()
         seen_starts: set[date] = set()
         for episode in sorted(episodes, key=lambda e: (e.started_on, e.row)):
             start_value = f"{episode.started_on:{DATE_FORMAT}}"
             if episode.started_on in seen_starts:
                 rows.problem(episode.row, "MIS_START", start_value, "starts another episode of this CHILD on the same day", child)
                 continue
-            span = episode_times(episode, existing.get(episode.started_on))
-            clash = next((what for other, what in kept if _overlap(span, other)), None)
+            matches = on_day.get(episode.started_on, [])
+            if len(matches) > 1:
+                rows.problem(episode.row, "MIS_START", start_value,
+                             f"matches {len(matches)} episodes already recorded that day: correct them in the app first", child)
+                continue
+            span = episode_times(episode, matches[0] if matches else None)
+            standing = [((s.started_at, s.ended_at), f"an episode already recorded ({_as_dates((s.started_at, s.ended_at))})")
+                        for day, same_day in on_day.items() if day != episode.started_on and day not in updated
+                        for s in same_day]
+            clash = next((what for other, what in taken + standing if _overlap(span, other)), None)
             if clash:
                 rows.problem(episode.row, "MIS_START", start_value, f"overlaps {clash}", child)
                 continue
             seen_starts.add(episode.started_on)
-            kept.append((span, f"the episode in row {episode.row} ({_as_dates(span)})"))
+            updated.add(episode.started_on)
+            taken.append((span, f"the episode in row {episode.row} ({_as_dates(span)})"))
             accepted.append(episode)
     return sorted(accepted, key=lambda e: e.row)
 

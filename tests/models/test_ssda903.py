@@ -251,3 +251,12 @@ def test_the_same_dob_written_without_leading_zeros_agrees(session, authority):
 def test_a_file_that_is_not_a_text_csv_is_named_not_an_error(session, authority, content, reason):
     run = import_return(session, authority, {HEADER: ("header.csv", content)})
     assert run.outcome == ImportOutcome.REFUSED and reason in problems(run)[0]["reason"]
+
+
+def test_a_refused_row_leaves_no_clash_with_what_is_stored(session, authority):
+    import_return(session, authority, files(missing=["101,14/03/2010,M,05/03/2024,20/03/2024"]))
+    clashing = ["101,14/03/2010,M,01/03/2024,10/03/2024", "101,14/03/2010,M,05/03/2024,20/03/2024"]
+    run = import_return(session, authority, files(missing=clashing), valid_rows_only=True)
+    assert {(p["row"], p["reason"]) for p in problems(run)} == {
+        ("2", "overlaps an episode already recorded (05/03/2024 to 20/03/2024)")}
+    assert run.outcome == ImportOutcome.VALID_ROWS_IMPORTED
