@@ -104,7 +104,8 @@ class LocalGiStar:
         self.counts = counts
         self._sums: dict[int, float] = {}
 
-    def _with_neighbours(self, cell: int) -> float:
+    def with_neighbours(self, cell: int) -> float:
+        """The cell's count and its neighbours' (kept: every area holding them all shares it)."""
         total = self._sums.get(cell)
         if total is None:
             total = self._sums[cell] = self.counts.get(cell, 0) + sum(self.counts.get(n, 0) for n in _ring(cell))
@@ -125,7 +126,7 @@ class LocalGiStar:
         if n < 3 or values.sum() == 0 or np.all(values == values[0]):
             return {area[i]: GiStar(0.0, 1.0, False) for i in wanted}
         # A pentagon has five neighbours: its own cells are then summed as edge cells are.
-        whole = [self._with_neighbours(cell) if len(_ring(cell)) == 6 else None for cell in inner]
+        whole = [self.with_neighbours(cell) if len(_ring(cell)) == 6 else None for cell in inner]
         members = set(area)
         sums, weights = np.empty(n), np.empty(n)
         for i, cell in enumerate(area):

@@ -10,7 +10,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-import h3
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from geo.coords import LatLng
 from geo.grid import METRES_PER_MILE, grid_to_latlng, miles_between, miles_from
 from geo.hexes import cell_centre, cell_of
-from geo.hotspots import LocalGiStar
+from geo.hotspots import LocalGiStar, surrounding_cells
 from geo.locations import LocationError
 from models.aggregates import EpisodeDataVersion
 from models.distances import PostcodePlace, distance, inside_boundary, place_of
@@ -238,19 +237,11 @@ def hotspot_field(session, since: datetime) -> LocalGiStar:
     return field
 
 
-def _disk(cell: int, rings: int) -> list[int]:
-    return [h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), rings)]
-
-
 def hotspot_flag(point: LatLng, field: LocalGiStar) -> Flag | None:
     """A flag when the point's hexagon or one next to it is a Gi* hotspot of missing episodes
     (the ``field`` of their counts), computed over the area about 10 km around the point."""
     cell, counts = cell_of(point, HOTSPOT_RESOLUTION), field.counts
-
-    def enough(c: int) -> bool:
-        return sum(counts.get(n, 0) for n in _disk(c, 1)) >= MIN_HOTSPOT_EPISODES
-
-    nearby = [c for c in _disk(cell, 1) if enough(c)]
+    nearby = [c for c in surrounding_cells([cell], 1) if field.with_neighbours(c) >= MIN_HOTSPOT_EPISODES]
     if not nearby:  # no hexagon here could be flagged, whatever its Gi*
         return None
     scores = field.around(cell, HOTSPOT_RINGS, only=nearby)
