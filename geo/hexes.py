@@ -77,6 +77,21 @@ def cells_in_box(min_lng: float, min_lat: float, max_lng: float, max_lat: float,
     return tuple(h3.str_to_int(cell) for cell in h3.h3shape_to_cells(h3.LatLngPoly(ring), resolution))
 
 
+def cells_covering_box(bbox: BBox, resolution: int) -> tuple[int, ...]:
+    """Every cell that overlaps the box (and a few just outside it): those centred in it, those
+    holding its corners, and the ring around each.
+
+    >>> box = (-0.20, 51.48, -0.18, 51.50)
+    >>> covering = cells_covering_box(box, 6)
+    >>> all(cell_of(LatLng(lat, lng), 6) in covering for lng in (-0.2, -0.19, -0.18) for lat in (51.48, 51.5))
+    True
+    """
+    min_lng, min_lat, max_lng, max_lat = bbox
+    corners = [cell_of(LatLng(lat, lng), resolution) for lng in (min_lng, max_lng) for lat in (min_lat, max_lat)]
+    seeds = {*cells_in_box(*bbox, resolution), *corners}
+    return tuple(sorted({h3.str_to_int(near) for seed in seeds for near in h3.grid_disk(h3.int_to_str(seed), 1)}))
+
+
 def box_holding_cells(bbox: BBox, resolution: int) -> BBox:
     """``bbox`` (min lng, min lat, max lng, max lat) grown by two hexagon edges, so that it holds
     the whole of every hexagon whose centre lies in ``bbox``: a spatial index can narrow a search
@@ -100,6 +115,15 @@ def cell_to_string(cell: int) -> str:
     '89194ada557ffff'
     """
     return h3.int_to_str(cell)
+
+
+def cell_resolution(cell: int) -> int:
+    """The resolution of a cell.
+
+    >>> cell_resolution(0x89194ada557ffff)
+    9
+    """
+    return h3.get_resolution(h3.int_to_str(cell))
 
 
 def cell_centre(cell: int) -> LatLng:

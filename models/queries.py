@@ -263,6 +263,40 @@ def episode_months(selection: EpisodeSelection) -> Select:
     return select(*_episode_counts(month)).where(selection.conditions()).group_by(month).order_by(month)
 
 
+def h3_ancestor(cell, resolution):
+    """SQL: the H3 parent at ``resolution`` (a number or an integer column) of a BIGINT ``cell``,
+    by the bit layout in shared/DOMAIN.md: the resolution in bits 52 to 55, finer digits all 7."""
+    digits_below = cast(3 * (literal(15) - resolution), Integer)
+    return (cell.op("&")(literal(~(15 << 52), BigInteger))
+            .op("|")(cast(resolution, BigInteger).op("<<")(literal(52, Integer)))
+            .op("|")(literal(1, BigInteger).op("<<")(digits_below) - 1))
+
+
+def young_people_by_ancestor(selection: EpisodeSelection, resolution: int, coarsest: int,
+                             coarsest_cells: list[int] | None = None) -> Select:
+    """The distinct young people (ids, as an array) of the selection's episodes in each cell at
+    ``resolution``, each episode placed by the H3 ancestor of its resolution-10 cell, so that cells
+    nest exactly (see geo.disclosure). ``coarsest_cells`` keeps only episodes inside those whole
+    cells at ``coarsest``; the selection's box is not used, so a box cannot cut a cell's count."""
+    finest_cell = cell_at(selection.cells, MAP_RESOLUTIONS.stop - 1)
+    cell = h3_ancestor(finest_cell, resolution).label("cell")
+    query = (select(cell, func.array_agg(MissingEpisode.young_person_id.distinct()).label("young_people"))
+             .where(replace(selection, bbox=None).conditions()).group_by(cell))
+    if coarsest_cells is not None:
+        query = query.where(in_list(h3_ancestor(finest_cell, coarsest), coarsest_cells))
+    return query
+
+
+def context_kinds_in_cells(coarsest: int, coarsest_cells: list[int] | None = None) -> Select:
+    """Open contexts with a location, counted by kind (inside ``coarsest_cells``, whole, if given)."""
+    query = (select(Context.kind, func.count().label("contexts"))
+             .where(Context.cells.is_not(None), Context.status == "open").group_by(Context.kind))
+    if coarsest_cells is not None:
+        finest_cell = cell_at(Context.cells, MAP_RESOLUTIONS.stop - 1)
+        query = query.where(in_list(h3_ancestor(finest_cell, coarsest), coarsest_cells))
+    return query
+
+
 def _open_contexts_by_cell(resolution: int, bbox: BBox | None, kinds: frozenset[ContextKind], *columns) -> Select:
     cell = cell_at(Context.cells, resolution).label("cell")
     query = select(cell, *columns).where(Context.cells.is_not(None), Context.status == "open").group_by(cell)

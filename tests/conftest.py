@@ -13,12 +13,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
 
-from models.base import make_engine
+from models.base import make_engine, make_session_factory
 from models.codes import OrganisationKind, Role
 from models.people import Organisation, User
 from webapp import create_app
 
 PASSWORD = "correct horse battery staple"
+DEMO_PASSWORD = "demo-test-password"
 
 
 def _admin_engine(template_url: str):
@@ -50,6 +51,24 @@ def drop_database(url: str) -> None:
 @pytest.fixture(scope="session")
 def database_url():
     url = copy_template_database("unit")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def demo_database_url():
+    """A database of its own holding the demo data and the demo users (password DEMO_PASSWORD),
+    committed: for the live server of the browser tests and the disclosure sweep."""
+    from models.demo import write_demo
+    from webapp.cli import ensure_demo_users
+
+    url = copy_template_database("demo")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        write_demo(connection)
+    with make_session_factory(engine)() as session, session.begin():
+        ensure_demo_users(session, DEMO_PASSWORD)
+    engine.dispose()
     yield url
     drop_database(url)
 

@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     config.check(app.config)
 
     from webapp import (
+        access,
         api,
         auth,
         cli,
@@ -34,15 +35,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         openapi,
         people,
         placements,
+        shared,
     )
     from webapp.extensions import csrf
 
     db.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
+    access.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     formatting.init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, contexts.bp, people.bp, placements.bp, imports.bp, api.bp, openapi.bp, health.bp):
+    for blueprint in (auth.bp, dashboard.bp, contexts.bp, people.bp, placements.bp, imports.bp, shared.bp, api.bp, openapi.bp, health.bp):
         app.register_blueprint(blueprint)
     return app

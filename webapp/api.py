@@ -18,13 +18,13 @@ from models.distances import distance, place_of
 from models.locations import resolve_location
 from models.validation import FieldError, InvalidInput
 from webapp import params
+from webapp.access import Access, declare
 from webapp.analysis import MEASURES, add_change, add_gi_star, hex_rows, previous_period
-from webapp.auth import require_individual_access
 from webapp.db import get_session
 from webapp.placement_check import MAX_CANDIDATES, CheckSettings, candidate_of, check, home_of, result_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-bp.before_request(require_individual_access)
+declare(bp, Access.INDIVIDUALS)
 
 
 def invalid(errors: list[FieldError]):

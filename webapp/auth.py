@@ -1,9 +1,9 @@
-"""Sign-in and sign-out. Every page but the sign-in page, /healthz and static files needs a user."""
+"""Sign-in and sign-out. Who may reach which page is declared in webapp.access."""
 
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -11,15 +11,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from models.codes import Role
 from models.people import User
+from webapp.access import Access, declare, needs
 from webapp.db import get_session
-from webapp.errors import wants_json
 from webapp.extensions import login_manager
 
 bp = Blueprint("auth", __name__)
+declare(bp, Access.SIGNED_IN)
 
-PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static"}
 UNKNOWN_USER_HASH = generate_password_hash(secrets.token_hex(16))
 
 
@@ -32,7 +31,12 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
-    app.before_request(_require_login)
+    app.jinja_env.globals["home_url"] = home_url
+
+
+def home_url() -> str:
+    """Where a signed-in user starts: the dashboard, or the shared map for partner roles."""
+    return url_for("dashboard.index" if current_user.role.sees_individuals else "shared.index")
 
 
 @login_manager.user_loader
@@ -41,50 +45,23 @@ def _load_user(user_id: str) -> User | None:
     return user if user is not None and user.active else None
 
 
-def _require_login():
-    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
-        return None
-    if wants_json():
-        abort(401, description="Sign in first: this needs a signed-in session.")
-    return login_manager.unauthorized()
-
-
-def require_individual_access():
-    """``before_request`` of every blueprint that shows individual children or exact places, so
-    that no view in it can be left open to partner roles. The shared, disclosure-controlled
-    partner map is a separate feature."""
-    if current_user.is_authenticated and not current_user.role.sees_individuals:
-        abort(403, description="Your role sees only the shared, disclosure-controlled partner map, "
-              "which is not available yet; no page about individual children or exact places is open to it.")
-
-
-def require_roles(*roles: Role):
-    """A ``before_request`` hook letting only ``roles`` into a blueprint (403 for the others)."""
-    names = ", ".join(role.value.replace("_", " ") for role in roles)
-
-    def check():
-        if current_user.is_authenticated and current_user.role not in roles:
-            abort(403, description=f"This page is for these roles only: {names}.")
-
-    return check
-
-
 def _safe_next(target: str | None) -> str:
     """Only redirect to a path on this site, never to another host. Browsers read a backslash as
     a slash, so "/\\evil.example" would leave the site too."""
-    if not target:
-        return url_for("dashboard.index")
+    if not target or target == "/":  # the front door: the dashboard, or the shared map for partners
+        return home_url()
     parts = urlsplit(target)
     if (parts.netloc or parts.scheme or not target.startswith("/") or target.startswith("//")
             or "\\" in target or any(ord(character) < 32 for character in target)):
-        return url_for("dashboard.index")
+        return home_url()
     return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@needs(Access.PUBLIC)
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("dashboard.index"))
+        return redirect(home_url())
     form = LoginForm()
     if form.validate_on_submit():
         user = get_session().scalar(select(User).where(User.username == form.username.data.strip()))

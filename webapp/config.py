@@ -23,6 +23,10 @@ def from_environment() -> dict:
         # Placement checks: "within easy reach" of the home postcode, and "near" other places.
         "PLACEMENT_EASY_REACH_MILES": float(env.get("PLACEMENT_EASY_REACH_MILES", "20")),
         "PLACEMENT_NEAR_MILES": float(env.get("PLACEMENT_NEAR_MILES", "1")),
+        # The shared partner map: counts of 1 to DISCLOSURE_THRESHOLD young people are never shown
+        # (the DfE rule suppresses 1 to 5), and shown counts are rounded to DISCLOSURE_ROUNDING.
+        "DISCLOSURE_THRESHOLD": int(env.get("DISCLOSURE_THRESHOLD", "5")),
+        "DISCLOSURE_ROUNDING": int(env.get("DISCLOSURE_ROUNDING", "5")),
     }
 
 
@@ -30,3 +34,8 @@ def check(config) -> None:
     for name in ("SECRET_KEY", "DATABASE_URL"):
         if not config.get(name):
             raise RuntimeError(f"{name} is not set (./scripts/run sets both for the local set-up)")
+    # Rounding to a multiple of at least the threshold keeps any difference of two shared figures
+    # from being a count of 1 to threshold - 1 young people (geo.disclosure).
+    if config["DISCLOSURE_THRESHOLD"] < 1 or config["DISCLOSURE_ROUNDING"] < config["DISCLOSURE_THRESHOLD"]:
+        raise RuntimeError("DISCLOSURE_THRESHOLD must be at least 1 and DISCLOSURE_ROUNDING at least the threshold, "
+                           f"not {config['DISCLOSURE_THRESHOLD']} and {config['DISCLOSURE_ROUNDING']}")

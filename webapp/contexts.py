@@ -17,13 +17,13 @@ from models.safeguarding import Context
 from models.times import LONDON
 from models.validation import InvalidInput
 from webapp import maps, params
+from webapp.access import Access, declare
 from webapp.analysis import when_table
-from webapp.auth import require_individual_access
 from webapp.db import get_or_404, get_session
 from webapp.peers import grouped, ties
 
 bp = Blueprint("contexts", __name__, url_prefix="/contexts")
-bp.before_request(require_individual_access)
+declare(bp, Access.INDIVIDUALS)
 
 
 class ContextForm(FlaskForm):

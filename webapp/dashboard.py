@@ -28,6 +28,7 @@ from models.queries import (
 from models.spreadsheet import spreadsheet_text
 from models.times import LONDON, london_today
 from webapp import maps, params
+from webapp.access import Access, declare
 from webapp.analysis import (
     MEASURES,
     MonthCount,
@@ -41,11 +42,10 @@ from webapp.analysis import (
     trend_sentence,
     when_table,
 )
-from webapp.auth import require_individual_access
 from webapp.db import get_session
 
 bp = Blueprint("dashboard", __name__)
-bp.before_request(require_individual_access)
+declare(bp, Access.INDIVIDUALS)
 
 BUSIEST_ROWS = 15
 # The dashboard's filter menus: (parameter, label, [(value, label)]); the API takes lists too.

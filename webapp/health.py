@@ -4,9 +4,11 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp.access import Access, declare
 from webapp.db import get_session
 
 bp = Blueprint("health", __name__)
+declare(bp, Access.PUBLIC)
 
 
 @bp.route("/healthz")

@@ -8,15 +8,13 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from models.codes import Role
 from models.imports import ImportOutcome, ImportRun
 from models.ssda903 import FILES, REQUIRED_COLUMNS, import_return
-from webapp.auth import require_individual_access, require_roles
+from webapp.access import Access, declare
 from webapp.db import get_or_404, get_session
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
-bp.before_request(require_individual_access)
-bp.before_request(require_roles(*(role for role in Role if role.imports_returns)))
+declare(bp, Access.IMPORTS)
 
 PROBLEMS_SHOWN = 200
 RECENT_RUNS = 20

@@ -197,7 +197,7 @@ def _fit(fmap: folium.Map, outline_geojson: str | None, hexes: dict | None) -> N
         min_lng, min_lat, max_lng, max_lat = shape(json.loads(outline_geojson)).bounds
     elif hexes and hexes["features"]:
         min_lng, min_lat, max_lng, max_lat = shape(
-            {"type": "MultiPolygon", "coordinates": [f["geometry"]["coordinates"] for f in hexes["features"]]}
+            {"type": "GeometryCollection", "geometries": [f["geometry"] for f in hexes["features"]]}
         ).bounds
     else:
         return
@@ -259,6 +259,33 @@ def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str
         ).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _fit(fmap, outline_geojson, hexes)
+    return fmap
+
+
+def shared_hex_map(hexes: dict, breaks: list[int]) -> folium.Map:
+    """The shared partner map: disclosed hexagons (``young_people`` or ``suppressed``) and nothing
+    else, no contexts and no outline; suppressed areas grey and dashed."""
+    fmap = _base_map((51.49, -0.19), 11)
+    labelled = {"type": "FeatureCollection", "features": [
+        {**feature, "properties": {**feature["properties"], "label": (
+            "Fewer than the threshold: not shown" if feature["properties"].get("suppressed")
+            else f"About {feature['properties']['young_people']} young people"
+            + (" (the rest of this hexagon)" if feature["properties"].get("rest") else ""))}}
+        for feature in hexes["features"]]}
+    if labelled["features"]:
+        folium.GeoJson(
+            labelled,
+            name="Young people by hexagon",
+            style_function=lambda feature: (
+                {"fillColor": NO_DATA_BACKGROUND, "fillOpacity": 0.5, "color": "#6c757d", "weight": 1,
+                 "dashArray": "4 3", "className": "hexagon suppressed"}
+                if feature["properties"].get("suppressed") else
+                {"fillColor": colour_for(feature["properties"]["young_people"], breaks), "fillOpacity": 0.65,
+                 "color": "#6c757d", "weight": 0.6, "className": "hexagon"}),
+            highlight_function=lambda _: {"weight": 2.5, "color": "#212529"},
+            tooltip=folium.GeoJsonTooltip(fields=["label", "h3"], aliases=["Young people", "H3 cell"]),
+        ).add_to(fmap)
+    _fit(fmap, None, hexes)
     return fmap
 
 

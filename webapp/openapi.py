@@ -5,10 +5,12 @@ from flask import Blueprint, jsonify
 from geo.hexes import MAP_RESOLUTIONS
 from models.codes import CONCERN_CODES, ContextKind, MissingType
 from models.queries import MapLayer
+from webapp.access import Access, declare
 from webapp.params import DEFAULT_RESOLUTION, SEXES, WEEKDAY_NAMES
 
 # Open to every signed-in user: it describes the API, it holds no data.
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
+declare(bp, Access.SIGNED_IN)
 
 
 def _query(name: str, description: str, schema: dict) -> dict:
@@ -65,6 +67,16 @@ HEX_PARAMETERS = [
 ]
 
 
+NOT_SHARED_PARAMETERS = {"compare", "contexts", "gi"}
+SHARED_PARAMETERS = [
+    _query("layer", "Where each young person's missing episodes place them: where last seen, or where found.",
+           {"type": "string", "enum": ["last_seen", "found"], "default": "last_seen"})
+    if parameter["name"] == "layer" else parameter
+    for parameter in HEX_PARAMETERS if parameter["name"] not in NOT_SHARED_PARAMETERS
+] + [_query("period", "Instead of from: the last 3, 6, 12 or 24 calendar months, or all.",
+            {"type": "string", "enum": ["3", "6", "12", "24", "all"], "default": "all"})]
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -85,6 +97,23 @@ def document() -> dict:
                         "200": {"description": "A FeatureCollection of hexagons with episodes.",
                                 "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/Hexes"}}}},
                         "400": ERROR, "401": UNAUTHORISED, "403": FORBIDDEN,
+                    },
+                }
+            },
+            "/api/v1/shared/hexes": {
+                "get": {
+                    "summary": "The shared partner map: distinct young people per area, with disclosure control",
+                    "description": "Open to every role, partners included. Counts are distinct young people, never "
+                    "episodes. An area with 1 to DISCLOSURE_THRESHOLD (default 5) young people is never shown as "
+                    "such: it is pooled into the rest of its parent hexagon, climbing to resolution 6, where it is "
+                    "suppressed. Every figure shown is rounded to the nearest DISCLOSURE_ROUNDING (default 5). "
+                    "A box chooses which whole areas are returned; it never cuts one. Contexts are given only as "
+                    "counts by kind. gi, compare and contexts are refused (400).",
+                    "parameters": SHARED_PARAMETERS,
+                    "responses": {
+                        "200": {"description": "A FeatureCollection of areas.",
+                                "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/SharedHexes"}}}},
+                        "400": ERROR, "401": UNAUTHORISED,
                     },
                 }
             },
@@ -181,6 +210,32 @@ def document() -> dict:
                                                "gi_z": {"type": "number"},
                                                "gi_p": {"type": "number"},
                                                "gi_hotspot": {"type": "boolean"},
+                                           }}}}},
+                    },
+                },
+                "SharedHexes": {
+                    "type": "object",
+                    "required": ["type", "features", "disclosure", "contexts_by_kind"],
+                    "properties": {
+                        "type": {"const": "FeatureCollection"},
+                        "resolution": {"type": "integer"},
+                        "layer": {"type": "string"},
+                        "disclosure": {"type": "object", "properties": {
+                            "threshold": {"type": "integer"}, "rounded_to": {"type": "integer"},
+                            "coarsest_resolution": {"type": "integer"}, "method": {"type": "string"}}},
+                        "contexts_by_kind": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        "features": {"type": "array", "items": {"type": "object", "properties": {
+                            "properties": {"type": "object", "required": ["h3", "resolution"],
+                                           "properties": {
+                                               "h3": {"type": "string", "description": "H3 cell, hexadecimal"},
+                                               "resolution": {"type": "integer"},
+                                               "rest": {"type": "boolean", "description": "the rest of h3 once "
+                                                        "finer areas were shown apart; geometry and cells are "
+                                                        "the hexagons left"},
+                                               "cells": {"type": "array", "items": {"type": "string"}},
+                                               "young_people": {"type": "integer", "description": "rounded; "
+                                                                "absent where suppressed"},
+                                               "suppressed": {"type": "boolean"},
                                            }}}}},
                     },
                 },

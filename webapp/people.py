@@ -8,12 +8,12 @@ from models.codes import CONCERN_CODES, CONTEXT_KIND_LABELS, PLACE_CODES
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 from models.times import LONDON
 from webapp import params
-from webapp.auth import require_individual_access
+from webapp.access import Access, declare
 from webapp.db import get_or_404, get_session
 from webapp.peers import grouped, ties
 
 bp = Blueprint("people", __name__, url_prefix="/young-people")
-bp.before_request(require_individual_access)
+declare(bp, Access.INDIVIDUALS)
 
 
 @bp.get("/")

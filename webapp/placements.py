@@ -9,14 +9,14 @@ from models.codes import ContextKind
 from models.safeguarding import Context
 from models.validation import FieldError, InvalidInput
 from webapp import maps
-from webapp.auth import require_individual_access
+from webapp.access import Access, declare
 from webapp.db import get_session
 from webapp.params import bad_parameter
 from webapp.placement_check import MAX_CANDIDATES, CheckSettings, candidate_of, check, home_of
 from webapp.placement_report import DISTANCE_CATEGORIES, FLAG_LABELS, placements_report, report_csv
 
 bp = Blueprint("placements", __name__, url_prefix="/placements")
-bp.before_request(require_individual_access)
+declare(bp, Access.INDIVIDUALS)
 
 # The report's page lists this many flagged placements (a city's 18,000 made a 9 MB page); the CSV
 # has them all.

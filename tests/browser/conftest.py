@@ -8,13 +8,9 @@ import pytest
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from models.base import make_engine, make_session_factory
-from models.demo import write_demo
-from tests.conftest import copy_template_database, drop_database
+from tests.conftest import DEMO_PASSWORD
 from webapp import create_app
-from webapp.cli import ensure_demo_users
 
-DEMO_PASSWORD = "browser-test-password"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -25,14 +21,8 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def live_server():
-    url = copy_template_database("browser")
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        write_demo(connection)
-    with make_session_factory(engine)() as session, session.begin():
-        ensure_demo_users(session, DEMO_PASSWORD)
-    engine.dispose()
+def live_server(demo_database_url):
+    url = demo_database_url
     app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": url})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
@@ -44,7 +34,6 @@ def live_server():
     yield base_url
     server.shutdown()
     app.extensions["db_engine"].dispose()
-    drop_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -171,13 +171,6 @@ def test_bad_location_is_explained_beside_the_field(visit):
     expect(page.get_by_role("cell", name="SW5 9QJ")).to_be_visible()
 
 
-def test_partners_cannot_open_the_dashboard(visit):
-    page = visit.sign_in("police")
-    expect(page.get_by_text("Your role sees only the shared, disclosure-controlled partner map")).to_be_visible()
-    expect(page.get_by_role("link", name="Back to the dashboard")).to_have_count(0)
-    assert page.locator(HEXAGONS).count() == 0
-
-
 def test_exported_map_opens_from_a_file_with_no_network(visit, browser, tmp_path):
     page = visit.sign_in()
     expect(page.get_by_role("link", name="map that opens without this server (HTML)")).to_be_visible()

@@ -1,0 +1,41 @@
+"""A police partner on the demo data: a useful hotspot map, and no way to reach a single child."""
+
+import re
+
+from playwright.sync_api import expect
+
+HEXAGONS = "path.hexagon"
+
+
+def test_police_partner_sees_the_shared_map_and_nothing_individual(visit):
+    page = visit.sign_in("police")
+    expect(page).to_have_url(re.compile(r"/shared/$"))
+    expect(page.get_by_role("heading", name="Shared map")).to_be_visible()
+    expect(page.locator(HEXAGONS).first).to_be_attached()
+    assert page.locator(HEXAGONS).count() >= 10
+    table = page.get_by_test_id("shared-table")
+    expect(table.locator("tbody tr").first).to_contain_text("about")
+    expect(page.get_by_test_id("kinds-table")).to_contain_text("Takeaway")
+    # The menu offers nothing about individual children, and no page names one.
+    nav = page.get_by_role("navigation", name="Main")
+    for name in ("Hotspots", "Contexts", "Placement check", "Placements report", "Import"):
+        expect(nav.get_by_role("link", name=name, exact=True)).to_have_count(0)
+    expect(page.get_by_label("Young person's reference")).to_have_count(0)
+    assert "YP-" not in page.content()
+
+    page.get_by_label("Hexagon size (H3 resolution)").select_option("10")
+    page.get_by_label("Sex").select_option("female")
+    page.get_by_role("button", name="Update map").click()
+    expect(page).to_have_url(re.compile(r"res=10.*sex=female|sex=female.*res=10"))
+    assert "YP-" not in page.content()
+    drawn = page.locator(f"{HEXAGONS}:not([d='M0 0'])")
+    expect(drawn.first).to_be_attached()
+    drawn.first.dispatch_event("mouseover")
+    expect(page.locator(".leaflet-tooltip")).to_contain_text(re.compile(r"About \d+ young people|not shown"))
+
+    for path in ("/api/v1/hexes", "/contexts/", "/young-people/?reference=YP-PLACED", "/placements/report", "/"):
+        response = page.goto(visit.base_url + path)
+        assert response.status == 403, path
+        assert "YP-" not in page.content()
+    expect(page.get_by_role("link", name="Go to the shared map")).to_be_visible()
+    assert visit.outside_requests == [] and visit.script_errors == []

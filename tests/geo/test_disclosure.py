@@ -1,0 +1,93 @@
+"""geo.disclosure against the rules it promises, on random maps of young people."""
+
+import h3.api.basic_int as h3
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo.disclosure import SharedArea, disclose, rounded
+
+CENTRE = h3.latlng_to_cell(51.49, -0.19, 6)
+# Two neighbouring resolution-6 hexagons and every resolution-8 cell in them: room for both
+# pooling inside a hexagon and suppression at the top.
+CELLS_8 = sorted(cell for top in h3.grid_disk(CENTRE, 1)[:2] for cell in h3.cell_to_children(top, 8))
+THRESHOLD, BASE = 5, 5
+
+maps = st.dictionaries(
+    st.sampled_from(CELLS_8),
+    st.sets(st.integers(min_value=1, max_value=40), min_size=1, max_size=12),
+    max_size=40,
+)
+
+
+def covers(member: int, cell: int) -> bool:
+    level = h3.get_resolution(member)
+    return h3.get_resolution(cell) >= level and h3.cell_to_parent(cell, level) == member
+
+
+def true_people(area: SharedArea, people: dict[int, set[int]]) -> set[int]:
+    return {person for cell, group in people.items() if any(covers(m, cell) for m in area.members) for person in group}
+
+
+@settings(max_examples=300, deadline=None)
+@given(maps)
+def test_every_cell_lies_in_exactly_one_area(people):
+    areas = disclose(people, 6, THRESHOLD, BASE)
+    for cell in people:
+        assert sum(covers(member, cell) for area in areas for member in area.members) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(maps)
+def test_shown_areas_hold_more_than_the_threshold_and_are_rounded(people):
+    for area in disclose(people, 6, THRESHOLD, BASE):
+        truth = len(true_people(area, people))
+        assert truth >= 1
+        if area.suppressed:
+            assert truth <= THRESHOLD and h3.get_resolution(area.cell) == 6
+        else:
+            assert truth > THRESHOLD
+            assert area.young_people == rounded(truth, BASE) and area.young_people % BASE == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(maps)
+def test_a_suppressed_area_lies_inside_no_shown_area(people):
+    areas = disclose(people, 6, THRESHOLD, BASE)
+    suppressed_cells = [cell for area in areas if area.suppressed for cell in people
+                        if any(covers(m, cell) for m in area.members)]
+    for area in areas:
+        if not area.suppressed:
+            assert not any(covers(member, cell) for member in area.members for cell in suppressed_cells)
+
+
+@settings(max_examples=200, deadline=None)
+@given(maps, st.sampled_from([6, 7]))
+def test_a_coarser_map_is_the_same_young_people_in_fewer_areas(people, coarsest):
+    """Asking again at resolution 7 counts the same people: the regions nest exactly."""
+    coarser = {}
+    for cell, group in people.items():
+        coarser.setdefault(h3.cell_to_parent(cell, 7), set()).update(group)
+    every = set().union(*people.values()) if people else set()
+    for result in (disclose(people, coarsest, THRESHOLD, BASE), disclose(coarser, coarsest, THRESHOLD, BASE)):
+        found = set().union(*(true_people(area, people) for area in result)) if result else set()
+        assert found == every
+
+
+def test_one_lone_child_is_suppressed_not_shown():
+    lone = CELLS_8[0]
+    assert disclose({lone: {7}}, 6, THRESHOLD, BASE) == [SharedArea(h3.cell_to_parent(lone, 6), (h3.cell_to_parent(lone, 6),), None)]
+
+
+def test_one_child_with_many_cells_still_counts_once():
+    assert disclose({cell: {7} for cell in CELLS_8[:30]}, 6, THRESHOLD, BASE)[0].suppressed
+
+
+@pytest.mark.parametrize(("count", "expected"), [(6, 5), (7, 5), (8, 10), (12, 10), (13, 15), (1000, 1000)])
+def test_rounding(count, expected):
+    assert rounded(count, 5) == expected
+
+
+def test_a_coarsest_finer_than_the_cells_is_refused():
+    with pytest.raises(ValueError, match="finer"):
+        disclose({CELLS_8[0]: {1}}, 9, THRESHOLD, BASE)

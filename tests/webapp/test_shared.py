@@ -1,0 +1,163 @@
+"""The shared partner map and /api/v1/shared/hexes, checked against distinct young people counted
+here with h3-py from the episodes' own points."""
+
+import random
+from datetime import date, datetime, timedelta, timezone
+
+import h3
+import pytest
+
+from geo.coords import LatLng
+from geo.hexes import cells_of
+from models.codes import MissingType, Role
+from models.safeguarding import MissingEpisode, YoungPerson
+
+THRESHOLD = 5
+ROUNDING = 5
+
+
+@pytest.fixture
+def cluster(session, organisations):
+    """Twenty girls and boys going missing around Earl's Court, three episodes each, and one girl
+    alone in Croydon: (reference, sex, point) per episode."""
+    organisation = next(iter(organisations.values()))
+    rng = random.Random(11)
+    places = [(f"YP-SHARE{n:02d}", 1 + n % 2,
+               LatLng(51.49 + rng.uniform(-0.004, 0.004), -0.19 + rng.uniform(-0.006, 0.006)))
+              for n in range(20) for _ in range(3)]
+    places.append(("YP-ALONE", 2, LatLng(51.372, -0.098)))
+    people = {}
+    for index, (reference, sex, point) in enumerate(places):
+        if reference not in people:
+            people[reference] = YoungPerson(reference=reference, birth_month=date(2010, 5, 1), sex=sex,
+                                            responsible_authority_code="E09000020", organisation_id=organisation.id)
+            session.add(people[reference])
+            session.flush()
+        started = datetime(2026, 2, 1, 21, tzinfo=timezone.utc) + timedelta(days=index)
+        session.add(MissingEpisode(young_person_id=people[reference].id, missing_type=MissingType.MISSING,
+                                   started_at=started, ended_at=started + timedelta(hours=5),
+                                   last_seen_location=point.wkt, last_seen_cells=cells_of(point)))
+    session.commit()
+    return places
+
+
+def members(feature) -> list[str]:
+    return feature["properties"].get("cells", [feature["properties"]["h3"]])
+
+
+def true_young_people(places, feature, sex=None) -> int:
+    """Distinct young people whose point's resolution-10 cell lies in one of the feature's hexagons."""
+    inside = set()
+    for reference, person_sex, point in places:
+        fine = h3.latlng_to_cell(point.lat, point.lng, 10)
+        if (sex is None or person_sex == sex) and any(
+                h3.cell_to_parent(fine, h3.get_resolution(member)) == member for member in members(feature)):
+            inside.add(reference)
+    return len(inside)
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("path", ["/shared/", "/api/v1/shared/hexes"])
+def test_every_role_reaches_the_shared_map(client, auth, role, path):
+    auth.login(role.value)
+    assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("res", range(6, 11))
+@pytest.mark.parametrize(("sex_parameter", "sex"), [("", None), ("female", 2), ("male", 1)])
+def test_figures_are_rounded_counts_of_more_than_the_threshold(client, auth, cluster, res, sex_parameter, sex):
+    auth.login(Role.POLICE_PARTNER.value)
+    body = client.get(f"/api/v1/shared/hexes?res={res}&sex={sex_parameter}").get_json()
+    assert body["features"], "the cluster must show somewhere"
+    for feature in body["features"]:
+        truth = true_young_people(cluster, feature, sex)
+        if feature["properties"].get("suppressed"):
+            assert "young_people" not in feature["properties"]
+            assert 1 <= truth <= THRESHOLD and feature["properties"]["resolution"] == 6
+        else:
+            assert truth > THRESHOLD
+            value = feature["properties"]["young_people"]
+            assert value % ROUNDING == 0 and abs(value - truth) <= ROUNDING // 2
+
+
+def test_the_lone_child_is_suppressed_and_the_cluster_is_not(client, auth, cluster):
+    auth.login(Role.POLICE_PARTNER.value)
+    body = client.get("/api/v1/shared/hexes?res=9").get_json()
+    alone = h3.latlng_to_cell(51.372, -0.098, 6)
+    croydon = [f for f in body["features"] if any(h3.cell_to_parent(h3.latlng_to_cell(51.372, -0.098, 10),
+                                                                      h3.get_resolution(m)) == m for m in members(f))]
+    assert [f["properties"] for f in croydon] == [{"h3": alone, "resolution": 6, "suppressed": True}]
+    assert sum(f["properties"].get("young_people", 0) for f in body["features"]) >= 20 - ROUNDING
+
+
+def test_nothing_names_a_child(client, auth, cluster):
+    auth.login(Role.COMMUNITY_PARTNER.value)
+    for path in ("/api/v1/shared/hexes?res=10", "/shared/?res=10"):
+        text = client.get(path).get_data(as_text=True)
+        assert "YP-" not in text
+
+
+def test_the_answer_carries_no_totals(client, auth, cluster):
+    auth.login(Role.POLICE_PARTNER.value)
+    body = client.get("/api/v1/shared/hexes?res=8").get_json()
+    assert set(body) == {"type", "features", "resolution", "layer", "disclosure", "contexts_by_kind"}
+    assert body["disclosure"]["threshold"] == THRESHOLD and body["disclosure"]["rounded_to"] == ROUNDING
+    for feature in body["features"]:
+        assert set(feature["properties"]) <= {"h3", "resolution", "rest", "cells", "young_people", "suppressed"}
+
+
+def test_a_box_never_cuts_a_hexagon(client, auth, cluster):
+    """An area in a box's answer is exactly the same area, with the same figure, without the box."""
+    auth.login(Role.POLICE_PARTNER.value)
+    whole = {f["properties"]["h3"] + str(f["properties"].get("rest")): f
+             for f in client.get("/api/v1/shared/hexes?res=10").get_json()["features"]}
+    boxed = client.get("/api/v1/shared/hexes?res=10&bbox=-0.1905,51.4895,-0.1895,51.4905").get_json()["features"]
+    assert boxed
+    for feature in boxed:
+        assert whole[feature["properties"]["h3"] + str(feature["properties"].get("rest"))] == feature
+
+
+def test_a_higher_threshold_shows_less(make_app, users, cluster):
+    client = make_app(DISCLOSURE_THRESHOLD=10, DISCLOSURE_ROUNDING=10).test_client()
+    client.post("/login", data={"username": Role.POLICE_PARTNER.value, "password": "correct horse battery staple"})
+    for feature in client.get("/api/v1/shared/hexes?res=9").get_json()["features"]:
+        if not feature["properties"].get("suppressed"):
+            assert true_young_people(cluster, feature) > 10 and feature["properties"]["young_people"] % 10 == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter", "value"),
+    [
+        ("gi=true", "gi", "true"),
+        ("compare=true&from=2026-01-01", "compare", "true"),
+        ("contexts=true", "contexts", "true"),
+        ("layer=contexts", "layer", "contexts"),
+        ("layer=young_people", "layer", "young_people"),
+        ("res=11", "res", "11"),
+        ("sex=unknown", "sex", "unknown"),
+        ("bbox=1,2", "bbox", "1,2"),
+        ("period=forever", "period", "forever"),
+    ],
+)
+def test_bad_or_unshared_parameters_are_refused_by_name(client, auth, query, parameter, value):
+    auth.login(Role.POLICE_PARTNER.value)
+    response = client.get(f"/api/v1/shared/hexes?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith(f"{parameter}: {value!r}")
+
+
+def test_partners_land_on_the_shared_map(client, auth):
+    response = auth.login(Role.POLICE_PARTNER.value)
+    assert response.headers["Location"] == "/shared/"
+    page = client.get("/shared/").get_data(as_text=True)
+    assert "Shared map" in page and 'href="/contexts/' not in page and "Placement check" not in page
+
+
+def test_the_page_table_matches_the_api(client, auth, cluster):
+    auth.login(Role.POLICE_PARTNER.value)
+    body = client.get("/api/v1/shared/hexes?res=9&period=all").get_json()
+    page = client.get("/shared/?res=9&period=all").get_data(as_text=True)
+    for feature in body["features"]:
+        if not feature["properties"].get("suppressed"):
+            assert feature["properties"]["h3"] in page
+    assert f"about {max(f['properties'].get('young_people', 0) for f in body['features'])}" in page

@@ -1,0 +1,152 @@
+"""The shared partner map: where young people went missing from, or were found, as hexagons of
+distinct young people with disclosure control applied here on the server (geo.disclosure). Every
+role may see it, police and community partners included; it names no child and no exact place,
+and shows contexts only as counts by kind. The same figures go to partners' GIS tools as GeoJSON
+from ``/api/v1/shared/hexes``."""
+
+from dataclasses import dataclass, replace
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+
+from geo.disclosure import SharedArea, disclose
+from geo.hexes import (
+    MAP_RESOLUTIONS,
+    cell_centre,
+    cell_resolution,
+    cell_ring_lnglat,
+    cell_to_string,
+    cells_covering_box,
+)
+from models.codes import CONTEXT_KIND_LABELS, ContextKind
+from models.queries import MapLayer, context_kinds_in_cells, young_people_by_ancestor
+from webapp import maps, params
+from webapp.access import Access, declare
+from webapp.db import get_session
+
+bp = Blueprint("shared", __name__)
+declare(bp, Access.SIGNED_IN)
+
+# Cells climb to this resolution at most (about 36 km2); a cell still too small there is suppressed.
+COARSEST = MAP_RESOLUTIONS.start
+SHARED_LAYERS = (MapLayer.LAST_SEEN, MapLayer.FOUND)
+# Parameters of /api/v1/hexes that would publish figures the disclosure control has not seen.
+NOT_SHARED = {
+    "gi": "is not available on the shared map: Gi* scores are computed from exact counts",
+    "compare": "is not available on the shared map: the previous period's exact counts would be shown",
+    "contexts": "is not available on the shared map: contexts are shared only as counts by kind",
+}
+SHARED_FILTERS = (
+    ("layer", "Place young people by", [("last_seen", "Where last seen while missing"), ("found", "Where found")]),
+    ("type", "Episode type", [("", "Missing or away"), ("M", "Missing (whereabouts unknown)"), ("A", "Away from placement")]),
+    ("sex", "Sex", [("", "Any"), ("female", "Female"), ("male", "Male")]),
+)
+
+
+@dataclass
+class SharedMap:
+    resolution: int
+    layer: MapLayer
+    areas: list[SharedArea]
+    contexts_by_kind: dict[ContextKind, int]
+    threshold: int
+    rounded_to: int
+
+    @property
+    def shown(self) -> list[SharedArea]:
+        return sorted((area for area in self.areas if not area.suppressed), key=lambda area: (-area.young_people, area.cell))
+
+    @property
+    def disclosure(self) -> dict:
+        return {
+            "threshold": self.threshold,
+            "rounded_to": self.rounded_to,
+            "coarsest_resolution": COARSEST,
+            "method": (f"Counts of distinct young people. A hexagon with 1 to {self.threshold} is merged into its "
+                       f"parent with all its siblings, up to resolution {COARSEST}, where it is suppressed; every "
+                       f"figure shown is rounded to the nearest {self.rounded_to}."),
+        }
+
+
+def shared_map(args) -> SharedMap:
+    """Read the request's settings and filters (those of /api/v1/hexes that the shared map allows)
+    and disclose its hexagons."""
+    for name, reason in NOT_SHARED.items():
+        if name in args:
+            params.bad_parameter(name, args[name], reason)
+    resolution = params.resolution(args)
+    layer = params.layer(args)
+    if layer not in SHARED_LAYERS:
+        params.bad_parameter("layer", args.get("layer"), "is not one of: last_seen, found (the shared map places "
+                             "young people by where their missing episodes began or ended)")
+    selection = params.episode_selection(args)
+    _, period_start = params.period(args, default="all")
+    if period_start and not args.get("from"):
+        selection = replace(selection, started_from=period_start)
+    within = None
+    if selection.bbox is not None:
+        try:
+            within = list(cells_covering_box(selection.bbox, COARSEST))
+        except ValueError as error:
+            params.bad_parameter("bbox", args.get("bbox"), str(error))
+    session = get_session()
+    people = dict(session.execute(young_people_by_ancestor(selection, resolution, COARSEST, within)).all())
+    config = current_app.config
+    areas = disclose(people, COARSEST, config["DISCLOSURE_THRESHOLD"], config["DISCLOSURE_ROUNDING"])
+    kinds = {ContextKind(kind): count for kind, count in session.execute(context_kinds_in_cells(COARSEST, within))}
+    return SharedMap(resolution, layer, areas, kinds, config["DISCLOSURE_THRESHOLD"], config["DISCLOSURE_ROUNDING"])
+
+
+def area_feature(area: SharedArea) -> dict:
+    """A GeoJSON feature: the hexagon, or the hexagons left in it for "the rest of" a hexagon."""
+    if area.rest:
+        geometry = {"type": "MultiPolygon", "coordinates": [[cell_ring_lnglat(member)] for member in area.members]}
+    else:
+        geometry = {"type": "Polygon", "coordinates": [cell_ring_lnglat(area.cell)]}
+    properties = {"h3": cell_to_string(area.cell), "resolution": cell_resolution(area.cell)}
+    if area.rest:
+        properties.update(rest=True, cells=[cell_to_string(member) for member in area.members])
+    properties.update({"suppressed": True} if area.suppressed else {"young_people": area.young_people})
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def feature_collection(found: SharedMap) -> dict:
+    """GeoJSON: each area with ``h3``, ``resolution``, ``rest`` and its ``cells`` for the rest of a
+    hexagon, and ``young_people`` or ``suppressed``; then the disclosure settings and contexts by kind."""
+    return {
+        "type": "FeatureCollection",
+        "features": [area_feature(area) for area in found.areas],
+        "resolution": found.resolution,
+        "layer": found.layer.value,
+        "disclosure": found.disclosure,
+        "contexts_by_kind": {kind.value: count for kind, count in sorted(found.contexts_by_kind.items())},
+    }
+
+
+@bp.get("/api/v1/shared/hexes")
+def hexes():
+    return jsonify(feature_collection(shared_map(request.args)))
+
+
+@bp.get("/shared/")
+def index():
+    found = shared_map(request.args)
+    collection = feature_collection(found)
+    counts = [area.young_people for area in found.shown]
+    breaks = maps.class_breaks(counts)
+    fmap = maps.shared_hex_map(collection, breaks)
+    shown = [{"h3": cell_to_string(area.cell), "resolution": cell_resolution(area.cell), "rest": area.rest,
+              "young_people": area.young_people, "centre": cell_centre(area.cell)} for area in found.shown]
+    return render_template(
+        "shared/index.html",
+        found=found,
+        shown=shown,
+        suppressed=sum(area.suppressed for area in found.areas),
+        legend=maps.legend(breaks, max(counts, default=0)),
+        map=maps.embed(fmap),
+        filters=SHARED_FILTERS,
+        periods=params.PERIODS,
+        period=request.args.get("period", "all"),
+        kind_labels=CONTEXT_KIND_LABELS,
+        resolutions=MAP_RESOLUTIONS,
+        api_query=request.query_string.decode(),
+    )
