@@ -4,13 +4,17 @@ Query builders return ``Select`` objects; callers run them and own the transacti
 """
 
 from models.aggregates import EpisodeDataVersion, EpisodeHexMonth
+from models.audit import AuditEvent
 from models.base import Base
 from models.geography import LocalAuthority, Postcode
 from models.imports import ImportRun
-from models.people import Organisation, User
+from models.people import Organisation, OrganisationSharing, User
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
+from models.tokens import ApiToken
 
 __all__ = [
+    "ApiToken",
+    "AuditEvent",
     "Base",
     "Context",
     "ContextLink",
@@ -20,6 +24,7 @@ __all__ = [
     "LocalAuthority",
     "MissingEpisode",
     "Organisation",
+    "OrganisationSharing",
     "Placement",
     "Postcode",
     "User",

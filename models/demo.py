@@ -18,13 +18,14 @@ from itertools import accumulate
 
 from shapely.geometry import Polygon
 from sqlalchemy import Connection, exists, select, text
+from sqlalchemy.dialects.postgresql import insert
 
 from geo.coords import LatLng
 from geo.grid import miles_between
 from geo.hexes import cells_of
 from models.base import copy_rows
 from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability, ReturnedBy
-from models.people import Organisation
+from models.people import Organisation, OrganisationSharing
 from models.safeguarding import Context, YoungPerson
 from models.times import LONDON, london_midnight, london_today, months_before
 
@@ -194,6 +195,13 @@ class DemoGenerator:
                     .returning(Organisation.id)
                 )
             ids[kind] = organisation
+        # The borough shares its records with its partners, for the shared map's disclosed counts.
+        authority = ids[OrganisationKind.LOCAL_AUTHORITY]
+        for kind, partner in ids.items():
+            if kind != OrganisationKind.LOCAL_AUTHORITY:
+                self.connection.execute(
+                    insert(OrganisationSharing).values(authority_id=authority, partner_id=partner)
+                    .on_conflict_do_nothing())
         return ids
 
     # ---- contexts ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, enum_column, utcnow
@@ -22,6 +22,18 @@ class Organisation(Base):
     users: Mapped[list["User"]] = relationship(back_populates="organisation")
 
 
+class OrganisationSharing(Base):
+    """An authority shares its records with a partner organisation: the partner's users may read
+    them (row-level security, models/security.py), which the app uses only for the shared map's
+    disclosed counts."""
+
+    __tablename__ = "organisation_sharing"
+    __table_args__ = (PrimaryKeyConstraint("authority_id", "partner_id"),)
+
+    authority_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    partner_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+
+
 class User(UserMixin, Base):
     __tablename__ = "users"
 
@@ -33,6 +45,9 @@ class User(UserMixin, Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Sign-in lock-out: failures since the last success, and until when sign-in is refused.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 

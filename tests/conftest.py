@@ -16,6 +16,7 @@ from werkzeug.security import generate_password_hash
 from models.base import make_engine, make_session_factory
 from models.codes import OrganisationKind, Role
 from models.people import Organisation, User
+from models.security import APP_ROLE
 from webapp import create_app
 
 PASSWORD = "correct horse battery staple"
@@ -39,6 +40,11 @@ def copy_template_database(purpose: str) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_url.database}"{fast}'))
     admin.dispose()
     return template_url.set(database=name).render_as_string(hide_password=False)
+
+
+def as_app_role(url: str) -> str:
+    """The same database as the application's own role, which owns nothing (models.security)."""
+    return make_url(url).set(username=APP_ROLE).render_as_string(hide_password=False)
 
 
 def drop_database(url: str) -> None:
@@ -109,10 +115,11 @@ def make_app(database_url, connection):
             "DATABASE_URL": database_url,
             "WTF_CSRF_ENABLED": False,
             "TILE_URL": "",
+            "RATELIMIT_ENABLED": False,
         }
         settings.update(config)
         app = create_app(settings)
-        app.extensions["db_sessions"] = sessionmaker(
+        app.extensions["db_sessions"] = app.extensions["db_owner_sessions"] = sessionmaker(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
         apps.append(app)

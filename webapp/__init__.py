@@ -22,7 +22,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from webapp import (
         access,
+        admin,
         api,
+        audit,
         auth,
         cli,
         contexts,
@@ -30,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         db,
         errors,
         formatting,
+        headers,
         health,
         imports,
         openapi,
@@ -43,9 +46,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     auth.init_app(app)
     access.init_app(app)
+    audit.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
     cli.init_app(app)
     formatting.init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, contexts.bp, people.bp, placements.bp, imports.bp, shared.bp, api.bp, openapi.bp, health.bp):
+    for blueprint in (auth.bp, dashboard.bp, contexts.bp, people.bp, placements.bp, imports.bp, shared.bp, api.bp,
+                      openapi.bp, health.bp, admin.bp):
         app.register_blueprint(blueprint)
     return app

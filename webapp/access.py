@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, abort, current_app, request
 from flask_login import current_user
 
 from models.codes import Role
+from webapp.db import act_for_organisation
 from webapp.errors import wants_json
 from webapp.extensions import login_manager
 
@@ -83,7 +84,9 @@ def _check_access():
     access = access_of(current_app, request.endpoint)
     if access == Access.PUBLIC:
         return None
-    if not current_user.is_authenticated:
+    if current_user.is_authenticated:
+        act_for_organisation(current_user.organisation_id)
+    else:
         if wants_json():
             abort(401, description="Sign in first: this needs a signed-in session or an API token.")
         return login_manager.unauthorized()

@@ -1,9 +1,11 @@
-"""Sign-in and sign-out. Who may reach which page is declared in webapp.access."""
+"""Sign-in and sign-out, API tokens, lock-out and session expiry. Who may reach which page is
+declared in webapp.access."""
 
 import secrets
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -11,10 +13,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
+from models.audit import AuditAction
 from models.people import User
+from models.tokens import token_named
+from webapp import audit
 from webapp.access import Access, declare, needs
 from webapp.db import get_session
-from webapp.extensions import login_manager
+from webapp.extensions import csrf, limiter, login_manager
 
 bp = Blueprint("auth", __name__)
 declare(bp, Access.SIGNED_IN)
@@ -32,6 +37,53 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     app.jinja_env.globals["home_url"] = home_url
+    # CSRF is checked here rather than by Flask-WTF's own hook, so that API requests carrying a
+    # bearer token (which a browser never adds by itself) are not asked for a form token.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.before_request(_protect_from_csrf)
+    app.before_request(_expire_session)
+    limiter.init_app(app)
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else None
+
+
+def _protect_from_csrf():
+    config = current_app.config
+    if config["WTF_CSRF_ENABLED"] and request.method in config["WTF_CSRF_METHODS"] and _bearer_token() is None:
+        csrf.protect()
+
+
+@login_manager.request_loader
+def _load_user_from_token(_request) -> User | None:
+    """An API request with ``Authorization: Bearer <token>`` acts as the token's user, with her
+    role; only on the API, never for pages, and never starting a session."""
+    secret = _bearer_token()
+    if secret is None or not request.path.startswith("/api/"):
+        return None
+    token = token_named(get_session(), secret)
+    now = datetime.now(timezone.utc)
+    if token is None or not token.active_at(now) or not token.user.active:
+        return None
+    token.last_used_at = now
+    get_session().commit()
+    token.user.via_token = True
+    return token.user
+
+
+def _expire_session():
+    """A session ends after SESSION_IDLE_MINUTES without a request (the cookie's own lifetime) and
+    SESSION_MAX_HOURS after signing in, whichever comes first."""
+    signed_in_at = session.get("signed_in_at")
+    if signed_in_at is None or not current_user.is_authenticated:
+        return None
+    if datetime.now(timezone.utc).timestamp() - signed_in_at > current_app.config["SESSION_MAX_HOURS"] * 3600:
+        logout_user()
+        session.clear()
+        flash("Your session has ended: please sign in again.", "info")
+    return None
 
 
 def home_url() -> str:
@@ -59,24 +111,51 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @needs(Access.PUBLIC)
+@limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(home_url())
     form = LoginForm()
     if form.validate_on_submit():
-        user = get_session().scalar(select(User).where(User.username == form.username.data.strip()))
+        username = form.username.data.strip()
+        user = get_session().scalar(select(User).where(User.username == username))
         # Hash even for unknown usernames, so the response time does not tell which ones exist.
         password_hash = user.password_hash if user is not None else UNKNOWN_USER_HASH
-        if not check_password_hash(password_hash, form.password.data) or user is None or not user.active:
+        right = check_password_hash(password_hash, form.password.data)
+        now = datetime.now(timezone.utc)
+        if user is not None and user.locked_until is not None and user.locked_until > now:
+            audit.record(AuditAction.SIGN_IN_LOCKED, user=user)
+            flash("This account is locked after too many failed sign-ins. Try again later, or ask an "
+                  "administrator.", "danger")
+            return render_template("auth/login.html", form=form), 401
+        if not right or user is None or not user.active:
+            if user is not None:
+                _count_failure(user, now)
+            audit.record(AuditAction.SIGN_IN_FAILED, user=user, username=username)
             flash("Username or password is not right.", "danger")
             return render_template("auth/login.html", form=form), 401
+        user.failed_sign_ins, user.locked_until = 0, None
+        session.clear()  # a new session for the new sign-in
         login_user(user)
+        session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
+        session["signed_in_at"] = now.timestamp()
+        audit.record(AuditAction.SIGN_IN, user=user)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 
+def _count_failure(user: User, now: datetime) -> None:
+    """After SIGN_IN_LOCK_AFTER failures in a row the account is locked for SIGN_IN_LOCK_MINUTES."""
+    user.failed_sign_ins += 1
+    if user.failed_sign_ins >= current_app.config["SIGN_IN_LOCK_AFTER"]:
+        user.locked_until = now + timedelta(minutes=current_app.config["SIGN_IN_LOCK_MINUTES"])
+        user.failed_sign_ins = 0
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
+    audit.record(AuditAction.SIGN_OUT)
     logout_user()
+    session.clear()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select, text
 from werkzeug.security import generate_password_hash
 
+from models.base import make_engine, make_session_factory
 from models.codes import OrganisationKind, Role
 from models.demo import DemoSize, demo_loaded, write_demo
 from models.imports import ImportOutcome
@@ -34,7 +35,16 @@ def init_app(app: Flask) -> None:
 
 
 def _engine():
-    return current_app.extensions["db_engine"]
+    """The owner's connection (DATABASE_URL): loads and set-up are not bound by row-level security."""
+    if "db_owner_engine" not in current_app.extensions:
+        current_app.extensions["db_owner_engine"] = make_engine(current_app.config["DATABASE_URL"])
+    return current_app.extensions["db_owner_engine"]
+
+
+def _owner_sessions():
+    if "db_owner_sessions" not in current_app.extensions:
+        current_app.extensions["db_owner_sessions"] = make_session_factory(_engine())
+    return current_app.extensions["db_owner_sessions"]
 
 
 @click.command("seed-demo")
@@ -53,7 +63,7 @@ def seed_demo_command(seed: int) -> None:
             connection.execute(text("ANALYZE"))
         click.echo(", ".join(f"{count:,} {table.replace('_', ' ')}" for table, count in counts.items()))
     password = os.environ.get("DEMO_PASSWORD", "safeguarding-demo")
-    with current_app.extensions["db_sessions"]() as session, session.begin():
+    with _owner_sessions()() as session, session.begin():
         ensure_demo_users(session, password)
     click.echo("Demo sign-ins (synthetic data only):")
     for username, _, role, _ in DEMO_USERS:
@@ -72,7 +82,7 @@ def seed_demo_command(seed: int) -> None:
 @with_appcontext
 def create_user_command(username, display_name, role, organisation, organisation_kind, authority_code, password):
     """Add a user who can sign in (the first administrator of a real database, say)."""
-    with current_app.extensions["db_sessions"]() as session, session.begin():
+    with _owner_sessions()() as session, session.begin():
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise click.ClickException(f"username {username!r} is taken")
         owner = session.scalar(select(Organisation).where(Organisation.name == organisation))
@@ -104,7 +114,7 @@ def import_ssda903_command(organisation, header, episodes, missing, valid_rows_o
     with status 1 when nothing was imported."""
     paths = {HEADER: header, EPISODES: episodes, MISSING: missing}
     files = {name: (path, Path(path).read_bytes()) for name, path in paths.items() if path}
-    with current_app.extensions["db_sessions"]() as session:
+    with _owner_sessions()() as session:
         owner = session.scalar(select(Organisation).where(Organisation.name == organisation))
         if owner is None:
             raise click.BadParameter(f"{organisation!r} is not an organisation in the app", param_hint="--organisation")

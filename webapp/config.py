@@ -8,6 +8,9 @@ def from_environment() -> dict:
     return {
         "SECRET_KEY": env.get("SECRET_KEY"),
         "DATABASE_URL": env.get("DATABASE_URL"),
+        # The web app's own connection, as a role that owns nothing (see the README); without it
+        # the app connects as DATABASE_URL's owner, which row-level security does not restrict.
+        "APP_DATABASE_URL": env.get("APP_DATABASE_URL"),
         # The basemap. Empty means no tiles: hexagons, markers and the table still work.
         "TILE_URL": env.get("TILE_URL", ""),
         "TILE_ATTRIBUTION": env.get("TILE_ATTRIBUTION", ""),
@@ -18,7 +21,14 @@ def from_environment() -> dict:
         # Set SESSION_COOKIE_SECURE=1 behind HTTPS.
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", str(8 * 3600))),
+        # A session ends after this long without a request, and SESSION_MAX_HOURS after sign-in.
+        "PERMANENT_SESSION_LIFETIME": 60 * int(env.get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": float(env.get("SESSION_MAX_HOURS", "8")),
+        # Sign-in: attempts per address, and the lock-out of an account after failures in a row.
+        "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "10 per minute"),
+        "SIGN_IN_LOCK_AFTER": int(env.get("SIGN_IN_LOCK_AFTER", "5")),
+        "SIGN_IN_LOCK_MINUTES": int(env.get("SIGN_IN_LOCK_MINUTES", "15")),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # Placement checks: "within easy reach" of the home postcode, and "near" other places.
         "PLACEMENT_EASY_REACH_MILES": float(env.get("PLACEMENT_EASY_REACH_MILES", "20")),

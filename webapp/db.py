@@ -1,9 +1,12 @@
-"""One SQLAlchemy session per request, closed when the request ends."""
+"""One SQLAlchemy session per request, closed when the request ends, acting for the signed-in
+user's organisation (row-level security, models.security)."""
 
 from flask import Flask, abort, current_app, g
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from models.base import make_engine, make_session_factory
+from models.security import act_for
 
 # JIT compilation cost about 60 ms on each of the dashboard's short aggregate queries and saved
 # nothing on the long ones. psycopg prepares a statement run five times on one connection, and
@@ -14,8 +17,10 @@ CONNECTION_OPTIONS = "-c jit=off -c plan_cache_mode=force_custom_plan"
 
 
 def init_app(app: Flask) -> None:
+    # The app's own role (APP_DATABASE_URL) owns nothing and is subject to row-level security;
+    # DATABASE_URL, the owner, is for migrations and the command-line loads.
     engine = make_engine(
-        app.config["DATABASE_URL"],
+        app.config["APP_DATABASE_URL"] or app.config["DATABASE_URL"],
         pool_size=app.config["DB_POOL_SIZE"],
         connect_args={"connect_timeout": app.config["DB_CONNECT_TIMEOUT"], "options": CONNECTION_OPTIONS},
     )
@@ -27,7 +32,22 @@ def init_app(app: Flask) -> None:
 def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["db_sessions"]()
+        event.listen(g.db_session, "after_begin", _act_in_new_transaction)
     return g.db_session
+
+
+def act_for_organisation(organisation_id: int | None) -> None:
+    """From now on in this request, every transaction acts for ``organisation_id``."""
+    g.organisation_id = organisation_id
+    session = get_session()
+    if session.in_transaction():
+        act_for(session.connection(), organisation_id)
+
+
+def _act_in_new_transaction(_session, _transaction, connection) -> None:
+    # set_config(..., true) lasts one transaction: name the organisation again in each new one.
+    if "organisation_id" in g:
+        act_for(connection, g.organisation_id)
 
 
 def _close_session(_exception=None) -> None:

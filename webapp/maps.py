@@ -16,6 +16,7 @@ from shapely.geometry import mapping, shape
 from geo.grid import METRES_PER_MILE
 from models.codes import CONTEXT_KIND_ICONS, CONTEXT_KIND_LABELS, ContextKind
 from models.times import LONDON
+from webapp.headers import csp_nonce
 
 # ColorBrewer YlOrRd, five classes: readable on grey or on a basemap.
 HEAT_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -293,8 +294,10 @@ def embed(fmap: folium.Map) -> dict[str, Markup]:
     """The map's head, body and script, to place inside one of this app's own pages."""
     root = fmap.get_root()
     root.render()
+    # folium's head has inline scripts too: they run only with this request's nonce (webapp.headers).
+    head = root.header.render().replace("<script>", f'<script nonce="{csp_nonce()}">')
     return {
-        "head": Markup(root.header.render()),
+        "head": Markup(head),
         "body": Markup(root.html.render()),
         "script": Markup(root.script.render()),
     }

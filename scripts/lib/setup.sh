@@ -9,6 +9,7 @@ VAR="$ROOT/var"
 VENV="$ROOT/.venv"
 CSMAP_PGPORT="${CSMAP_PGPORT:-54329}"
 DB_ROLE="csmap"
+APP_DB_ROLE="csmap_app"  # models/security.py APP_ROLE
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -165,9 +166,14 @@ CONF
     as_cluster_owner "$bin/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/postgres.log" -w -t 60 start >/dev/null \
       || { tail -n 20 "$CLUSTER_DIR/postgres.log" >&2; die "PostgreSQL did not start (log above)"; }
   fi
+  # $DB_ROLE owns the databases and migrates them; $APP_DB_ROLE is the web app's, owns nothing and
+  # is held to row-level security (models/security.py).
   superuser_sql "DO \$\$ BEGIN
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_ROLE') THEN
         CREATE ROLE $DB_ROLE LOGIN CREATEDB;
+      END IF;
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$APP_DB_ROLE') THEN
+        CREATE ROLE $APP_DB_ROLE LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
       END IF; END \$\$;"
 }
 
@@ -175,8 +181,9 @@ superuser_sql() {
   psql -X -q -v ON_ERROR_STOP=1 -h "$CLUSTER_SOCKET" -p "$CSMAP_PGPORT" -U postgres -d postgres -c "$1"
 }
 
+# The URL of local database $1, as its owner or (with a second argument) as role $2.
 local_database_url() {
-  echo "postgresql+psycopg://$DB_ROLE@/$1?host=$CLUSTER_SOCKET&port=$CSMAP_PGPORT"
+  echo "postgresql+psycopg://${2:-$DB_ROLE}@/$1?host=$CLUSTER_SOCKET&port=$CSMAP_PGPORT"
 }
 
 # Creates database $1 owned by the app's role, with the extensions that need a superuser.

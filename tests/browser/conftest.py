@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, as_app_role
 from webapp import create_app
 
 CHROMIUM_ARGS = [
@@ -23,7 +23,9 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def live_server(demo_database_url):
     url = demo_database_url
-    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": url})
+    # As in production: the app connects as its own role, under row-level security.
+    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": url, "APP_DATABASE_URL": as_app_role(url),
+                      "SIGN_IN_RATE_LIMIT": "1000 per minute"})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
     # A basemap that never loads (every tile is a 404), as on a network that blocks tile servers:
@@ -58,6 +60,9 @@ class Visit:
         self.script_errors: list[str] = []
         self.page.route("**/*", self._only_local)
         self.page.on("pageerror", lambda error: self.script_errors.append(str(error)))
+        # A script or style the Content Security Policy blocked is reported on the console only.
+        self.page.on("console", lambda message: self.script_errors.append(message.text)
+                     if message.type == "error" and "Content Security Policy" in message.text else None)
 
     def _only_local(self, route):
         url = route.request.url

@@ -49,6 +49,10 @@ ROUTES = {
     "imports.upload": (IMPORTERS, "POST", "/imports/ssda903", {"data": {}}, 400),
     "imports.run_page": (IMPORTERS, "GET", "/imports/999999", {}, 404),
     "imports.problems_csv": (IMPORTERS, "GET", "/imports/999999/problems.csv", {}, 404),
+    "admin.audit_log": (ADMINISTRATORS, "GET", "/admin/audit", {}, 200),
+    "admin.tokens": (ADMINISTRATORS, "GET", "/admin/tokens", {}, 200),
+    "admin.issue": (ADMINISTRATORS, "POST", "/admin/tokens", {"data": {}}, 400),
+    "admin.revoke": (ADMINISTRATORS, "POST", "/admin/tokens/999999/revoke", {}, 404),
 }
 
 

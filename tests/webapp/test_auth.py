@@ -119,7 +119,11 @@ def sign_in_with_token(client) -> str:
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     response = client.post("/login", data={"username": "panel_member", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
-    return token
+    # Signing in starts a new session with a new token: read it from the next page, as a browser does.
+    page = client.get("/").get_data(as_text=True)
+    new_token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert new_token != token
+    return new_token
 
 
 @pytest.mark.parametrize(("path", "kwargs"), [("/logout", {}), ("/api/v1/contexts", {"json": {"name": "x"}}),
@@ -137,3 +141,68 @@ def test_session_cookie_flags(client, auth):
     response = auth.login()
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_sign_in_attempts_are_limited_per_address(make_app, users):
+    from webapp.extensions import limiter
+
+    app = make_app(RATELIMIT_ENABLED=True, SIGN_IN_RATE_LIMIT="3 per minute")
+    limiter.reset()
+    client = app.test_client()
+    statuses = [client.post("/login", data={"username": "nobody", "password": "x"}).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    assert client.get("/login").status_code == 200  # reading the form is not limited
+    limiter.reset()
+
+
+def test_a_session_ends_after_its_maximum_length(client, auth):
+    auth.login()
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as cookie_session:
+        cookie_session["signed_in_at"] -= 9 * 3600
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_the_session_cookie_expires_when_idle(client, auth, app):
+    cookie = auth.login().headers["Set-Cookie"]
+    assert "Expires=" in cookie and app.permanent_session_lifetime.total_seconds() == 30 * 60
+
+
+@pytest.mark.parametrize("path", ["/login", "/shared/", "/api/v1/shared/hexes", "/healthz"])
+def test_security_headers_on_every_answer(client, auth, path):
+    auth.login(Role.POLICE_PARTNER.value)
+    headers = client.get(path).headers
+    policy = headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self' 'nonce-" in policy and "object-src 'none'" in policy
+    assert "frame-ancestors 'none'" in policy and "unsafe-eval" not in policy and "*" not in policy
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_each_page_gets_a_new_script_nonce(client, auth):
+    auth.login(Role.POLICE_PARTNER.value)
+    first, second = (client.get("/shared/?res=7") for _ in range(2))
+    nonces = [re.search(r"'nonce-([^']+)'", r.headers["Content-Security-Policy"]).group(1) for r in (first, second)]
+    assert nonces[0] != nonces[1]
+    assert f'nonce="{nonces[1]}"' in second.get_data(as_text=True)
+
+
+def test_the_basemap_host_is_allowed_for_images_only(make_app, users):
+    app = make_app(TILE_URL="https://{s}.tiles.example.org/{z}/{x}/{y}.png")
+    client = app.test_client()
+    policy = client.get("/login").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://*.tiles.example.org" in policy
+    assert policy.count("tiles.example.org") == 1
+
+
+def test_no_stack_trace_reaches_the_user(make_app, users):
+    app = make_app()
+    app.add_url_rule("/boom", "boom", lambda: 1 / 0)
+    from webapp.access import Access, needs
+    app.view_functions["boom"] = needs(Access.SIGNED_IN)(app.view_functions["boom"])
+    client = app.test_client()
+    client.post("/login", data={"username": Role.PANEL_MEMBER.value, "password": PASSWORD})
+    response = client.get("/boom")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500 and "Traceback" not in body and "ZeroDivisionError" not in body

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from models.base import make_engine
 from models.safeguarding import MissingEpisode, YoungPerson
 from models.times import LONDON
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, as_app_role
 from webapp import create_app
 
 THRESHOLD = 5
@@ -54,7 +54,8 @@ BOXES = ["", "-0.2,51.48,-0.18,51.5", "-0.23,51.47,-0.16,51.52", "-0.1905,51.489
 @pytest.fixture(scope="module")
 def sweep(demo_database_url):
     """Every answer of the sweep, keyed by (layer, filter, box, resolution), and the episodes."""
-    app = create_app({"SECRET_KEY": "sweep", "DATABASE_URL": demo_database_url, "WTF_CSRF_ENABLED": False})
+    app = create_app({"SECRET_KEY": "sweep", "DATABASE_URL": demo_database_url, "WTF_CSRF_ENABLED": False,
+                      "APP_DATABASE_URL": as_app_role(demo_database_url)})
     client = app.test_client()
     assert client.post("/login", data={"username": "police", "password": DEMO_PASSWORD}).status_code == 302
     answers = {}

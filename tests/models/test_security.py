@@ -1,0 +1,156 @@
+"""Defence in depth, tried as the application's own database role on a database of its own: the
+grants, row-level security by organisation and sharing, and the append-only audit log."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy.exc import DBAPIError
+
+from models.audit import AuditAction, AuditEvent
+from models.base import Base, make_engine
+from models.people import Organisation, OrganisationSharing
+from models.safeguarding import Context, MissingEpisode, YoungPerson
+from models.security import APP_ROLE, act_for
+from tests.conftest import as_app_role, copy_template_database, drop_database
+
+
+@pytest.fixture(scope="module")
+def two_authorities():
+    """Two boroughs with a child and an episode each, a police force that Kensington shares with,
+    and a community group nobody shares with: committed, then the database as the app's role."""
+    url = copy_template_database("security")
+    owner = make_engine(url)
+    ids = {}
+    with owner.begin() as connection:
+        for name, kind, code in (("Kensington", "local_authority", "E09000020"), ("Hammersmith", "local_authority", "E09000013"),
+                                 ("Police", "police", None), ("Community", "community", None)):
+            ids[name] = connection.scalar(insert(Organisation).values(name=name, kind=kind, local_authority_code=code)
+                                          .returning(Organisation.id))
+        connection.execute(insert(OrganisationSharing).values(authority_id=ids["Kensington"], partner_id=ids["Police"]))
+        for borough in ("Kensington", "Hammersmith"):
+            person = connection.scalar(insert(YoungPerson).values(
+                reference=f"YP-{borough[:3].upper()}", birth_month=date(2011, 1, 1), sex=2,
+                responsible_authority_code="E09000020", organisation_id=ids[borough]).returning(YoungPerson.id))
+            connection.execute(insert(MissingEpisode).values(
+                young_person_id=person, missing_type="M", started_at=func.now(), last_seen_cells=None))
+            connection.execute(insert(Context).values(name=f"{borough} park", kind="online_space", organisation_id=ids[borough]))
+        connection.execute(insert(AuditEvent).values(username="someone", organisation_id=ids["Kensington"],
+                                                     action=AuditAction.SIGN_IN, target="/login", detail={}))
+    owner.dispose()
+    app = make_engine(as_app_role(url))
+    yield app, ids
+    app.dispose()
+    drop_database(url)
+
+
+def visible(connection, model) -> set[str]:
+    column = model.reference if model is YoungPerson else model.name
+    return set(connection.scalars(select(column)))
+
+
+@pytest.mark.parametrize(("acting", "people"), [
+    (None, set()),
+    ("Kensington", {"YP-KEN"}),
+    ("Hammersmith", {"YP-HAM"}),
+    ("Police", {"YP-KEN"}),  # Kensington shares with the police
+    ("Community", set()),  # nobody shares with the community group
+])
+def test_each_organisation_sees_its_own_rows_and_those_shared_with_it(two_authorities, acting, people):
+    engine, ids = two_authorities
+    with engine.begin() as connection:
+        act_for(connection, ids[acting] if acting else None)
+        assert visible(connection, YoungPerson) == people
+        # A query that forgets every filter still sees only those children's episodes and contexts.
+        assert connection.scalar(select(func.count()).select_from(MissingEpisode)) == len(people)
+        parks = {"YP-KEN": "Kensington park", "YP-HAM": "Hammersmith park"}
+        assert visible(connection, Context) == {parks[person] for person in people}
+
+
+def test_the_organisation_lasts_one_transaction(two_authorities):
+    engine, ids = two_authorities
+    with engine.connect() as connection:
+        with connection.begin():
+            act_for(connection, ids["Kensington"])
+            assert visible(connection, YoungPerson) == {"YP-KEN"}
+        with connection.begin():
+            assert visible(connection, YoungPerson) == set()
+
+
+def test_no_organisation_may_write_a_record_for_another(two_authorities):
+    engine, ids = two_authorities
+    with engine.connect() as connection, connection.begin():
+        act_for(connection, ids["Hammersmith"])
+        with pytest.raises(DBAPIError, match="row-level security"):
+            connection.execute(insert(YoungPerson).values(
+                reference="YP-SNEAK", birth_month=date(2011, 1, 1), sex=1, responsible_authority_code="E09000020",
+                organisation_id=ids["Kensington"]))
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_events SET username = 'nobody'",
+    "DELETE FROM audit_events",
+    "TRUNCATE audit_events",
+    "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
+    "DROP TABLE audit_events",
+    "ALTER TABLE young_people DISABLE ROW LEVEL SECURITY",
+    "DROP POLICY young_people_by_organisation ON young_people",
+    "SET ROLE csmap",
+])
+def test_the_app_role_cannot_alter_the_audit_log_or_the_policies(two_authorities, statement):
+    engine, ids = two_authorities
+    with engine.connect() as connection, connection.begin():
+        act_for(connection, ids["Kensington"])
+        with pytest.raises(DBAPIError, match="permission denied|must be owner|append-only"):
+            connection.execute(text(statement))
+
+
+def test_the_app_role_adds_to_the_audit_log_and_reads_only_its_organisations(two_authorities):
+    engine, ids = two_authorities
+    with engine.begin() as connection:
+        act_for(connection, ids["Hammersmith"])
+        connection.execute(insert(AuditEvent).values(username="hammersmith.user", organisation_id=ids["Hammersmith"],
+                                                     action=AuditAction.SIGN_IN, target="/login", detail={}))
+        assert set(connection.scalars(select(AuditEvent.username))) == {"hammersmith.user"}
+
+
+def test_the_app_role_owns_nothing_and_bypasses_nothing(two_authorities):
+    engine, _ = two_authorities
+    with engine.connect() as connection:
+        role = connection.execute(text("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles "
+                                       "WHERE rolname = current_user")).one()
+        assert connection.scalar(text("SELECT current_user")) == APP_ROLE
+        assert tuple(role) == (False, False, False, False)
+        owned = connection.scalar(text("SELECT count(*) FROM pg_class WHERE relowner = "
+                                       "(SELECT oid FROM pg_roles WHERE rolname = current_user)"))
+        assert owned == 0
+
+
+# Tables the app role may write; every other table of ours it may only read (audit_events: and add to).
+WRITTEN = {"young_people", "contexts", "context_links", "missing_episodes", "placements", "import_runs",
+           "api_tokens", "users"}
+
+
+def test_every_table_has_the_grants_it_should(two_authorities):
+    """A new table without its grants fails here, not in production."""
+    engine, _ = two_authorities
+    with engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+        assert set(Base.metadata.tables) <= tables
+        for table in Base.metadata.tables:
+            rights = {right: connection.scalar(text("SELECT has_table_privilege(current_user, :t, :r)"),
+                                               {"t": table, "r": right})
+                      for right in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")}
+            expected_writes = table in WRITTEN
+            assert rights["SELECT"], table
+            assert rights["INSERT"] == (expected_writes or table == "audit_events"), table
+            assert rights["UPDATE"] == rights["DELETE"] == expected_writes, table
+            assert not rights["TRUNCATE"], table
+
+
+def test_records_tables_have_row_level_security(two_authorities):
+    engine, _ = two_authorities
+    with engine.connect() as connection:
+        secured = set(connection.scalars(text("SELECT relname FROM pg_class WHERE relrowsecurity")))
+    assert {"young_people", "contexts", "context_links", "missing_episodes", "placements", "import_runs",
+            "audit_events"} <= secured
