@@ -16,6 +16,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     literal_column,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, ExcludeConstraint
@@ -59,10 +60,12 @@ class YoungPerson(Base):
     """A child or young person, known only by a pseudonymous reference."""
 
     __tablename__ = "young_people"
-    __table_args__ = (CheckConstraint("sex IN (1, 2)", name="sex"), cells_check("home_cells"))
+    # References are the authority's own (SSDA903 CHILD): unique within an organisation only.
+    __table_args__ = (CheckConstraint("sex IN (1, 2)", name="sex"), cells_check("home_cells"),
+                      UniqueConstraint("organisation_id", "reference"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[str] = mapped_column(String(20), unique=True)  # pseudonymous, never a name
+    reference: Mapped[str] = mapped_column(String(20))  # pseudonymous, never a name
     birth_month: Mapped[date] = mapped_column(Date)  # first day of the month of birth
     sex: Mapped[int] = mapped_column(SmallInteger)  # SSDA903 SEX: 1 male, 2 female
     home_postcode: Mapped[str | None] = mapped_column(String(8))

@@ -16,6 +16,7 @@ of them, and a UPN identifies a child. Of ``DOB`` only the month is kept.
 
 import csv
 import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -44,6 +45,7 @@ REQUIRED_COLUMNS = {
     MISSING: ("CHILD", "MISSING", "MIS_START", "MIS_END"),
 }
 REFERENCE_LENGTH = YoungPerson.__table__.c.reference.type.length
+CHILD_PATTERN = re.compile(r"[A-Z0-9_-]+")  # upper-cased before the check
 URN_LENGTH = Placement.__table__.c.urn.type.length
 DATE_FORMAT = "%d/%m/%Y"
 
@@ -229,10 +231,6 @@ def _check_header(session, organisation, rows: _Rows, raw) -> tuple[dict[str, Ch
     children: dict[str, ChildRow] = {}
     births: dict[str, date] = {}
     refused: set[str] = set()
-    owners = dict(session.execute(
-        select(YoungPerson.reference, YoungPerson.organisation_id)
-        .where(_text_in(YoungPerson.reference, {values["CHILD"].upper() for _, values in raw}))
-    ).all())
     for row, values in raw:
         child = values["CHILD"].upper()
         before = len(rows.problems)
@@ -240,10 +238,10 @@ def _check_header(session, organisation, rows: _Rows, raw) -> tuple[dict[str, Ch
             rows.problem(row, "CHILD", child, "is missing")
         elif len(child) > REFERENCE_LENGTH:
             rows.problem(row, "CHILD", values["CHILD"], f"is longer than {REFERENCE_LENGTH} characters", child)
+        elif not CHILD_PATTERN.fullmatch(child):
+            rows.problem(row, "CHILD", values["CHILD"], "holds characters other than letters, digits, - and _", child)
         elif child in children or child in refused:
             rows.problem(row, "CHILD", values["CHILD"], "is in the Header file more than once", child)
-        elif owners.get(child, organisation.id) != organisation.id:
-            rows.problem(row, "CHILD", values["CHILD"], "is a young person recorded by another organisation", child)
         if values["SEX"] not in ("1", "2"):
             rows.problem(row, "SEX", values["SEX"], "is not 1 (male) or 2 (female)", child)
         birth = rows.date(row, values, "DOB", child)
@@ -449,7 +447,8 @@ def _write_people(session, checked: CheckedReturn, organisation: Organisation, w
         if episode.home_postcode:
             homes[episode.child] = episode.home_postcode
     stored = {person.reference: person for person in session.scalars(
-        select(YoungPerson).where(_text_in(YoungPerson.reference, {c.child for c in checked.children})))}
+        select(YoungPerson).where(YoungPerson.organisation_id == organisation.id,
+                                  _text_in(YoungPerson.reference, {c.child for c in checked.children})))}
     new_rows, changes = [], []
     for child in checked.children:
         wanted = {"sex": child.sex, "birth_month": child.birth.replace(day=1),

@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         health,
         imports,
         openapi,
+        params,
         people,
         placements,
         shared,
@@ -49,6 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     audit.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
+    app.before_request(params.refuse_nul_characters)
     cli.init_app(app)
     formatting.init_app(app)
     for blueprint in (auth.bp, dashboard.bp, contexts.bp, people.bp, placements.bp, imports.bp, shared.bp, api.bp,

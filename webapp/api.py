@@ -116,7 +116,8 @@ def placement_checks():
     session = get_session()
     errors, candidates = [], []
     try:
-        home = home_of(session, _text(body, "young_person"), _text(body, "home_postcode"))
+        home = home_of(session, _text(body, "young_person"), _text(body, "home_postcode"),
+                       current_user.organisation_id)
     except InvalidInput as error:
         errors += error.errors
     listed = body.get("candidates")

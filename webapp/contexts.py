@@ -50,7 +50,7 @@ NEAR_DISTANCES = (100, 250, 500, 1000)
 def profile(context_id: int):
     """One context: its details, the young people linked to it, the missing episodes that began or
     ended near it and when they began, on a small map."""
-    context = get_or_404(Context, context_id, "context")
+    context = get_or_404(Context, context_id, "context", current_user.organisation_id)
     session = get_session()
     raw = request.args.get("within", "250")
     if raw not in {str(metres) for metres in NEAR_DISTANCES}:

@@ -59,9 +59,11 @@ def _close_session(_exception=None) -> None:
 MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one in a URL is simply not there
 
 
-def get_or_404(model, record_id: int, what: str):
-    """The ``model`` row with ``record_id``, or a 404 that says there is no such ``what``."""
+def get_or_404(model, record_id: int, what: str, organisation_id: int | None = None):
+    """The ``model`` row with ``record_id``, or a 404 that says there is no such ``what``; with
+    ``organisation_id``, a row of another organisation is not there either (row-level security
+    says the same in the database)."""
     record = get_session().get(model, record_id) if record_id <= MAX_ID else None
-    if record is None:
+    if record is None or (organisation_id is not None and record.organisation_id != organisation_id):
         abort(404, description=f"There is no {what} {record_id}.")
     return record

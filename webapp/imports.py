@@ -67,10 +67,7 @@ def upload():
 
 
 def _run_of(run_id: int) -> ImportRun:
-    run = get_or_404(ImportRun, run_id, "import")
-    if run.organisation_id != current_user.organisation_id:
-        abort(404, description=f"There is no import {run_id}.")
-    return run
+    return get_or_404(ImportRun, run_id, "import", current_user.organisation_id)
 
 
 def _problems(run: ImportRun) -> list[list[str]]:

@@ -121,6 +121,7 @@ def document() -> dict:
                 "get": {
                     "summary": "Resolve a typed location: postcode, latitude and longitude, or easting and northing",
                     "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"},
+                                    "example": "SW5 0AA",
                                     "description": "For example sw50aa, 51.4915, -0.1935 or 525800 178400."}],
                     "responses": {
                         "200": {"description": "The point.",
@@ -139,8 +140,8 @@ def document() -> dict:
                     "on the Irish Grid and the other on the British grid.",
                     "parameters": [
                         {"name": name, "in": "query", "required": True, "schema": {"type": "string"},
-                         "description": f"The {what} postcode, in any case and spacing."}
-                        for name, what in (("from", "home"), ("to", "placement"))
+                         "example": example, "description": f"The {what} postcode, in any case and spacing."}
+                        for name, what, example in (("from", "home", "SW5 0AA"), ("to", "placement", "NW1 2DB"))
                     ],
                     "responses": {
                         "200": {"description": "The distance.",
@@ -160,7 +161,8 @@ def document() -> dict:
                     "episodes (res 8, last 12 months, at least 5 episodes). Ranked by fewest flags, then nearest "
                     "to home. Every problem in the request is reported at once.",
                     "requestBody": {"required": True, "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/PlacementCheckRequest"}}}},
+                        "schema": {"$ref": "#/components/schemas/PlacementCheckRequest"},
+                        "example": {"home_postcode": "SW5 9QA", "candidates": [{"location": "LU1 1AA"}]}}}},
                     "responses": {
                         "200": {"description": "The candidates, ranked.",
                                 "content": {"application/json": {"schema": {"type": "object"}}}},

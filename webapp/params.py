@@ -3,7 +3,7 @@
 import math
 from datetime import date, datetime, timedelta
 
-from flask import abort
+from flask import abort, request
 
 from geo.hexes import MAP_RESOLUTIONS, BBox, resolution_for_zoom
 from models.codes import CONCERN_CODES, ContextKind, MissingType
@@ -15,6 +15,31 @@ DEFAULT_RESOLUTION = 9
 
 def bad_parameter(name: str, value, reason: str):
     abort(400, description=f"{name}: {value!r} {reason}")
+
+
+def refuse_nul_characters() -> None:
+    """``before_request``: PostgreSQL cannot store or compare text holding a NUL character, so a
+    parameter, form field or JSON string with one is a 400 naming it, before any view sees it."""
+    for name, value in (*request.args.items(multi=True), *request.form.items(multi=True)):
+        if "\x00" in value:
+            bad_parameter(name, value, "contains a NUL character")
+    if request.is_json:
+        for name, value in _json_strings(request.get_json(silent=True), "body"):
+            if "\x00" in value:
+                bad_parameter(name, value, "contains a NUL character")
+
+
+def _json_strings(document, path: str):
+    """(path, string) for every string in a parsed JSON document, keys included."""
+    if isinstance(document, str):
+        yield path, document
+    elif isinstance(document, list):
+        for index, item in enumerate(document):
+            yield from _json_strings(item, f"{path}[{index}]")
+    elif isinstance(document, dict):
+        for key, item in document.items():
+            yield path, key
+            yield from _json_strings(item, key if path == "body" else f"{path}.{key}")
 
 
 def resolution(args, name: str = "res") -> int:

@@ -2,6 +2,7 @@
 and their peers (individual-level: partner roles are refused)."""
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from models.codes import CONCERN_CODES, CONTEXT_KIND_LABELS, PLACE_CODES
@@ -22,7 +23,8 @@ def find():
     reference = request.args.get("reference", "").strip().upper()
     if not reference:
         abort(400, description="reference: '' is missing: type a young person's reference, such as YP-PLACED")
-    person_id = get_session().scalar(select(YoungPerson.id).where(YoungPerson.reference == reference))
+    person_id = get_session().scalar(select(YoungPerson.id).where(
+        YoungPerson.reference == reference, YoungPerson.organisation_id == current_user.organisation_id))
     if person_id is None:
         abort(404, description=f"reference: {reference!r} is not the reference of a young person")
     return redirect(url_for("people.profile", person_id=person_id))
@@ -30,7 +32,7 @@ def find():
 
 @bp.get("/<int:person_id>")
 def profile(person_id: int):
-    person = get_or_404(YoungPerson, person_id, "young person")
+    person = get_or_404(YoungPerson, person_id, "young person", current_user.organisation_id)
     session = get_session()
     period, since = params.period(request.args)
     links = session.execute(

@@ -116,10 +116,11 @@ def _point_of(place: PostcodePlace) -> LatLng:
     return grid_to_latlng(place.easting, place.northing, place.grid_srid)
 
 
-def home_of(session: Session, reference: str | None, postcode: str | None) -> Home:
-    """The child (by reference, whose home postcode is used) or just a home postcode."""
+def home_of(session: Session, reference: str | None, postcode: str | None, organisation_id: int) -> Home:
+    """The organisation's child (by reference, whose home postcode is used) or just a home postcode."""
     if reference and reference.strip():
-        person = session.scalar(select(YoungPerson).where(YoungPerson.reference == reference.strip().upper()))
+        person = session.scalar(select(YoungPerson).where(YoungPerson.reference == reference.strip().upper(),
+                                                      YoungPerson.organisation_id == organisation_id))
         if person is None:
             raise InvalidInput([FieldError("young_person", reference, "is not the reference of a young person")])
         if not person.home_postcode:

@@ -43,7 +43,8 @@ def check_page():
         return render_template("placements/check.html", **page)
     problems, candidates, home = [], [], None
     try:
-        home = home_of(session, request.args.get("young_person"), request.args.get("home_postcode"))
+        home = home_of(session, request.args.get("young_person"), request.args.get("home_postcode"),
+                       current_user.organisation_id)
     except InvalidInput as error:
         problems += error.errors
     for line in typed_lines:

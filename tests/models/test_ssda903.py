@@ -213,14 +213,25 @@ def test_valid_rows_only_writes_the_rest_and_returns_the_rejected(session, autho
     assert run.counts["placements"]["created"] == 3
 
 
-def test_a_child_of_another_organisation_is_not_taken_over(session, authority):
+def test_two_authorities_may_use_the_same_child_id(session, authority):
+    """CHILD is each authority's own identifier: the same one in two returns is two children."""
     other = Organisation(name="Other authority", kind=OrganisationKind.LOCAL_AUTHORITY, local_authority_code="E09000013")
     session.add(other)
     session.flush()
-    import_return(session, other, files(episodes=None, missing=None))
-    run = import_return(session, authority, files(episodes=None, missing=None))
+    import_return(session, other, files(missing=None))
+    run = import_return(session, authority, files(missing=None))
+    assert run.outcome == ImportOutcome.IMPORTED and run.counts["young people"]["created"] == 2
+    owners = session.execute(select(YoungPerson.reference, YoungPerson.organisation_id)).all()
+    assert sorted(owners) == sorted([(r, o) for r in ("101", "102") for o in (authority.id, other.id)])
+    # The first authority's placements were not touched by the second's return.
+    assert session.scalar(select(func.count()).select_from(Placement)) == 2 * len(GOOD_EPISODES)
+
+
+@pytest.mark.parametrize("child", ["' OR '1'='1", "<b>1</b>", "10 1", "ÄB1"])
+def test_a_child_id_of_other_characters_is_refused(session, authority, child):
+    run = import_return(session, authority, files(header=[f"{child},2,01/01/2011,,,,"], episodes=None, missing=None))
     assert run.outcome == ImportOutcome.REFUSED
-    assert {p["reason"] for p in problems(run)} == {"is a young person recorded by another organisation"}
+    assert {p["reason"] for p in problems(run)} == {"holds characters other than letters, digits, - and _"}
 
 
 def test_dates_are_read_in_london(session, authority):
