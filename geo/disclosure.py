@@ -7,10 +7,14 @@ parent to parent until it holds more than ``threshold`` young people, when it is
 rest of" that hexagon, or reaches the coarsest resolution, where it is suppressed.
 
 So the areas shown never overlap, each holds more than ``threshold`` young people, and a suppressed
-area lies in no area shown. Every figure shown is then rounded to the nearest multiple of
-``base`` (at least ``threshold``), so the difference of any two figures, from one answer or from
-two with other filters, boxes or resolutions, is a multiple of ``base`` and cannot be a count of
-1 to ``threshold - 1``: the secondary protection against subtracting one answer from another.
+area lies in no area shown. "The rest of" a hexagon is all of it but the hexagons shown apart
+inside it (``holes``), empty places included: which of its finer cells hold the young people is
+never told, or a rest of six people in six cells would show one person in each.
+
+Every figure shown is then rounded to the nearest multiple of ``base`` (at least ``threshold``),
+so the difference of any two figures, from one answer or from two with other filters, boxes or
+resolutions, is a multiple of ``base`` and cannot be a count of 1 to ``threshold - 1``: the
+secondary protection against subtracting one answer from another.
 
 Cells are H3 integers; their parents are H3's own (:func:`h3.cell_to_parent`), so a region means
 the same young people whichever resolution a request asks for.
@@ -25,12 +29,11 @@ import h3.api.basic_int as h3
 
 @dataclass(frozen=True)
 class SharedArea:
-    """An area as shared: a hexagon (``members`` is just ``cell``) or the rest of ``cell`` once
-    finer hexagons were shown apart (``members`` are the cells left), with its rounded count of
-    young people, or None where it is suppressed."""
+    """An area as shared: a hexagon, or the rest of ``cell`` once the hexagons in ``holes`` were
+    shown apart, with its rounded count of young people, or None where it is suppressed."""
 
     cell: int
-    members: tuple[int, ...]
+    holes: tuple[int, ...]
     young_people: int | None
 
     @property
@@ -39,7 +42,23 @@ class SharedArea:
 
     @property
     def rest(self) -> bool:
-        return self.members != (self.cell,)
+        return bool(self.holes)
+
+    def covers(self, cell: int) -> bool:
+        """Whether a finer (or equal) cell lies in this area.
+
+        >>> parent = h3.latlng_to_cell(51.49, -0.19, 7)
+        >>> child, other = sorted(h3.cell_to_children(parent, 8))[:2]
+        >>> rest = SharedArea(parent, (child,), 10)
+        >>> rest.covers(other), rest.covers(child), rest.covers(h3.cell_to_children(child, 9)[0])
+        (True, False, False)
+        """
+        return _within(cell, self.cell) and not any(_within(cell, hole) for hole in self.holes)
+
+
+def _within(cell: int, ancestor: int) -> bool:
+    level = h3.get_resolution(ancestor)
+    return h3.get_resolution(cell) >= level and h3.cell_to_parent(cell, level) == ancestor
 
 
 def rounded(count: int, base: int) -> int:
@@ -58,12 +77,12 @@ def disclose(people: Mapping[int, Collection[int]], coarsest: int, threshold: in
     >>> parent = h3.latlng_to_cell(51.49, -0.19, 7)
     >>> busy, quiet, lone = sorted(h3.cell_to_children(parent, 8))[:3]
     >>> disclose({busy: range(12), quiet: range(20, 27)}, 7, 5, 5) == [
-    ...     SharedArea(busy, (busy,), 10), SharedArea(quiet, (quiet,), 5)]
+    ...     SharedArea(busy, (), 10), SharedArea(quiet, (), 5)]
     True
     >>> disclose({busy: range(12), quiet: [20, 21], lone: [22]}, 7, 5, 5) == [
-    ...     SharedArea(busy, (busy,), 10), SharedArea(parent, (quiet, lone), None)]
+    ...     SharedArea(busy, (), 10), SharedArea(parent, (busy,), None)]
     True
-    >>> disclose({quiet: [1, 2, 3], lone: [3, 4, 5, 6]}, 7, 5, 5) == [SharedArea(parent, (parent,), 5)]
+    >>> disclose({quiet: [1, 2, 3], lone: [3, 4, 5, 6]}, 7, 5, 5) == [SharedArea(parent, (), 5)]
     True
     """
     if not people:
@@ -77,28 +96,27 @@ def disclose(people: Mapping[int, Collection[int]], coarsest: int, threshold: in
             children[h3.cell_to_parent(cell, level - 1)].add(h3.cell_to_parent(cell, level))
 
     def climb(cell: int, level: int) -> tuple[list[SharedArea], list[int], set]:
-        """The areas shown inside ``cell``, and the cells and young people left over."""
+        """The areas shown inside ``cell``, the largest hexagons they cover whole, and the young
+        people left over."""
         if level == resolution:
             group = set(people[cell])
             if len(group) > threshold:
-                return [SharedArea(cell, (cell,), rounded(len(group), base))], [], set()
-            return [], [cell], group
-        shown, left_cells, left_people = [], [], set()
+                return [SharedArea(cell, (), rounded(len(group), base))], [cell], set()
+            return [], [], group
+        shown, covered, left_people = [], [], set()
         for child in sorted(children[cell]):
-            child_shown, child_cells, child_people = climb(child, level + 1)
+            child_shown, child_covered, child_people = climb(child, level + 1)
             shown += child_shown
-            left_cells += child_cells
+            covered += child_covered
             left_people |= child_people
-        if not shown:  # nothing shown apart: the hexagon is whole
-            left_cells = [cell]
-        if len(left_people) > threshold:
-            return [*shown, SharedArea(cell, tuple(left_cells), rounded(len(left_people), base))], [], set()
-        return shown, left_cells, left_people
+        if len(left_people) > threshold:  # the rest is shown, so the whole hexagon is covered
+            return [*shown, SharedArea(cell, tuple(covered), rounded(len(left_people), base))], [cell], set()
+        return shown, covered, left_people
 
     shared = []
     for top in sorted({h3.cell_to_parent(cell, coarsest) for cell in people}):
-        shown, left_cells, left_people = climb(top, coarsest)
+        shown, covered, left_people = climb(top, coarsest)
         shared += shown
         if left_people:
-            shared.append(SharedArea(top, tuple(left_cells), None))
+            shared.append(SharedArea(top, tuple(covered), None))
     return shared

@@ -286,7 +286,9 @@ def shared_hex_map(hexes: dict, breaks: list[int]) -> folium.Map:
             highlight_function=lambda _: {"weight": 2.5, "color": "#212529"},
             tooltip=folium.GeoJsonTooltip(fields=["label", "h3"], aliases=["Young people", "H3 cell"]),
         ).add_to(fmap)
-    _fit(fmap, None, hexes)
+    # Open on where figures are shown: the suppressed areas, scattered wide, would zoom it out of use.
+    shown = [feature for feature in hexes["features"] if not feature["properties"].get("suppressed")]
+    _fit(fmap, None, {"features": shown or hexes["features"]})
     return fmap
 
 

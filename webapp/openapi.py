@@ -232,9 +232,10 @@ def document() -> dict:
                                                "h3": {"type": "string", "description": "H3 cell, hexadecimal"},
                                                "resolution": {"type": "integer"},
                                                "rest": {"type": "boolean", "description": "the rest of h3 once "
-                                                        "finer areas were shown apart; geometry and cells are "
-                                                        "the hexagons left"},
-                                               "cells": {"type": "array", "items": {"type": "string"}},
+                                                        "the hexagons in holes were shown apart"},
+                                               "holes": {"type": "array", "items": {"type": "string"},
+                                                         "description": "H3 cells inside h3 shown as areas "
+                                                                        "of their own, left out of this one"},
                                                "young_people": {"type": "integer", "description": "rounded; "
                                                                 "absent where suppressed"},
                                                "suppressed": {"type": "boolean"},

@@ -7,6 +7,8 @@ from ``/api/v1/shared/hexes``."""
 from dataclasses import dataclass, replace
 
 from flask import Blueprint, current_app, jsonify, render_template, request
+from shapely import make_valid, unary_union
+from shapely.geometry import Polygon, mapping
 
 from geo.disclosure import SharedArea, disclose
 from geo.hexes import (
@@ -61,9 +63,9 @@ class SharedMap:
             "threshold": self.threshold,
             "rounded_to": self.rounded_to,
             "coarsest_resolution": COARSEST,
-            "method": (f"Counts of distinct young people. A hexagon with 1 to {self.threshold} is merged into its "
-                       f"parent with all its siblings, up to resolution {COARSEST}, where it is suppressed; every "
-                       f"figure shown is rounded to the nearest {self.rounded_to}."),
+            "method": (f"Counts of distinct young people. A hexagon with 1 to {self.threshold} is pooled into the "
+                       f"rest of its parent hexagon, climbing up to resolution {COARSEST}, where a rest still that "
+                       f"small is suppressed; every figure shown is rounded to the nearest {self.rounded_to}."),
         }
 
 
@@ -97,21 +99,25 @@ def shared_map(args) -> SharedMap:
 
 
 def area_feature(area: SharedArea) -> dict:
-    """A GeoJSON feature: the hexagon, or the hexagons left in it for "the rest of" a hexagon."""
+    """A GeoJSON feature: the hexagon, less the hexagons shown apart inside it for "the rest of"
+    a hexagon (drawn, not counted: H3's children do not tile their parent exactly)."""
+    hexagon = Polygon(cell_ring_lnglat(area.cell))
     if area.rest:
-        geometry = {"type": "MultiPolygon", "coordinates": [[cell_ring_lnglat(member)] for member in area.members]}
+        shape = make_valid(hexagon.difference(unary_union([Polygon(cell_ring_lnglat(hole)) for hole in area.holes])))
+        geometry = mapping(shape.buffer(0))
     else:
-        geometry = {"type": "Polygon", "coordinates": [cell_ring_lnglat(area.cell)]}
+        geometry = mapping(hexagon)
     properties = {"h3": cell_to_string(area.cell), "resolution": cell_resolution(area.cell)}
     if area.rest:
-        properties.update(rest=True, cells=[cell_to_string(member) for member in area.members])
+        properties.update(rest=True, holes=[cell_to_string(hole) for hole in area.holes])
     properties.update({"suppressed": True} if area.suppressed else {"young_people": area.young_people})
     return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
 def feature_collection(found: SharedMap) -> dict:
-    """GeoJSON: each area with ``h3``, ``resolution``, ``rest`` and its ``cells`` for the rest of a
-    hexagon, and ``young_people`` or ``suppressed``; then the disclosure settings and contexts by kind."""
+    """GeoJSON: each area with ``h3``, ``resolution``, ``rest`` and its ``holes`` (the hexagons shown
+    apart) for the rest of a hexagon, and ``young_people`` or ``suppressed``; then the disclosure
+    settings and contexts by kind."""
     return {
         "type": "FeatureCollection",
         "features": [area_feature(area) for area in found.areas],

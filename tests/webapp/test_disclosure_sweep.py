@@ -20,6 +20,7 @@ from models.base import make_engine
 from models.safeguarding import MissingEpisode, YoungPerson
 from models.times import LONDON
 from tests.conftest import DEMO_PASSWORD, as_app_role
+from tests.webapp.shared_areas import area_key, covers, inside
 from webapp import create_app
 
 THRESHOLD = 5
@@ -79,19 +80,6 @@ def features(response) -> list[dict]:
     return response.get_json()["features"]
 
 
-def members(feature) -> list[str]:
-    return feature["properties"].get("cells", [feature["properties"]["h3"]])
-
-
-def covers(member: str, cell: str) -> bool:
-    level = h3.get_resolution(member)
-    return h3.get_resolution(cell) >= level and h3.cell_to_parent(cell, level) == member
-
-
-def inside(inner: dict, outer: dict) -> bool:
-    return all(any(covers(o, i) for o in members(outer)) for i in members(inner))
-
-
 def interval(feature) -> tuple[int, int]:
     """What a reader can tell of the true count from one figure: a figure that is not a multiple
     of the rounding base must be exact."""
@@ -139,7 +127,7 @@ def test_every_figure_hides_a_true_count_above_the_threshold(sweep):
             if cells is not None and keep(episode):
                 people[h3.int_to_str(cells[-1])].add(episode.young_person_id)
         for feature in features(response):
-            truth = len({person for cell, group in people.items() if any(covers(m, cell) for m in members(feature))
+            truth = len({person for cell, group in people.items() if covers(feature, cell)
                          for person in group})
             low, high = interval(feature)
             assert low - (THRESHOLD if feature["properties"].get("suppressed") else 0) <= truth <= high, (
@@ -152,9 +140,9 @@ def test_a_box_changes_which_areas_not_their_figures(sweep):
     for (layer, query, box, res), response in answers.items():
         if not box:
             continue
-        whole = {(f["properties"]["h3"], tuple(members(f))): f for f in features(answers[layer, query, "", res])}
+        whole = {area_key(f): f for f in features(answers[layer, query, "", res])}
         for feature in features(response):
-            assert whole[feature["properties"]["h3"], tuple(members(feature))] == feature
+            assert whole[area_key(feature)] == feature
 
 
 def test_no_small_count_from_two_filters(sweep):
@@ -162,9 +150,9 @@ def test_no_small_count_from_two_filters(sweep):
     answers, _ = sweep
     checked = 0
     for layer, (outer, inner), res in product(LAYERS, NESTED, RESOLUTIONS):
-        first = {(f["properties"]["h3"], tuple(members(f))): f for f in features(answers[layer, outer, "", res])}
+        first = {area_key(f): f for f in features(answers[layer, outer, "", res])}
         for feature in features(answers[layer, inner, "", res]):
-            same = first.get((feature["properties"]["h3"], tuple(members(feature))))
+            same = first.get(area_key(feature))
             if same is None:
                 continue
             (low_a, high_a), (low_b, high_b) = interval(same), interval(feature)

@@ -6,11 +6,13 @@ from datetime import date, datetime, timedelta, timezone
 
 import h3
 import pytest
+from shapely.geometry import Polygon, shape
 
 from geo.coords import LatLng
-from geo.hexes import cells_of
+from geo.hexes import cell_ring_lnglat, cells_of
 from models.codes import MissingType, Role
 from models.safeguarding import MissingEpisode, YoungPerson
+from tests.webapp.shared_areas import area_key, covers
 
 THRESHOLD = 5
 ROUNDING = 5
@@ -41,17 +43,12 @@ def cluster(session, organisations):
     return places
 
 
-def members(feature) -> list[str]:
-    return feature["properties"].get("cells", [feature["properties"]["h3"]])
-
-
 def true_young_people(places, feature, sex=None) -> int:
-    """Distinct young people whose point's resolution-10 cell lies in one of the feature's hexagons."""
+    """Distinct young people whose point's resolution-10 cell lies in the feature's area."""
     inside = set()
     for reference, person_sex, point in places:
         fine = h3.latlng_to_cell(point.lat, point.lng, 10)
-        if (sex is None or person_sex == sex) and any(
-                h3.cell_to_parent(fine, h3.get_resolution(member)) == member for member in members(feature)):
+        if (sex is None or person_sex == sex) and covers(feature, fine):
             inside.add(reference)
     return len(inside)
 
@@ -84,8 +81,7 @@ def test_the_lone_child_is_suppressed_and_the_cluster_is_not(client, auth, clust
     auth.login(Role.POLICE_PARTNER.value)
     body = client.get("/api/v1/shared/hexes?res=9").get_json()
     alone = h3.latlng_to_cell(51.372, -0.098, 6)
-    croydon = [f for f in body["features"] if any(h3.cell_to_parent(h3.latlng_to_cell(51.372, -0.098, 10),
-                                                                      h3.get_resolution(m)) == m for m in members(f))]
+    croydon = [f for f in body["features"] if covers(f, h3.latlng_to_cell(51.372, -0.098, 10))]
     assert [f["properties"] for f in croydon] == [{"h3": alone, "resolution": 6, "suppressed": True}]
     assert sum(f["properties"].get("young_people", 0) for f in body["features"]) >= 20 - ROUNDING
 
@@ -103,18 +99,31 @@ def test_the_answer_carries_no_totals(client, auth, cluster):
     assert set(body) == {"type", "features", "resolution", "layer", "disclosure", "contexts_by_kind"}
     assert body["disclosure"]["threshold"] == THRESHOLD and body["disclosure"]["rounded_to"] == ROUNDING
     for feature in body["features"]:
-        assert set(feature["properties"]) <= {"h3", "resolution", "rest", "cells", "young_people", "suppressed"}
+        assert set(feature["properties"]) <= {"h3", "resolution", "rest", "holes", "young_people", "suppressed"}
+
+
+@pytest.mark.parametrize("res", range(8, 11))
+def test_the_rest_of_a_hexagon_is_drawn_whole_not_where_its_children_are(client, auth, cluster, res):
+    """A rest drawn as its non-empty finer cells would show where each of a few children is."""
+    auth.login(Role.POLICE_PARTNER.value)
+    rests = [f for f in client.get(f"/api/v1/shared/hexes?res={res}").get_json()["features"]
+             if f["properties"].get("rest")]
+    assert rests, "the cluster must leave a rest somewhere"
+    for feature in rests:
+        drawn = shape(feature["geometry"]).area
+        hexagon = Polygon(cell_ring_lnglat(h3.str_to_int(feature["properties"]["h3"]))).area
+        apart = sum(Polygon(cell_ring_lnglat(h3.str_to_int(hole))).area for hole in feature["properties"]["holes"])
+        assert drawn == pytest.approx(hexagon - apart, rel=0.05)
 
 
 def test_a_box_never_cuts_a_hexagon(client, auth, cluster):
     """An area in a box's answer is exactly the same area, with the same figure, without the box."""
     auth.login(Role.POLICE_PARTNER.value)
-    whole = {f["properties"]["h3"] + str(f["properties"].get("rest")): f
-             for f in client.get("/api/v1/shared/hexes?res=10").get_json()["features"]}
+    whole = {area_key(f): f for f in client.get("/api/v1/shared/hexes?res=10").get_json()["features"]}
     boxed = client.get("/api/v1/shared/hexes?res=10&bbox=-0.1905,51.4895,-0.1895,51.4905").get_json()["features"]
     assert boxed
     for feature in boxed:
-        assert whole[feature["properties"]["h3"] + str(feature["properties"].get("rest"))] == feature
+        assert whole[area_key(feature)] == feature
 
 
 def test_a_higher_threshold_shows_less(make_app, users, cluster):
