@@ -195,13 +195,7 @@ class DemoGenerator:
                     .returning(Organisation.id)
                 )
             ids[kind] = organisation
-        # The borough shares its records with its partners, for the shared map's disclosed counts.
-        authority = ids[OrganisationKind.LOCAL_AUTHORITY]
-        for kind, partner in ids.items():
-            if kind != OrganisationKind.LOCAL_AUTHORITY:
-                self.connection.execute(
-                    insert(OrganisationSharing).values(authority_id=authority, partner_id=partner)
-                    .on_conflict_do_nothing())
+        share_with_partners(self.connection)
         return ids
 
     # ---- contexts ------------------------------------------------------------------------------
@@ -530,6 +524,17 @@ EPISODE_COLUMNS = ("id", "young_person_id", "missing_type", "started_at", "ended
 def demo_loaded(connection: Connection) -> bool:
     """Whether young people or contexts exist: the demo's fixed ids would collide with them."""
     return connection.scalar(select(exists().select_from(YoungPerson) | exists().select_from(Context)))
+
+
+def share_with_partners(connection: Connection) -> None:
+    """The demo borough shares its records with the demo partners, for the shared map's disclosed
+    counts (row-level security lets a partner's queries read only what is shared with it)."""
+    ids = {kind: connection.scalar(select(Organisation.id).where(Organisation.name == name))
+           for name, kind, _ in DEMO_ORGANISATIONS}
+    for kind, partner in ids.items():
+        if kind != OrganisationKind.LOCAL_AUTHORITY and partner is not None:
+            connection.execute(insert(OrganisationSharing).on_conflict_do_nothing().values(
+                authority_id=ids[OrganisationKind.LOCAL_AUTHORITY], partner_id=partner))
 
 
 def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSize(), end: date | None = None,

@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from models.base import make_engine, make_session_factory
 from models.codes import OrganisationKind, Role
-from models.demo import DemoSize, demo_loaded, write_demo
+from models.demo import DemoSize, demo_loaded, share_with_partners, write_demo
 from models.imports import ImportOutcome
 from models.people import Organisation, User
 from models.ssda903 import EPISODES, HEADER, MISSING, import_return
@@ -62,6 +62,8 @@ def seed_demo_command(seed: int) -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))
         click.echo(", ".join(f"{count:,} {table.replace('_', ' ')}" for table, count in counts.items()))
+    with engine.begin() as connection:  # also for demo data written before sharing existed
+        share_with_partners(connection)
     password = os.environ.get("DEMO_PASSWORD", "safeguarding-demo")
     with _owner_sessions()() as session, session.begin():
         ensure_demo_users(session, password)
