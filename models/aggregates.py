@@ -1,21 +1,22 @@
 """Monthly hexagon totals of missing episodes, kept by the database itself.
 
 Counting distinct young people per hexagon over a year of a million episodes took 400 ms as a
-``count(DISTINCT ...)``. Here each (layer, resolution, cell, London month) row keeps the sorted ids
-of the young people of its episodes, one entry per episode: the episodes are the array's length,
-and the distinct young people over several months are the size of the arrays' union, which
-``intarray`` merges in C (the ``distinct_union`` aggregate). Whole months of a window come from
-here and its partial months from the episodes table, so any window is exact.
+``count(DISTINCT ...)``. Here each (layer, resolution, cell, London month, organisation) row keeps
+the sorted ids of the young people of its episodes, one entry per episode: the episodes are the
+array's length, and the distinct young people over several months are the size of the arrays'
+union, which ``intarray`` merges in C (the ``distinct_union`` aggregate). Whole months of a window
+come from here and its partial months from the episodes table, so any window is exact.
 
 Triggers on ``missing_episodes`` keep the rows right on every insert, update, delete and
-truncate (migration ``c3d9e1f2a7b4``); the application never writes them. Only the resolutions
+truncate (migrations ``c3d9e1f2a7b4`` and ``a4c8e2f61b93``, which split them by organisation and
+put them under row-level security); the application never writes them. Only the resolutions
 that are drawn over whole areas are kept: at 10 a month's row is about one episode.
 """
 
 import uuid
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Integer, SmallInteger, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, SmallInteger, String
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,6 +32,8 @@ class EpisodeHexMonth(Base):
     resolution: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of a London month
     cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # Whose young people: read under the same row-level security as they are (migration a4c8e2f61b93).
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
     young_people: Mapped[list[int]] = mapped_column(ARRAY(Integer))  # sorted, one id per episode
 
 

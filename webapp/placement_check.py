@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geo.coords import LatLng
@@ -217,8 +217,9 @@ def _hotspot_near(session, point: LatLng, since: datetime) -> Flag | None:
     return hotspot_flag(point, hotspot_field(session, since))
 
 
-# Gi* fields of the hexagon counts, by database, period and the episodes' data version: reading
-# the counts is most of a check's time, and they change only when missing episodes are written.
+# Gi* fields of the hexagon counts, by database, the organisations whose episodes the user may see,
+# period and the episodes' data version: reading the counts is most of a check's time, and they
+# change only when missing episodes are written.
 _FIELDS: OrderedDict[tuple, LocalGiStar] = OrderedDict()
 _FIELDS_KEPT = 8
 
@@ -227,7 +228,8 @@ def hotspot_field(session, since: datetime) -> LocalGiStar:
     """The counts of missing episodes (last seen) per hexagon since ``since``, everywhere, ready
     for Gi*; kept in memory while no missing episode is written (models.aggregates.EpisodeDataVersion).
     Whole calendar months: the counts come from the monthly totals alone."""
-    key = (str(session.get_bind().engine.url), since, session.scalar(select(EpisodeDataVersion.token)))
+    visible, version = session.execute(select(func.csmap_visible_organisations(), EpisodeDataVersion.token)).one()
+    key = (str(session.get_bind().engine.url), tuple(visible), since, version)
     field = _FIELDS.get(key)
     if field is None:
         selection = replace(EpisodeSelection(), started_from=since)

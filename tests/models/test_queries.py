@@ -11,7 +11,8 @@ from sqlalchemy import delete, select
 from geo.coords import LatLng
 from geo.hexes import MAP_RESOLUTIONS, cells_in_box, cells_of
 from models.aggregates import AGGREGATED_RESOLUTIONS, EpisodeHexMonth
-from models.codes import ContextKind, LinkRole, MissingType, Reliability
+from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability
+from models.people import Organisation
 from models.queries import (
     EpisodeLayer,
     EpisodeSelection,
@@ -147,7 +148,7 @@ def test_box_counts_whole_hexagons_centred_in_it(session, episodes, resolution):
 
 
 def totals_in_database(session) -> dict:
-    return {(row.layer, row.resolution, row.month, row.cell): row.young_people
+    return {(row.layer, row.resolution, row.month, row.cell, row.organisation_id): row.young_people
             for row in session.scalars(select(EpisodeHexMonth))}
 
 
@@ -156,10 +157,11 @@ def totals_recounted(session) -> dict:
     totals = defaultdict(list)
     for episode in session.scalars(select(MissingEpisode)):
         month = episode.started_at.astimezone(LONDON).date().replace(day=1)
+        organisation = episode.young_person.organisation_id
         for layer, cells in (("last_seen", episode.last_seen_cells), ("found", episode.found_cells)):
             for resolution in AGGREGATED_RESOLUTIONS:
                 if cells is not None:
-                    totals[(layer, resolution, month, cells[MAP_RESOLUTIONS.index(resolution)])].append(
+                    totals[(layer, resolution, month, cells[MAP_RESOLUTIONS.index(resolution)], organisation)].append(
                         episode.young_person_id)
     return {key: sorted(people) for key, people in totals.items()}
 
@@ -180,6 +182,19 @@ def test_monthly_totals_follow_inserts_updates_and_deletes(session, episodes):
     assert totals_in_database(session) == totals_recounted(session)
     session.execute(delete(MissingEpisode))
     assert totals_in_database(session) == {}
+
+
+def test_monthly_totals_move_with_a_young_person_to_another_organisation(session, episodes):
+    other = Organisation(name="Another borough", kind=OrganisationKind.LOCAL_AUTHORITY, local_authority_code="E09000013")
+    session.add(other)
+    session.flush()
+    person = session.scalars(select(MissingEpisode)).first().young_person
+    person.organisation_id = other.id
+    session.flush()
+    session.expire_all()
+    totals = totals_in_database(session)
+    assert totals == totals_recounted(session)
+    assert {key[-1] for key, people in totals.items() if person.id in people} == {other.id}
 
 
 def test_busiest_first(session, episodes):
