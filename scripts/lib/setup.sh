@@ -186,7 +186,9 @@ local_database_url() {
   echo "postgresql+psycopg://${2:-$DB_ROLE}@/$1?host=$CLUSTER_SOCKET&port=$CSMAP_PGPORT"
 }
 
-# Creates database $1 owned by the app's role, with the extensions that need a superuser.
+# Creates database $1 owned by the app's role, with what needs a superuser: the extensions, and
+# PostGIS's box overlap marked leakproof so that row-level security keeps the spatial indexes
+# (migration b7d1e5a9c3f2 says why).
 ensure_database() {
   local name="$1"
   if ! psql -X -tA -h "$CLUSTER_SOCKET" -p "$CSMAP_PGPORT" -U postgres -d postgres \
@@ -195,7 +197,8 @@ ensure_database() {
   fi
   PGOPTIONS="-c client_min_messages=warning" \
     psql -X -q -v ON_ERROR_STOP=1 -h "$CLUSTER_SOCKET" -p "$CSMAP_PGPORT" -U postgres -d "$name" \
-    -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS btree_gist;"
+    -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS btree_gist;" \
+    -c "ALTER FUNCTION geometry_overlaps(geometry, geometry) LEAKPROOF;"
 }
 
 # Migrations, then the UK postcodes (loaded once: about 2.7 million rows).

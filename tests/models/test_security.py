@@ -1,18 +1,27 @@
 """Defence in depth, tried as the application's own database role on a database of its own: the
 grants, row-level security by organisation and sharing, and the append-only audit log."""
 
-from datetime import date
+import re
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
+from geo.coords import LatLng
+from geo.hexes import cells_of
+from models.aggregates import AGGREGATED_RESOLUTIONS, EpisodeHexMonth
 from models.audit import AuditAction, AuditEvent
 from models.base import Base, make_engine
 from models.people import Organisation, OrganisationSharing
+from models.queries import episode_hex_counts, within
 from models.safeguarding import Context, MissingEpisode, YoungPerson
 from models.security import APP_ROLE, act_for
 from tests.conftest import as_app_role, copy_template_database, drop_database
+from webapp.placement_check import hotspot_field
+
+EARLS_COURT = LatLng(51.4905, -0.1947)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +41,10 @@ def two_authorities():
             person = connection.scalar(insert(YoungPerson).values(
                 reference=f"YP-{borough[:3].upper()}", birth_month=date(2011, 1, 1), sex=2,
                 responsible_authority_code="E09000020", organisation_id=ids[borough]).returning(YoungPerson.id))
+            # Both went missing from the same place: totals kept per hexagon must not mix them.
             connection.execute(insert(MissingEpisode).values(
-                young_person_id=person, missing_type="M", started_at=func.now(), last_seen_cells=None))
+                young_person_id=person, missing_type="M", started_at=func.now(),
+                last_seen_location=EARLS_COURT.wkt, last_seen_cells=cells_of(EARLS_COURT)))
             connection.execute(insert(Context).values(name=f"{borough} park", kind="online_space", organisation_id=ids[borough]))
         connection.execute(insert(AuditEvent).values(username="someone", organisation_id=ids["Kensington"],
                                                      action=AuditAction.SIGN_IN, target="/login", detail={}))
@@ -65,6 +76,12 @@ def test_each_organisation_sees_its_own_rows_and_those_shared_with_it(two_author
         assert connection.scalar(select(func.count()).select_from(MissingEpisode)) == len(people)
         parks = {"YP-KEN": "Kensington park", "YP-HAM": "Hammersmith park"}
         assert visible(connection, Context) == {parks[person] for person in people}
+        # Nor do the monthly hexagon totals the dashboard reads, at every resolution they keep.
+        for resolution in AGGREGATED_RESOLUTIONS:
+            counted = connection.execute(episode_hex_counts(resolution)).all()
+            assert sum(row.young_people for row in counted) == len(people), resolution
+        kept = {person for people in connection.scalars(select(EpisodeHexMonth.young_people)) for person in people}
+        assert kept == set(connection.scalars(select(YoungPerson.id)))
 
 
 def test_the_organisation_lasts_one_transaction(two_authorities):
@@ -153,4 +170,45 @@ def test_records_tables_have_row_level_security(two_authorities):
     with engine.connect() as connection:
         secured = set(connection.scalars(text("SELECT relname FROM pg_class WHERE relrowsecurity")))
     assert {"young_people", "contexts", "context_links", "missing_episodes", "placements", "import_runs",
-            "audit_events"} <= secured
+            "audit_events", "episode_hex_months"} <= secured
+
+
+def test_the_placement_checks_hotspot_field_is_kept_per_organisation(two_authorities):
+    """The check keeps its hexagon counts in memory between requests: one organisation's must
+    never answer another's."""
+    engine, ids = two_authorities
+    since = datetime.now(timezone.utc) - timedelta(days=400)
+    counted = {}
+    for acting in ("Kensington", "Community", "Police"):
+        with engine.connect() as connection, connection.begin():
+            act_for(connection, ids[acting])
+            counted[acting] = sum(hotspot_field(Session(bind=connection), since).counts.values())
+    assert counted == {"Kensington": 1, "Community": 0, "Police": 1}
+
+
+@pytest.mark.parametrize(("column", "index"), [
+    (YoungPerson.home_location, "idx_young_people_home_location"),
+    (MissingEpisode.last_seen_location, "idx_missing_episodes_last_seen_location"),
+    (Context.geometry, "idx_contexts_geometry"),
+])
+def test_box_searches_keep_their_spatial_index_under_row_level_security(two_authorities, column, index):
+    """Without PostGIS's && marked leakproof (migration b7d1e5a9c3f2), the policy comes first and
+    every box search reads the whole table."""
+    engine, ids = two_authorities
+    query = select(column).where(within(column, (-0.2, 51.48, -0.18, 51.5)))
+    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as connection, connection.begin():
+        act_for(connection, ids["Kensington"])
+        connection.execute(text("SET LOCAL enable_seqscan = off"))  # tiny tables: make the index the only way
+        plan = "\n".join(connection.scalars(text("EXPLAIN " + sql)))
+    assert index in plan, plan
+
+
+@pytest.mark.parametrize("table", ["young_people", "contexts", "episode_hex_months", "import_runs", "audit_events"])
+def test_policies_ask_for_the_organisation_once_per_query(two_authorities, table):
+    """A policy calling the function per row ran its query of organisation_sharing for each."""
+    engine, ids = two_authorities
+    with engine.connect() as connection, connection.begin():
+        act_for(connection, ids["Kensington"])
+        plan = "\n".join(connection.scalars(text(f"EXPLAIN SELECT * FROM {table}")))
+    assert "InitPlan" in plan and re.search(r"organisation_id = (ANY \()?\$0", plan), plan
