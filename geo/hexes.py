@@ -12,6 +12,9 @@ from functools import lru_cache
 from math import cos, radians
 
 import h3
+import numpy as np
+import shapely
+from shapely.geometry import Polygon, mapping, shape
 
 from geo.coords import METRES_PER_DEGREE_LAT, LatLng
 
@@ -147,6 +150,26 @@ def cell_ring_lnglat(cell: int) -> list[tuple[float, float]]:
     ring = [(round(lng, 6), round(lat, 6)) for lng, lat in
             (LatLng(*vertex).lnglat for vertex in h3.cell_to_boundary(h3.int_to_str(cell)))]
     return ring + ring[:1]
+
+
+def hexagon_less(cell: int, holes: Iterable[int]) -> dict:
+    """GeoJSON geometry of the cell's hexagon less the hexagons of ``holes``, finer cells inside
+    it of any resolutions. H3's children do not tile their parent exactly, so the result is cut
+    from the drawn shapes, not assembled from cells.
+
+    >>> parent = 0x87194ad13ffffff
+    >>> first, second = sorted(h3.cell_to_children(h3.int_to_str(parent), 8))[:2]
+    >>> rest = hexagon_less(parent, [h3.str_to_int(first), h3.str_to_int(second)])
+    >>> rest["type"], shape(rest).area < 0.8 * Polygon(cell_ring_lnglat(parent)).area
+    ('Polygon', True)
+    """
+    by_resolution: dict[int, list[str]] = {}
+    for hole in holes:
+        by_resolution.setdefault(h3.get_resolution(h3.int_to_str(hole)), []).append(h3.int_to_str(hole))
+    # h3's own outline of a set of cells (GeoJSON, already (lng, lat)), far faster than a union of hexagons.
+    cut = shapely.union_all([shape(h3.cells_to_geo(cells)) for cells in by_resolution.values()])
+    rest = shapely.make_valid(Polygon(cell_ring_lnglat(cell)).difference(cut))
+    return mapping(shapely.transform(rest, lambda coordinates: np.round(coordinates, 6)))
 
 
 def hex_feature_collection(rows: Iterable[Mapping]) -> dict:

@@ -7,8 +7,6 @@ from ``/api/v1/shared/hexes``."""
 from dataclasses import dataclass, replace
 
 from flask import Blueprint, current_app, jsonify, render_template, request
-from shapely import make_valid, unary_union
-from shapely.geometry import Polygon, mapping
 
 from geo.disclosure import SharedArea, disclose
 from geo.hexes import (
@@ -18,6 +16,7 @@ from geo.hexes import (
     cell_ring_lnglat,
     cell_to_string,
     cells_covering_box,
+    hexagon_less,
 )
 from models.codes import CONTEXT_KIND_LABELS, ContextKind
 from models.queries import MapLayer, context_kinds_in_cells, young_people_by_ancestor
@@ -101,12 +100,10 @@ def shared_map(args) -> SharedMap:
 def area_feature(area: SharedArea) -> dict:
     """A GeoJSON feature: the hexagon, less the hexagons shown apart inside it for "the rest of"
     a hexagon (drawn, not counted: H3's children do not tile their parent exactly)."""
-    hexagon = Polygon(cell_ring_lnglat(area.cell))
     if area.rest:
-        shape = make_valid(hexagon.difference(unary_union([Polygon(cell_ring_lnglat(hole)) for hole in area.holes])))
-        geometry = mapping(shape.buffer(0))
+        geometry = hexagon_less(area.cell, area.holes)
     else:
-        geometry = mapping(hexagon)
+        geometry = {"type": "Polygon", "coordinates": [cell_ring_lnglat(area.cell)]}
     properties = {"h3": cell_to_string(area.cell), "resolution": cell_resolution(area.cell)}
     if area.rest:
         properties.update(rest=True, holes=[cell_to_string(hole) for hole in area.holes])

@@ -43,12 +43,8 @@ def london_boroughs(connection) -> tuple[str, ...]:
     return tuple(sorted(codes))
 
 
-def ensure_data(engine, rebuild: bool) -> None:
+def ensure_data(engine) -> None:
     with engine.begin() as connection:
-        if rebuild:
-            connection.execute(text(
-                "TRUNCATE missing_episodes, placements, context_links, young_people, contexts, users, organisations"
-            ))
         loaded = demo_loaded(connection)
     if not loaded:
         print(f"Writing {BENCH_SIZE.missing_episodes:,} episodes and {BENCH_SIZE.contexts:,} contexts "
@@ -187,11 +183,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--analyst-repeat", type=int, default=3)
-    parser.add_argument("--rebuild", action="store_true", help="write the benchmark data set again")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="write the benchmark data set again (./scripts/bench drops the database first)")
     arguments = parser.parse_args()
     url = os.environ["DATABASE_URL"]
     engine = make_engine(url)
-    ensure_data(engine, arguments.rebuild)
+    ensure_data(engine)
     with engine.connect() as connection:
         episodes = connection.scalar(select(func.count()).select_from(MissingEpisode))
         # Children with a home postcode and contexts, by how many links they have: the one in the
@@ -212,11 +209,16 @@ def main() -> None:
         with writer.connect() as connection:
             connection.execute(text("UPDATE episode_data_versions SET token = gen_random_uuid()"))
 
-    # CSRF off for this in-process client only: it signs in with a form post.
-    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "WTF_CSRF_ENABLED": False})
+    # CSRF off for these in-process clients only: they sign in with a form post. The app serves as
+    # its own role, under row-level security; a second app as the table owner, to measure that.
+    config = {"SECRET_KEY": "bench", "DATABASE_URL": url, "WTF_CSRF_ENABLED": False}
+    app = create_app({**config, "APP_DATABASE_URL": os.environ["APP_DATABASE_URL"]})
+    owner_app = create_app({**config, "APP_DATABASE_URL": None})
     gc.freeze()  # as webapp.wsgi does for the real server
-    client = app.test_client()
-    client.post("/login", data={"username": "panel", "password": PASSWORD})
+    clients = {}
+    for name, served_by, username in (("panel", app, "panel"), ("owner", owner_app, "panel"), ("police", app, "police")):
+        clients[name] = served_by.test_client()
+        clients[name].post("/login", data={"username": username, "password": PASSWORD})
     # The panel's "last 12 months": the newest episode's month and the 11 before it, to date. The
     # same 12 months to the day start mid-month: a month of episodes is then read row by row.
     first = months_before(newest.replace(day=1), 11)
@@ -229,6 +231,13 @@ def main() -> None:
     cases.append(("hex API, night-time filter, res 8", f"/api/v1/hexes?res=8&hours=22-06&bbox={COUNTY_BBOX}&{window}"))
     cases.append(("dashboard page, 12 months, res 8", "/?period=12&res=8"))
     cases.append(("live map update, 12 months, res 8", "/hotspots.json?period=12&res=8"))
+    owner_case = "hex API, res 8, as the owner: no row-level security"
+    cases.append((owner_case, f"/api/v1/hexes?res=8&bbox={COUNTY_BBOX}&{window}"))
+    # The shared map counts distinct young people per area from the episodes themselves.
+    shared_cases = [(f"shared map API, 12 months, res {r}", f"/api/v1/shared/hexes?res={r}&{window}") for r in (6, 8, 10)]
+    shared_cases.append(("shared map API, all time, res 8", "/api/v1/shared/hexes?res=8&period=all"))
+    shared_cases.append(("shared map page (police), 12 months, res 8", f"/shared/?res=8&{window}"))
+    cases += shared_cases
 
     print(f"\n{episodes:,} missing episodes; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}; {arguments.repeat} requests each")
@@ -253,6 +262,7 @@ def main() -> None:
         # The report takes seconds: fewer runs of it.
         repeat = max(3, arguments.repeat // 4) if name.startswith("placements report") else arguments.repeat
         before = new_episode_data_version if "after a write" in name else None
+        client = clients["owner" if name == owner_case else "police" if (name, path) in shared_cases else "panel"]
         results[name] = timed(client, path, repeat, bodies.get(name), before)
         row = results[name]
         print(f"{name:<46} {row['median']:>10.1f} {row['p95']:>10.1f} {row['size']:>12,}", flush=True)
