@@ -55,6 +55,7 @@ def test_the_fuzzing_reached_every_operation():
     operations = {operation for operation, _, _ in REQUESTS}
     assert len(operations) == len(document()["paths"]), operations
     assert sum(REQUESTS.values()) >= 1000
+    print(f"{sum(REQUESTS.values())} fuzzed requests over {len(operations)} operations")  # shown by pytest -rP
     for operation in operations:
         assert any(200 <= status < 300 for op, role, status in REQUESTS
                    if op == operation and role == Role.SOCIAL_WORKER), operation
