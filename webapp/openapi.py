@@ -174,7 +174,8 @@ def document() -> dict:
                 "post": {
                     "summary": "Record a context (a place or group where young people face harm)",
                     "requestBody": {"required": True, "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/NewContext"}}}},
+                        "schema": {"$ref": "#/components/schemas/NewContext"},
+                        "example": {"name": "Willow Gardens", "kind": "park", "location": "SW5 0AA"}}}},
                     "responses": {
                         "201": {"description": "The context as a GeoJSON Feature (geometry null for online "
                                 "spaces and peer groups).", "content": {"application/geo+json": {"schema": {"type": "object"}}}},
