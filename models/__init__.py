@@ -3,13 +3,14 @@
 Query builders return ``Select`` objects; callers run them and own the transaction.
 """
 
+import models.contexts  # noqa: F401  (registers the soft-deletion filter on every session)
 from models.aggregates import EpisodeDataVersion, EpisodeHexMonth
 from models.audit import AuditEvent
 from models.base import Base
 from models.geography import LocalAuthority, Postcode
 from models.imports import ImportRun
 from models.people import Organisation, OrganisationSharing, User
-from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
+from models.safeguarding import Context, ContextChange, ContextLink, MissingEpisode, Placement, YoungPerson
 from models.tokens import ApiToken
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Context",
+    "ContextChange",
     "ContextLink",
     "EpisodeDataVersion",
     "EpisodeHexMonth",

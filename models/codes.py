@@ -85,6 +85,29 @@ class ContextStatus(StrEnum):
     CLOSED = "closed"
 
 
+class ContextChangeAction(StrEnum):
+    CREATED = "created"
+    EDITED = "edited"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    DELETED = "deleted"
+    RESTORED = "restored"
+    MERGED_IN = "merged_in"  # another record was merged into this one
+    MERGED_AWAY = "merged_away"  # this record was merged into another
+
+
+CONTEXT_CHANGE_LABELS = {
+    ContextChangeAction.CREATED: "Recorded",
+    ContextChangeAction.EDITED: "Edited",
+    ContextChangeAction.CLOSED: "Closed",
+    ContextChangeAction.REOPENED: "Reopened",
+    ContextChangeAction.DELETED: "Deleted",
+    ContextChangeAction.RESTORED: "Restored",
+    ContextChangeAction.MERGED_IN: "Duplicate merged in",
+    ContextChangeAction.MERGED_AWAY: "Merged into another record",
+}
+
+
 CONCERN_CODES = {
     "1A": "Alcohol misuse: concerns about the child",
     "1B": "Alcohol misuse: concerns about the child's parent",

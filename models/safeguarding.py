@@ -13,13 +13,14 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     SmallInteger,
     String,
     Text,
     UniqueConstraint,
     literal_column,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from geo.hexes import MAP_RESOLUTIONS
@@ -27,6 +28,7 @@ from models.base import Base, enum_column, utcnow
 from models.codes import (
     CONCERN_CODES,
     PLACE_CODES,
+    ContextChangeAction,
     ContextKind,
     ContextStatus,
     LinkRole,
@@ -109,9 +111,43 @@ class Context(Base):
         enum_column(ContextStatus, name="context_status"), default=ContextStatus.OPEN
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), onupdate=utcnow)
+    # Bumped by every change (SQLAlchemy's version counter): an edit made on a page showing an older
+    # version is refused rather than overwriting someone else's change.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Soft deletion: hidden everywhere (models.contexts.hide_deleted) until an administrator restores
+    # it; a record merged into another keeps pointing at it.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"))
 
     organisation: Mapped[Organisation] = relationship()
     links: Mapped[list["ContextLink"]] = relationship(back_populates="context")
+    changes: Mapped[list["ContextChange"]] = relationship(
+        back_populates="context", order_by="ContextChange.id.desc()", foreign_keys="ContextChange.context_id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ContextChange(Base):
+    """One change to a context, kept for good: who, when, what was done and each field's value
+    before and after. Append-only, like the audit log (migration 2d6b8f0e4a17)."""
+
+    __tablename__ = "context_changes"
+    __table_args__ = ({"implicit_returning": False},)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str] = mapped_column(String(80))
+    action: Mapped[ContextChangeAction] = mapped_column(enum_column(ContextChangeAction, name="context_change_action"))
+    # {field: [before, after]}, as shown to people (labels, postcodes, "51.49, -0.19").
+    changes: Mapped[dict] = mapped_column(JSONB, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    # The other record of a merge.
+    other_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"))
+
+    context: Mapped[Context] = relationship(back_populates="changes", foreign_keys=[context_id])
 
 
 class ContextLink(Base):

@@ -178,6 +178,7 @@ def create_context():
             location=_text(body, "location"),
             address=_text(body, "address"),
             organisation_id=current_user.organisation_id,
+            user=current_user,
         )
     except InvalidInput as error:
         return invalid(error.errors)

@@ -16,7 +16,7 @@ from models.audit import AuditAction, AuditEvent
 from models.base import Base, make_engine
 from models.people import Organisation, OrganisationSharing
 from models.queries import episode_hex_counts, within
-from models.safeguarding import Context, MissingEpisode, YoungPerson
+from models.safeguarding import Context, ContextChange, MissingEpisode, YoungPerson
 from models.security import APP_ROLE, act_for
 from tests.conftest import as_app_role, copy_template_database, drop_database
 from webapp.placement_check import hotspot_field
@@ -45,7 +45,10 @@ def two_authorities():
             connection.execute(insert(MissingEpisode).values(
                 young_person_id=person, missing_type="M", started_at=func.now(),
                 last_seen_location=EARLS_COURT.wkt, last_seen_cells=cells_of(EARLS_COURT)))
-            connection.execute(insert(Context).values(name=f"{borough} park", kind="online_space", organisation_id=ids[borough]))
+            context = connection.scalar(insert(Context).values(name=f"{borough} park", kind="online_space",
+                                                               organisation_id=ids[borough]).returning(Context.id))
+            connection.execute(insert(ContextChange).values(context_id=context, username=f"{borough} worker",
+                                                            action="created", changes={}))
         connection.execute(insert(AuditEvent).values(username="someone", organisation_id=ids["Kensington"],
                                                      action=AuditAction.SIGN_IN, target="/login", detail={}))
     owner.dispose()
@@ -76,6 +79,8 @@ def test_each_organisation_sees_its_own_rows_and_those_shared_with_it(two_author
         assert connection.scalar(select(func.count()).select_from(MissingEpisode)) == len(people)
         parks = {"YP-KEN": "Kensington park", "YP-HAM": "Hammersmith park"}
         assert visible(connection, Context) == {parks[person] for person in people}
+        workers = {"YP-KEN": "Kensington worker", "YP-HAM": "Hammersmith worker"}
+        assert set(connection.scalars(select(ContextChange.username))) == {workers[person] for person in people}
         # Nor do the monthly hexagon totals the dashboard reads, at every resolution they keep.
         for resolution in AGGREGATED_RESOLUTIONS:
             counted = connection.execute(episode_hex_counts(resolution)).all()
@@ -107,6 +112,9 @@ def test_no_organisation_may_write_a_record_for_another(two_authorities):
 @pytest.mark.parametrize("statement", [
     "UPDATE audit_events SET username = 'nobody'",
     "DELETE FROM audit_events",
+    "UPDATE context_changes SET note = 'rewritten'",
+    "DELETE FROM context_changes",
+    "TRUNCATE context_changes",
     "TRUNCATE audit_events",
     "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
     "DROP TABLE audit_events",
@@ -143,9 +151,10 @@ def test_the_app_role_owns_nothing_and_bypasses_nothing(two_authorities):
         assert owned == 0
 
 
-# Tables the app role may write; every other table of ours it may only read (audit_events: and add to).
+# Tables the app role may write; every other table of ours it may only read, or read and add to.
 WRITTEN = {"young_people", "contexts", "context_links", "missing_episodes", "placements", "import_runs",
            "api_tokens", "users"}
+APPEND_ONLY = {"audit_events", "context_changes"}
 
 
 def test_every_table_has_the_grants_it_should(two_authorities):
@@ -160,7 +169,7 @@ def test_every_table_has_the_grants_it_should(two_authorities):
                       for right in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")}
             expected_writes = table in WRITTEN
             assert rights["SELECT"], table
-            assert rights["INSERT"] == (expected_writes or table == "audit_events"), table
+            assert rights["INSERT"] == (expected_writes or table in APPEND_ONLY), table
             assert rights["UPDATE"] == rights["DELETE"] == expected_writes, table
             assert not rights["TRUNCATE"], table
 
@@ -170,7 +179,7 @@ def test_records_tables_have_row_level_security(two_authorities):
     with engine.connect() as connection:
         secured = set(connection.scalars(text("SELECT relname FROM pg_class WHERE relrowsecurity")))
     assert {"young_people", "contexts", "context_links", "missing_episodes", "placements", "import_runs",
-            "audit_events", "episode_hex_months"} <= secured
+            "audit_events", "episode_hex_months", "context_changes"} <= secured
 
 
 def test_the_placement_checks_hotspot_field_is_kept_per_organisation(two_authorities):
