@@ -1,29 +1,48 @@
-"""Contexts: the register's list, each context's profile, and the form to add one (editing, closing,
-merging and Level 2 cases are a later feature)."""
+"""The context register: the searchable list, each context's profile and history, and the forms
+to add, edit, close, reopen, merge and delete contexts; administrators restore deleted ones.
+Level 2 cases are a later feature."""
 
 from collections import Counter
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from wtforms import SelectField, StringField, TextAreaField
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from models.codes import CONCERN_CODES, CONTEXT_KIND_LABELS
-from models.contexts import new_context
+from geo.locations import LocationError
+from models.codes import CONCERN_CODES, CONTEXT_CHANGE_LABELS, CONTEXT_KIND_LABELS, ContextKind, ContextStatus
+from models.contexts import (
+    StaleChange,
+    context_search,
+    delete_context,
+    deleted_contexts,
+    edit_context,
+    location_text,
+    merge_candidates,
+    merge_contexts,
+    new_context,
+    restore_context,
+    set_status,
+)
+from models.locations import resolve_location
 from models.queries import context_links, episodes_near
 from models.safeguarding import Context
 from models.times import LONDON
 from models.validation import InvalidInput
 from webapp import maps, params
-from webapp.access import Access, declare
+from webapp.access import Access, declare, needs
 from webapp.analysis import when_table
-from webapp.db import get_or_404, get_session
+from webapp.db import MAX_ID, get_session
 from webapp.peers import grouped, ties
 
 bp = Blueprint("contexts", __name__, url_prefix="/contexts")
 declare(bp, Access.INDIVIDUALS)
+
+PAGE_SIZE = 50
+SEARCH_DISTANCES = (250, 500, 1000, 2000, 5000)
 
 
 class ContextForm(FlaskForm):
@@ -37,10 +56,92 @@ class ContextForm(FlaskForm):
     address = TextAreaField("Address (optional)")
 
 
+class EditForm(ContextForm):
+    version = HiddenField()
+
+
+class ChangeForm(FlaskForm):
+    """Close, reopen or delete: the version the page showed and a note of why."""
+
+    version = HiddenField()
+    note = TextAreaField("Note")
+
+
+class MergeForm(FlaskForm):
+    version = HiddenField()
+    duplicate = StringField("Duplicate record's number", description="The number after # on its page.")
+    duplicate_version = HiddenField()
+    note = TextAreaField("Note (optional)")
+
+
+def _find(context_id: int) -> Context:
+    """The user's organisation's context, deleted or not, or a 404."""
+    context = get_session().get(Context, context_id, execution_options={"include_deleted": True}) \
+        if context_id <= MAX_ID else None
+    if context is None or context.organisation_id != current_user.organisation_id:
+        abort(404, description=f"There is no context {context_id}.")
+    return context
+
+
+def _own(context_id: int) -> Context:
+    """The user's organisation's context, or a 404; one merged into another redirects there."""
+    context = _find(context_id)
+    if context.deleted_at is not None:
+        if context.merged_into_id is not None:
+            abort(redirect(url_for("contexts.profile", context_id=context.merged_into_id, merged=context.id)))
+        abort(404, description=f"Context {context_id} was deleted; an administrator can restore it.")
+    return context
+
+
+def _show_errors(form: FlaskForm, error: InvalidInput) -> None:
+    for problem in error.errors:
+        field = getattr(form, problem.field, None)
+        (field.errors if field is not None else form.form_errors).append(problem.message)
+
+
+def _search_arguments(args) -> dict:
+    """The list's filters, each checked: a bad one is a 400 naming it."""
+    text = args.get("q", "").strip()
+    if len(text) > 200:
+        params.bad_parameter("q", text[:40] + "...", "is longer than 200 characters")
+    kind = args.get("kind", "")
+    if kind and kind not in {k.value for k in ContextKind}:
+        params.bad_parameter("kind", kind, "is not one of: " + ", ".join(k.value for k in ContextKind))
+    status = args.get("status", "open")
+    if status not in {"open", "closed", "any"}:
+        params.bad_parameter("status", status, "is not one of: open, closed, any")
+    near_text = args.get("near", "").strip()
+    near = None
+    if near_text:
+        try:
+            near = resolve_location(get_session(), near_text).point
+        except LocationError as error:
+            params.bad_parameter("near", error.value, error.reason)
+    within = args.get("within", "1000")
+    if within not in {str(metres) for metres in SEARCH_DISTANCES}:
+        params.bad_parameter("within", within, "is not one of: " + ", ".join(map(str, SEARCH_DISTANCES)) + " (metres)")
+    page = args.get("page", "1")
+    if not page.isascii() or not page.isdigit() or not 1 <= int(page) <= 10_000:
+        params.bad_parameter("page", page, "is not a page number")
+    return {"text": text, "kinds": frozenset({ContextKind(kind)} if kind else ()),
+            "status": None if status == "any" else ContextStatus(status), "near": near,
+            "metres": int(within) if near else None, "page": int(page),
+            "form": {"q": text, "kind": kind, "status": status, "near": near_text, "within": within}}
+
+
 @bp.get("/")
 def index():
-    contexts = get_session().scalars(select(Context).order_by(Context.created_at.desc(), Context.id.desc()).limit(200))
-    return render_template("contexts/index.html", contexts=list(contexts), kind_labels=CONTEXT_KIND_LABELS)
+    """The register: search by name, address or postcode, kind, status and distance from a place."""
+    arguments = _search_arguments(request.args)
+    page = arguments.pop("page")
+    form = arguments.pop("form")
+    query = context_search(current_user.organisation_id, **arguments)
+    session = get_session()
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    contexts = session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("contexts/index.html", contexts=contexts, kind_labels=CONTEXT_KIND_LABELS, total=total,
+                           page=page, pages=max(1, -(-total // PAGE_SIZE)), form=form, distances=SEARCH_DISTANCES,
+                           location_text=location_text)
 
 
 NEAR_DISTANCES = (100, 250, 500, 1000)
@@ -50,7 +151,7 @@ NEAR_DISTANCES = (100, 250, 500, 1000)
 def profile(context_id: int):
     """One context: its details, the young people linked to it, the missing episodes that began or
     ended near it and when they began, on a small map."""
-    context = get_or_404(Context, context_id, "context", current_user.organisation_id)
+    context = _own(context_id)
     session = get_session()
     raw = request.args.get("within", "250")
     if raw not in {str(metres) for metres in NEAR_DISTANCES}:
@@ -79,6 +180,10 @@ def profile(context_id: int):
         periods=params.PERIODS,
         when=when_table(grid),
         map=maps.embed(maps.context_map(context, within, nearby)) if context.geometry is not None else None,
+        change_labels=CONTEXT_CHANGE_LABELS,
+        london=LONDON,
+        status_form=ChangeForm(version=context.version),
+        merged=request.args.get("merged", type=int),
     )
 
 
@@ -88,19 +193,158 @@ def new():
     if form.validate_on_submit():
         session = get_session()
         try:
-            context = new_context(
-                session,
-                name=form.name.data,
-                kind=form.kind.data,
-                location=form.location.data,
-                address=form.address.data,
-                organisation_id=current_user.organisation_id,
-            )
+            context = new_context(session, name=form.name.data, kind=form.kind.data, location=form.location.data,
+                                  address=form.address.data, organisation_id=current_user.organisation_id,
+                                  user=current_user)
         except InvalidInput as error:
-            for problem in error.errors:
-                getattr(form, problem.field).errors.append(problem.message)
-            return render_template("contexts/new.html", form=form), 400
+            _show_errors(form, error)
+            return render_template("contexts/form.html", form=form, context=None), 400
         session.commit()
         flash(f"Context “{context.name}” added.", "success")
+        return redirect(url_for("contexts.profile", context_id=context.id))
+    return render_template("contexts/form.html", form=form, context=None), 400 if form.errors else 200
+
+
+def _stale(template: str, context: Context, error: Exception, **values):
+    """A change refused because the record moved on: the page again, with the record as it is now
+    and what the user typed, and a 409."""
+    get_session().rollback()
+    flash(str(error) if isinstance(error, StaleChange) else
+          "version: someone else saved this context at the same moment. Nothing was saved: reload it "
+          "to see their change, then make yours again.", "danger")
+    return render_template(template, context=_own(context.id), **values), 409
+
+
+@bp.route("/<int:context_id>/edit", methods=["GET", "POST"])
+def edit(context_id: int):
+    context = _own(context_id)
+    form = EditForm(obj=None if request.method == "POST" else context)
+    if request.method == "GET":
+        form.kind.data, form.location.data, form.version.data = context.kind.value, location_text(context), context.version
+        if context.geometry is not None and not context.postcode and location_text(context) == "an area":
+            form.location.data = ""
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            changes = edit_context(session, context, current_user, version=form.version.data, name=form.name.data,
+                                   kind=form.kind.data, location=form.location.data, address=form.address.data)
+            session.commit()
+        except InvalidInput as error:
+            session.rollback()
+            _show_errors(form, error)
+            return render_template("contexts/form.html", form=form, context=_own(context_id)), 400
+        except (StaleChange, StaleDataError) as error:
+            return _stale("contexts/form.html", context, error, form=form)
+        flash("Saved: " + ", ".join(changes) + "." if changes else "Nothing had changed, so nothing was saved.",
+              "success" if changes else "info")
+        return redirect(url_for("contexts.profile", context_id=context_id))
+    return render_template("contexts/form.html", form=form, context=context), 400 if form.errors else 200
+
+
+@bp.post("/<int:context_id>/status")
+def change_status(context_id: int):
+    """Close an open context, or reopen a closed one."""
+    context = _own(context_id)
+    form = ChangeForm()
+    wanted = ContextStatus.OPEN if context.status == ContextStatus.CLOSED else ContextStatus.CLOSED
+    if not form.validate_on_submit():
+        abort(400, description="The form had expired or was not sent from this site: reload the page and try again.")
+    session = get_session()
+    try:
+        set_status(session, context, current_user, version=form.version.data, status=wanted, note=form.note.data)
+        session.commit()
+    except InvalidInput as error:
+        session.rollback()
+        abort(400, description=str(error))
+    except (StaleChange, StaleDataError) as error:
+        session.rollback()
+        flash(str(error) if isinstance(error, StaleChange) else "version: someone else saved this context at the "
+              "same moment; nothing was saved.", "danger")
+        return redirect(url_for("contexts.profile", context_id=context_id)), 409
+    flash(f"Context {'closed' if wanted == ContextStatus.CLOSED else 'reopened'}.", "success")
+    return redirect(url_for("contexts.profile", context_id=context_id))
+
+
+@bp.route("/<int:context_id>/delete", methods=["GET", "POST"])
+def delete(context_id: int):
+    context = _own(context_id)
+    form = ChangeForm(version=context.version) if request.method == "GET" else ChangeForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            delete_context(session, context, current_user, version=form.version.data, note=form.note.data)
+            session.commit()
+        except InvalidInput as error:
+            session.rollback()
+            _show_errors(form, error)
+            return render_template("contexts/delete.html", form=form, context=_own(context_id)), 400
+        except (StaleChange, StaleDataError) as error:
+            return _stale("contexts/delete.html", context, error, form=form)
+        flash(f"Context “{context.name}” deleted. An administrator can restore it.", "success")
         return redirect(url_for("contexts.index"))
-    return render_template("contexts/new.html", form=form), 400 if form.errors else 200
+    return render_template("contexts/delete.html", form=form, context=context), 400 if form.errors else 200
+
+
+@bp.route("/<int:context_id>/merge", methods=["GET", "POST"])
+def merge(context_id: int):
+    """Merge a duplicate record of the same place or group into this one: first choose it, then
+    confirm with both records side by side."""
+    context = _own(context_id)
+    session = get_session()
+    form = MergeForm(version=context.version) if request.method == "GET" else MergeForm()
+    candidates = session.scalars(merge_candidates(context).limit(20)).all()
+    duplicate = None
+    if request.method == "POST" and form.validate_on_submit():
+        number = (form.duplicate.data or "").strip().lstrip("#")
+        if not number.isascii() or not number.isdigit() or int(number) > MAX_ID:
+            form.duplicate.errors.append(f"duplicate: {form.duplicate.data!r} is not a context number")
+        else:
+            duplicate = session.scalar(select(Context).where(
+                Context.id == int(number), Context.organisation_id == current_user.organisation_id))
+            if duplicate is None:
+                form.duplicate.errors.append(f"duplicate: {form.duplicate.data!r} is not one of your contexts")
+        if duplicate is not None and form.duplicate_version.data:  # the confirmation
+            try:
+                moved = merge_contexts(session, context, duplicate, current_user, kept_version=form.version.data,
+                                       duplicate_version=form.duplicate_version.data, note=form.note.data)
+                session.commit()
+            except InvalidInput as error:
+                session.rollback()
+                _show_errors(form, error)
+                return render_template("contexts/merge.html", form=form, context=_own(context_id),
+                                       candidates=candidates, duplicate=None), 400
+            except (StaleChange, StaleDataError) as error:
+                return _stale("contexts/merge.html", context, error, form=form, candidates=candidates, duplicate=None)
+            flash(f"“{duplicate.name}” merged into this record: {moved} links, episodes and placements moved.",
+                  "success")
+            return redirect(url_for("contexts.profile", context_id=context_id))
+        if duplicate is not None:
+            form.duplicate_version.data = duplicate.version
+    status = 400 if form.errors else 200
+    return render_template("contexts/merge.html", form=form, context=context, candidates=candidates,
+                           duplicate=duplicate, kind_labels=CONTEXT_KIND_LABELS, location_text=location_text), status
+
+
+@bp.get("/deleted")
+@needs(Access.ADMINISTRATION)
+def deleted():
+    contexts = get_session().scalars(deleted_contexts(current_user.organisation_id).limit(500)).all()
+    return render_template("contexts/deleted.html", contexts=contexts, kind_labels=CONTEXT_KIND_LABELS,
+                           form=FlaskForm())
+
+
+@bp.post("/<int:context_id>/restore")
+@needs(Access.ADMINISTRATION)
+def restore(context_id: int):
+    session = get_session()
+    context = _find(context_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400, description="The form had expired or was not sent from this site: reload the page and try again.")
+    try:
+        restore_context(session, context, current_user)
+    except InvalidInput as error:
+        session.rollback()
+        abort(400, description=str(error))
+    session.commit()
+    flash(f"Context “{context.name}” restored.", "success")
+    return redirect(url_for("contexts.profile", context_id=context_id))
