@@ -94,6 +94,10 @@ class ContextChangeAction(StrEnum):
     RESTORED = "restored"
     MERGED_IN = "merged_in"  # another record was merged into this one
     MERGED_AWAY = "merged_away"  # this record was merged into another
+    LINK_ADDED = "link_added"
+    LINK_CHANGED = "link_changed"
+    LINK_REMOVED = "link_removed"
+    LINK_RESTORED = "link_restored"
 
 
 CONTEXT_CHANGE_LABELS = {
@@ -105,6 +109,10 @@ CONTEXT_CHANGE_LABELS = {
     ContextChangeAction.RESTORED: "Restored",
     ContextChangeAction.MERGED_IN: "Duplicate merged in",
     ContextChangeAction.MERGED_AWAY: "Merged into another record",
+    ContextChangeAction.LINK_ADDED: "Young person linked",
+    ContextChangeAction.LINK_CHANGED: "Link changed",
+    ContextChangeAction.LINK_REMOVED: "Link removed",
+    ContextChangeAction.LINK_RESTORED: "Link restored",
 }
 
 

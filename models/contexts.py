@@ -33,15 +33,22 @@ NOTE_MAX = 2000
 class StaleChange(Exception):
     """The record changed since the user's page showed it; nothing was written."""
 
-    def __init__(self, context: Context, seen: int):
-        latest = context.changes[0] if context.changes else None
+    what = "context"
+
+    def __init__(self, record, seen: int):
+        latest = self.latest_change(record)
         by = ""
         if latest is not None:
-            fields = f" ({', '.join(latest.changes)})" if latest.changes else ""
+            changed = [field for field, (before, after) in latest.changes.items() if before != after]
+            fields = f" ({', '.join(changed)})" if changed else ""
             by = f" by {latest.username} at {latest.at.astimezone(LONDON):%d %b %Y %H:%M}{fields}"
-        super().__init__(f"version: this context was changed{by} since your page showed it (you saw version "
-                         f"{seen}, it is now {context.version}). Nothing was saved: reload it to see the "
+        super().__init__(f"version: this {self.what} was changed{by} since your page showed it (you saw version "
+                         f"{seen}, it is now {record.version}). Nothing was saved: reload it to see the "
                          "change, then make yours again.")
+
+    @staticmethod
+    def latest_change(record) -> "ContextChange | None":
+        return record.changes[0] if record.changes else None
 
 
 @dataclass(frozen=True)
@@ -115,11 +122,14 @@ def _place(context: Context, fields: ContextFields) -> None:
         context.postcode = fields.postcode
 
 
-def _record(session: Session, context: Context, user: User | None, action: ContextChangeAction,
-            changes: dict | None = None, note: str | None = None, other: Context | None = None) -> None:
+def record_change(session: Session, context: Context, user: User | None, action: ContextChangeAction,
+                  changes: dict | None = None, note: str | None = None, other: Context | None = None,
+                  link: ContextLink | None = None) -> None:
+    """Add a row to the context's history (``link``: the link a link change is about)."""
     session.add(ContextChange(
         context=context, user_id=user.id if user else None, username=user.username if user else "system",
-        action=action, changes=changes or {}, note=note, other_context_id=other.id if other else None))
+        action=action, changes=changes or {}, note=note, other_context_id=other.id if other else None,
+        link_id=link.id if link else None))
 
 
 def _shown(context: Context) -> dict[str, str]:
@@ -139,21 +149,21 @@ def new_context(session: Session, *, name: str | None, kind: str | None, locatio
     _place(context, fields)
     session.add(context)
     session.flush()
-    _record(session, context, user, ContextChangeAction.CREATED,
+    record_change(session, context, user, ContextChangeAction.CREATED,
             {field: ["", value] for field, value in _shown(context).items() if value})
     return context
 
 
-def _check_version(context: Context, seen: object) -> None:
-    """Raises InvalidInput for a version that is not a number, StaleChange for an older one."""
+def check_version(record, seen: object, stale: type[StaleChange] = StaleChange) -> None:
+    """Raises InvalidInput for a version that is not a number, ``stale`` for an older one."""
     text = "" if seen is None else str(seen).strip()
     if not text.isascii() or not text.isdigit():
         raise InvalidInput([FieldError("version", text[:20], "is not a whole number: reload the page")])
-    if int(text) != context.version:
-        raise StaleChange(context, int(text))
+    if int(text) != record.version:
+        raise stale(record, int(text))
 
 
-def _note(note: str | None, required: bool, why: str = "") -> str | None:
+def note_checked(note: str | None, required: bool, why: str = "") -> str | None:
     note = (note or "").strip()
     if required and not note:
         raise InvalidInput([FieldError("note", note, f"is required: say why {why}".rstrip())])
@@ -166,7 +176,7 @@ def edit_context(session: Session, context: Context, user: User, *, version: obj
                  kind: str | None, location: str | None, address: str | None) -> dict[str, list[str]]:
     """Apply an edit made on ``version`` of the record; returns the changes, {field: [before, after]}
     (none when nothing differs, and then nothing is written)."""
-    _check_version(context, version)
+    check_version(context, version)
     fields = checked_fields(session, name=name, kind=kind, location=location, address=address, current=context)
     before = _shown(context)
     context.name, context.kind, context.address = fields.name, fields.kind, fields.address
@@ -174,7 +184,7 @@ def edit_context(session: Session, context: Context, user: User, *, version: obj
     after = _shown(context)
     changes = {field: [before[field], after[field]] for field in before if before[field] != after[field]}
     if changes:
-        _record(session, context, user, ContextChangeAction.EDITED, changes)
+        record_change(session, context, user, ContextChangeAction.EDITED, changes)
     else:
         session.expire(context)  # nothing to save: leave the version as it is
     return changes
@@ -183,22 +193,22 @@ def edit_context(session: Session, context: Context, user: User, *, version: obj
 def set_status(session: Session, context: Context, user: User, *, version: object, status: ContextStatus,
                note: str | None) -> None:
     """Close an open context or reopen a closed one, with an optional note of why."""
-    _check_version(context, version)
-    note = _note(note, required=False)
+    check_version(context, version)
+    note = note_checked(note, required=False)
     if context.status == status:
         raise InvalidInput([FieldError("status", status.value, "is already this context's status")])
     before = context.status
     context.status = status
     action = ContextChangeAction.CLOSED if status == ContextStatus.CLOSED else ContextChangeAction.REOPENED
-    _record(session, context, user, action, {"status": [before.value, status.value]}, note)
+    record_change(session, context, user, action, {"status": [before.value, status.value]}, note)
 
 
 def delete_context(session: Session, context: Context, user: User, *, version: object, note: str | None) -> None:
     """Hide the context everywhere (soft deletion); an administrator can restore it."""
-    _check_version(context, version)
-    note = _note(note, required=True, why="it is deleted")
+    check_version(context, version)
+    note = note_checked(note, required=True, why="it is deleted")
     context.deleted_at = utcnow()
-    _record(session, context, user, ContextChangeAction.DELETED, note=note)
+    record_change(session, context, user, ContextChangeAction.DELETED, note=note)
 
 
 def restore_context(session: Session, context: Context, user: User) -> None:
@@ -208,7 +218,7 @@ def restore_context(session: Session, context: Context, user: User) -> None:
         raise InvalidInput([FieldError("context", context.id, f"was merged into context {context.merged_into_id}: "
                                                               "its links are there now, so it cannot come back")])
     context.deleted_at = None
-    _record(session, context, user, ContextChangeAction.RESTORED)
+    record_change(session, context, user, ContextChangeAction.RESTORED)
 
 
 def merge_contexts(session: Session, kept: Context, duplicate: Context, user: User, *, kept_version: object,
@@ -216,9 +226,9 @@ def merge_contexts(session: Session, kept: Context, duplicate: Context, user: Us
     """Merge ``duplicate`` into ``kept``: its links to young people, the missing episodes placed at
     it and the placements with it as provider move to ``kept``; it is deleted, pointing at ``kept``,
     and each record's history says so. Returns how many rows moved."""
-    _check_version(kept, kept_version)
-    _check_version(duplicate, duplicate_version)
-    note = _note(note, required=False)
+    check_version(kept, kept_version)
+    check_version(duplicate, duplicate_version)
+    note = note_checked(note, required=False)
     errors = []
     if duplicate.id == kept.id:
         errors.append(FieldError("duplicate", duplicate.id, "is the record being kept"))
@@ -237,9 +247,9 @@ def merge_contexts(session: Session, kept: Context, duplicate: Context, user: Us
             .execution_options(synchronize_session=False)).rowcount
     duplicate.deleted_at, duplicate.merged_into_id = utcnow(), kept.id
     kept.updated_at = utcnow()  # a new version: a page showing the kept record before the merge is stale
-    _record(session, kept, user, ContextChangeAction.MERGED_IN, {"merged in": [duplicate.name, f"{moved} rows moved"]},
+    record_change(session, kept, user, ContextChangeAction.MERGED_IN, {"merged in": [duplicate.name, f"{moved} rows moved"]},
             note, other=duplicate)
-    _record(session, duplicate, user, ContextChangeAction.MERGED_AWAY, {"merged into": ["", kept.name]}, note,
+    record_change(session, duplicate, user, ContextChangeAction.MERGED_AWAY, {"merged into": ["", kept.name]}, note,
             other=kept)
     session.expire(kept, ["links"])
     return moved

@@ -146,8 +146,20 @@ class ContextChange(Base):
     note: Mapped[str | None] = mapped_column(Text)
     # The other record of a merge.
     other_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"))
+    # The link a link change is about.
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("context_links.id"))
 
     context: Mapped[Context] = relationship(back_populates="changes", foreign_keys=[context_id])
+
+    # JSONB keeps keys shortest first: the history shows them in the order of the form instead.
+    FIELD_ORDER = ("young person", "name", "kind", "location", "address", "status", "role", "concerns", "first seen",
+                   "last seen", "recorded by", "reliability", "merged in", "merged into")
+
+    def ordered_changes(self) -> list[tuple[str, str, str]]:
+        """(field, before, after) in the form's order."""
+        rank = {field: index for index, field in enumerate(self.FIELD_ORDER)}
+        return sorted(((field, before, after) for field, (before, after) in self.changes.items()),
+                      key=lambda item: rank.get(item[0], len(rank)))
 
 
 class ContextLink(Base):
@@ -171,10 +183,17 @@ class ContextLink(Base):
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     reliability: Mapped[Reliability] = mapped_column(enum_column(Reliability, name="reliability"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), onupdate=utcnow)
+    # As for contexts: a change made on an older version is refused, and a removed link is hidden
+    # everywhere (models.links) until an administrator restores it.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     young_person: Mapped[YoungPerson] = relationship(back_populates="links")
     context: Mapped[Context] = relationship(back_populates="links")
     recorded_by: Mapped[Organisation] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class MissingEpisode(Base):
