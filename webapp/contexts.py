@@ -13,7 +13,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from geo.locations import LocationError
-from models.codes import CONCERN_CODES, CONTEXT_CHANGE_LABELS, CONTEXT_KIND_LABELS, ContextKind, ContextStatus
+from models.codes import CONCERN_CODES, CONTEXT_CHANGE_LABELS, CONTEXT_KIND_LABELS, ContextKind, ContextStatus, Role
 from models.contexts import (
     StaleChange,
     context_search,
@@ -27,6 +27,7 @@ from models.contexts import (
     restore_context,
     set_status,
 )
+from models.links import removed_links
 from models.locations import resolve_location
 from models.queries import context_links, episodes_near
 from models.safeguarding import Context
@@ -47,7 +48,9 @@ SEARCH_DISTANCES = (250, 500, 1000, 2000, 5000)
 
 class ContextForm(FlaskForm):
     name = StringField("Name")
-    kind = SelectField("Kind", choices=[SelectChoice(kind.value, label) for kind, label in CONTEXT_KIND_LABELS.items()])
+    # Checked by models.contexts, whose message names the field and the value.
+    kind = SelectField("Kind", validate_choice=False,
+                       choices=[SelectChoice(kind.value, label) for kind, label in CONTEXT_KIND_LABELS.items()])
     location = StringField(
         "Location",
         description="A postcode (SW5 0AA), a latitude and longitude (51.4915, -0.1935) or a British "
@@ -83,7 +86,7 @@ def _find(context_id: int) -> Context:
     return context
 
 
-def _own(context_id: int) -> Context:
+def own_context(context_id: int) -> Context:
     """The user's organisation's context, or a 404; one merged into another redirects there."""
     context = _find(context_id)
     if context.deleted_at is not None:
@@ -93,9 +96,11 @@ def _own(context_id: int) -> Context:
     return context
 
 
-def _show_errors(form: FlaskForm, error: InvalidInput) -> None:
+def show_errors(form: FlaskForm, error: InvalidInput, fields: dict[str, str] | None = None) -> None:
+    """Each problem beside its field (``fields`` maps the rules' names to the form's where they
+    differ), or above the form."""
     for problem in error.errors:
-        field = getattr(form, problem.field, None)
+        field = getattr(form, (fields or {}).get(problem.field, problem.field), None)
         (field.errors if field is not None else form.form_errors).append(problem.message)
 
 
@@ -151,7 +156,7 @@ NEAR_DISTANCES = (100, 250, 500, 1000)
 def profile(context_id: int):
     """One context: its details, the young people linked to it, the missing episodes that began or
     ended near it and when they began, on a small map."""
-    context = _own(context_id)
+    context = own_context(context_id)
     session = get_session()
     raw = request.args.get("within", "250")
     if raw not in {str(metres) for metres in NEAR_DISTANCES}:
@@ -184,6 +189,7 @@ def profile(context_id: int):
         london=LONDON,
         status_form=ChangeForm(version=context.version),
         merged=request.args.get("merged", type=int),
+        removed=session.execute(removed_links(context.id)).all() if current_user.role == Role.ADMINISTRATOR else [],
     )
 
 
@@ -197,7 +203,7 @@ def new():
                                   address=form.address.data, organisation_id=current_user.organisation_id,
                                   user=current_user)
         except InvalidInput as error:
-            _show_errors(form, error)
+            show_errors(form, error)
             return render_template("contexts/form.html", form=form, context=None), 400
         session.commit()
         flash(f"Context “{context.name}” added.", "success")
@@ -212,12 +218,12 @@ def _stale(template: str, context: Context, error: Exception, **values):
     flash(str(error) if isinstance(error, StaleChange) else
           "version: someone else saved this context at the same moment. Nothing was saved: reload it "
           "to see their change, then make yours again.", "danger")
-    return render_template(template, context=_own(context.id), **values), 409
+    return render_template(template, context=own_context(context.id), **values), 409
 
 
 @bp.route("/<int:context_id>/edit", methods=["GET", "POST"])
 def edit(context_id: int):
-    context = _own(context_id)
+    context = own_context(context_id)
     form = EditForm(obj=None if request.method == "POST" else context)
     if request.method == "GET":
         form.kind.data, form.location.data, form.version.data = context.kind.value, location_text(context), context.version
@@ -231,8 +237,8 @@ def edit(context_id: int):
             session.commit()
         except InvalidInput as error:
             session.rollback()
-            _show_errors(form, error)
-            return render_template("contexts/form.html", form=form, context=_own(context_id)), 400
+            show_errors(form, error)
+            return render_template("contexts/form.html", form=form, context=own_context(context_id)), 400
         except (StaleChange, StaleDataError) as error:
             return _stale("contexts/form.html", context, error, form=form)
         flash("Saved: " + ", ".join(changes) + "." if changes else "Nothing had changed, so nothing was saved.",
@@ -244,7 +250,7 @@ def edit(context_id: int):
 @bp.post("/<int:context_id>/status")
 def change_status(context_id: int):
     """Close an open context, or reopen a closed one."""
-    context = _own(context_id)
+    context = own_context(context_id)
     form = ChangeForm()
     wanted = ContextStatus.OPEN if context.status == ContextStatus.CLOSED else ContextStatus.CLOSED
     if not form.validate_on_submit():
@@ -267,7 +273,7 @@ def change_status(context_id: int):
 
 @bp.route("/<int:context_id>/delete", methods=["GET", "POST"])
 def delete(context_id: int):
-    context = _own(context_id)
+    context = own_context(context_id)
     form = ChangeForm(version=context.version) if request.method == "GET" else ChangeForm()
     if form.validate_on_submit():
         session = get_session()
@@ -276,8 +282,8 @@ def delete(context_id: int):
             session.commit()
         except InvalidInput as error:
             session.rollback()
-            _show_errors(form, error)
-            return render_template("contexts/delete.html", form=form, context=_own(context_id)), 400
+            show_errors(form, error)
+            return render_template("contexts/delete.html", form=form, context=own_context(context_id)), 400
         except (StaleChange, StaleDataError) as error:
             return _stale("contexts/delete.html", context, error, form=form)
         flash(f"Context “{context.name}” deleted. An administrator can restore it.", "success")
@@ -289,7 +295,7 @@ def delete(context_id: int):
 def merge(context_id: int):
     """Merge a duplicate record of the same place or group into this one: first choose it, then
     confirm with both records side by side."""
-    context = _own(context_id)
+    context = own_context(context_id)
     session = get_session()
     form = MergeForm(version=context.version) if request.method == "GET" else MergeForm()
     candidates = session.scalars(merge_candidates(context).limit(20)).all()
@@ -310,8 +316,8 @@ def merge(context_id: int):
                 session.commit()
             except InvalidInput as error:
                 session.rollback()
-                _show_errors(form, error)
-                return render_template("contexts/merge.html", form=form, context=_own(context_id),
+                show_errors(form, error)
+                return render_template("contexts/merge.html", form=form, context=own_context(context_id),
                                        candidates=candidates, duplicate=None), 400
             except (StaleChange, StaleDataError) as error:
                 return _stale("contexts/merge.html", context, error, form=form, candidates=candidates, duplicate=None)

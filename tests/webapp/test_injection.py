@@ -46,6 +46,7 @@ QUERY_PARAMETERS = {
     "/contexts/{context}/edit": [],
     "/contexts/{context}/delete": [],
     "/contexts/{context}/merge": [],
+    "/contexts/{context}/links/new": [],
     "/contexts/deleted": [],
     "/young-people/": ["reference"],
     "/young-people/{person}": ["period"],
@@ -62,6 +63,9 @@ FORMS = {
     "/contexts/{context}/status": {"version": "1", "note": ""},
     "/contexts/{context}/merge": {"version": "1", "duplicate": "1", "duplicate_version": "", "note": ""},
     "/contexts/{context}/delete": {"version": "1", "note": "Recorded twice"},
+    "/contexts/{context}/links/new": {"young_person": "YP-INJECT", "role": "harmed_there", "concerns": "11A",
+                                      "first_seen": "2026-03-01", "last_seen": "", "recorded_by": "1",
+                                      "reliability": "corroborated"},
     "/admin/tokens": {"user": "1", "name": "QGIS", "days": "30"},
 }
 JSON_BODIES = {

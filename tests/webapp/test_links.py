@@ -1,0 +1,84 @@
+"""Linking young people to a context from its profile: record, change (and a change on a stale
+page), remove with a note, restore as an administrator."""
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from models.codes import Role
+from models.safeguarding import ContextLink, YoungPerson
+
+
+@pytest.fixture
+def park(signed_in, session, organisations):
+    session.add(YoungPerson(reference="YP-WEB01", birth_month=date(2010, 6, 1), sex=2,
+                            responsible_authority_code="E09000020",
+                            organisation_id=organisations["local_authority"].id))
+    session.commit()
+    response = signed_in.post("/api/v1/contexts", json={"name": "Willow Gardens", "kind": "park", "location": "SW5 0AA"})
+    return response.get_json()["id"]
+
+
+def form(organisations, **changes) -> dict:
+    return {"young_person": "YP-WEB01", "role": "harmed_there", "concerns": ["11A"], "first_seen": "2026-03-01",
+            "last_seen": "", "recorded_by": str(organisations["local_authority"].id), "reliability": "corroborated",
+            **changes}
+
+
+def test_the_form_offers_the_census_codes_and_defaults_to_ones_own_agency(signed_in, park, organisations):
+    html = signed_in.get(f"/contexts/{park}/links/new").get_data(as_text=True)
+    assert "11A: Child sexual exploitation" in html
+    assert re.search(rf'<option selected value="{organisations["local_authority"].id}">', html)
+
+
+def test_linking_changing_and_removing(signed_in, session, park, organisations):
+    assert signed_in.post(f"/contexts/{park}/links/new", data=form(organisations)).status_code == 302
+    link = session.scalar(select(ContextLink))
+    profile = signed_in.get(f"/contexts/{park}").get_data(as_text=True)
+    assert "YP-WEB01 linked to this context." in profile and "Young person linked" in profile
+    changed = signed_in.post(f"/contexts/{park}/links/{link.id}",
+                             data={**form(organisations, reliability="known_directly"), "version": "1"})
+    assert changed.status_code == 302
+    stale = signed_in.post(f"/contexts/{park}/links/{link.id}",
+                           data={**form(organisations, role="frequents"), "version": "1"})
+    assert stale.status_code == 409 and "this link was changed by panel_member" in stale.get_data(as_text=True)
+    assert signed_in.post(f"/contexts/{park}/links/{link.id}/remove", data={"version": "2", "note": ""}).status_code == 400
+    assert signed_in.post(f"/contexts/{park}/links/{link.id}/remove",
+                          data={"version": "2", "note": "Wrong child"}).status_code == 302
+    profile = signed_in.get(f"/contexts/{park}").get_data(as_text=True)
+    linked = profile[profile.index('data-testid="linked"'):profile.index("</table>", profile.index('data-testid="linked"'))]
+    assert "No young person is linked" in linked and "YP-WEB01" not in linked
+
+
+def test_bad_input_names_every_field_and_keeps_what_was_typed(signed_in, session, park, organisations):
+    response = signed_in.post(f"/contexts/{park}/links/new", data=form(
+        organisations, young_person="YP-NOBODY", first_seen="2026-04-01", last_seen="2026-03-01", reliability="x"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "young_person: &#39;YP-NOBODY&#39; is not a young person" in html
+    assert "last_seen: &#39;2026-03-01&#39; is before the first seen date" in html
+    assert "reliability: &#39;x&#39; is not one of" in html
+    assert 'value="YP-NOBODY"' in html and 'value="2026-04-01"' in html
+    assert session.scalar(select(ContextLink)) is None
+
+
+def test_only_an_administrator_restores_a_removed_link(client, auth, session, park, organisations):
+    auth.login()
+    client.post(f"/contexts/{park}/links/new", data=form(organisations))
+    link = session.scalar(select(ContextLink))
+    client.post(f"/contexts/{park}/links/{link.id}/remove", data={"version": "1", "note": "Mistake"})
+    assert client.post(f"/contexts/{park}/links/{link.id}/restore").status_code == 403
+    auth.logout()
+    auth.login(Role.ADMINISTRATOR.value)
+    assert 'data-testid="removed-links"' in client.get(f"/contexts/{park}").get_data(as_text=True)
+    assert client.post(f"/contexts/{park}/links/{link.id}/restore").status_code == 302
+    session.expire_all()
+    assert session.get(ContextLink, link.id).removed_at is None
+
+
+@pytest.mark.parametrize("path", ["/contexts/{park}/links/999999", "/contexts/{park}/links/99999999999/remove",
+                                  "/contexts/999999/links/new"])
+def test_a_link_or_context_that_is_not_there_is_a_404(signed_in, park, path):
+    assert signed_in.get(path.format(park=park)).status_code == 404
