@@ -11,13 +11,24 @@ from models.base import Base
 from models.geography import LocalAuthority, Postcode
 from models.imports import ImportRun
 from models.people import Organisation, OrganisationSharing, User
-from models.safeguarding import Context, ContextChange, ContextLink, MissingEpisode, Placement, YoungPerson
+from models.safeguarding import (
+    CaseNote,
+    CaseRecord,
+    Context,
+    ContextChange,
+    ContextLink,
+    MissingEpisode,
+    Placement,
+    YoungPerson,
+)
 from models.tokens import ApiToken
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "CaseNote",
+    "CaseRecord",
     "Context",
     "ContextChange",
     "ContextLink",

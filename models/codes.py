@@ -214,3 +214,22 @@ PLACE_CODES = {
     "Z13": "Other placement (from 2025/26) (Z13)",
     "Z14": "Other placement (from 2025/26) (Z14)",
 }
+
+
+class CaseStage(StrEnum):
+    """The steps of Level 2 work on a context (contextual safeguarding's context assessment)."""
+
+    REFERRAL = "referral"
+    ASSESSMENT = "assessment"
+    PLAN = "plan"
+    REVIEW = "review"
+    CLOSURE = "closure"
+
+
+CASE_STAGE_LABELS = {
+    CaseStage.REFERRAL: "Referred",
+    CaseStage.ASSESSMENT: "Assessed",
+    CaseStage.PLAN: "Plan agreed",
+    CaseStage.REVIEW: "Reviewed",
+    CaseStage.CLOSURE: "Closed as a case",
+}

@@ -28,6 +28,7 @@ from models.base import Base, enum_column, utcnow
 from models.codes import (
     CONCERN_CODES,
     PLACE_CODES,
+    CaseStage,
     ContextChangeAction,
     ContextKind,
     ContextStatus,
@@ -36,7 +37,7 @@ from models.codes import (
     Reliability,
     ReturnedBy,
 )
-from models.people import Organisation
+from models.people import Organisation, User
 
 
 def _sql_list(values) -> str:
@@ -260,3 +261,49 @@ class Placement(Base):
 
     young_person: Mapped[YoungPerson] = relationship(back_populates="placements")
     provider_context: Mapped[Context | None] = relationship()
+
+
+class CaseRecord(Base):
+    """One dated step of Level 2 work on a context: its referral, assessment, plan, a review or the
+    closure, with an owner, the agencies involved, the decision and when it is next reviewed.
+    Records are never changed: a later record supersedes an earlier one (migration 8b2f6d4e1c93)."""
+
+    __tablename__ = "case_records"
+    __table_args__ = (
+        CheckConstraint("next_review_on IS NULL OR next_review_on >= held_on", name="review_after"),
+        # Every step but the closure says when the case is next looked at.
+        CheckConstraint("(stage = 'closure') = (next_review_on IS NULL)", name="review_unless_closed"),
+        {"implicit_returning": False},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"), index=True)
+    stage: Mapped[CaseStage] = mapped_column(enum_column(CaseStage, name="case_stage"))
+    held_on: Mapped[date] = mapped_column(Date)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    agency_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list)
+    decision: Mapped[str] = mapped_column(Text)
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    context: Mapped[Context] = relationship()
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+
+
+class CaseNote(Base):
+    """A note an agency adds against a context. Never changed."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = ({"implicit_returning": False},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
+
+    organisation: Mapped[Organisation] = relationship()
+    author: Mapped[User] = relationship()

@@ -115,6 +115,8 @@ def test_no_organisation_may_write_a_record_for_another(two_authorities):
     "UPDATE context_changes SET note = 'rewritten'",
     "DELETE FROM context_changes",
     "TRUNCATE context_changes",
+    "UPDATE case_records SET decision = 'rewritten'",
+    "DELETE FROM case_notes",
     "TRUNCATE audit_events",
     "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
     "DROP TABLE audit_events",
@@ -154,7 +156,7 @@ def test_the_app_role_owns_nothing_and_bypasses_nothing(two_authorities):
 # Tables the app role may write; every other table of ours it may only read, or read and add to.
 WRITTEN = {"young_people", "contexts", "context_links", "missing_episodes", "placements", "import_runs",
            "api_tokens", "users"}
-APPEND_ONLY = {"audit_events", "context_changes"}
+APPEND_ONLY = {"audit_events", "context_changes", "case_records", "case_notes"}
 
 
 def test_every_table_has_the_grants_it_should(two_authorities):
@@ -179,7 +181,7 @@ def test_records_tables_have_row_level_security(two_authorities):
     with engine.connect() as connection:
         secured = set(connection.scalars(text("SELECT relname FROM pg_class WHERE relrowsecurity")))
     assert {"young_people", "contexts", "context_links", "missing_episodes", "placements", "import_runs",
-            "audit_events", "episode_hex_months", "context_changes"} <= secured
+            "audit_events", "episode_hex_months", "context_changes", "case_records", "case_notes"} <= secured
 
 
 def test_the_placement_checks_hotspot_field_is_kept_per_organisation(two_authorities):
