@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         api,
         audit,
         auth,
+        cases,
         cli,
         contexts,
         dashboard,
@@ -54,7 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(params.refuse_nul_characters)
     cli.init_app(app)
     formatting.init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, contexts.bp, links.bp, people.bp, placements.bp, imports.bp, shared.bp, api.bp,
+    for blueprint in (auth.bp, dashboard.bp, contexts.bp, links.bp, cases.bp, people.bp, placements.bp, imports.bp, shared.bp, api.bp,
                       openapi.bp, health.bp, admin.bp):
         app.register_blueprint(blueprint)
     return app

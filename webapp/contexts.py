@@ -3,6 +3,7 @@ to add, edit, close, reopen, merge and delete contexts; administrators restore d
 Level 2 cases are a later feature."""
 
 from collections import Counter
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,7 +14,16 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from geo.locations import LocationError
-from models.codes import CONCERN_CODES, CONTEXT_CHANGE_LABELS, CONTEXT_KIND_LABELS, ContextKind, ContextStatus, Role
+from models.cases import case_notes, case_records, case_state
+from models.codes import (
+    CASE_STAGE_LABELS,
+    CONCERN_CODES,
+    CONTEXT_CHANGE_LABELS,
+    CONTEXT_KIND_LABELS,
+    ContextKind,
+    ContextStatus,
+    Role,
+)
 from models.contexts import (
     StaleChange,
     context_search,
@@ -29,6 +39,7 @@ from models.contexts import (
 )
 from models.links import removed_links
 from models.locations import resolve_location
+from models.people import Organisation
 from models.queries import context_links, episodes_near
 from models.safeguarding import Context
 from models.times import LONDON
@@ -190,6 +201,12 @@ def profile(context_id: int):
         status_form=ChangeForm(version=context.version),
         merged=request.args.get("merged", type=int),
         removed=session.execute(removed_links(context.id)).all() if current_user.role == Role.ADMINISTRATOR else [],
+        case=case_state(session, context.id),
+        case_records=session.scalars(case_records(context.id)).all(),
+        notes=session.scalars(case_notes(context.id)).all(),
+        organisation_names=dict(session.execute(select(Organisation.id, Organisation.name)).all()),
+        stage_labels=CASE_STAGE_LABELS,
+        today=date.today(),
     )
 
 

@@ -1,0 +1,56 @@
+"""Level 2 work from a context's profile: refer, move the case on, add notes, see overdue reviews."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from models.safeguarding import CaseNote, CaseRecord
+
+
+@pytest.fixture
+def park(signed_in):
+    response = signed_in.post("/api/v1/contexts", json={"name": "Willow Gardens", "kind": "park", "location": "SW5 0AA"})
+    return response.get_json()["id"]
+
+
+def record(users, organisations, **changes) -> dict:
+    return {"stage": "referral", "held_on": (date.today() - timedelta(days=40)).isoformat(),
+            "owner": str(users["panel_member"].id), "agencies": [str(organisations["police"].id)],
+            "decision": "Panel to assess: repeated reports of older men meeting girls here",
+            "next_review": (date.today() - timedelta(days=10)).isoformat(), **changes}
+
+
+def test_the_form_offers_only_the_steps_that_may_come_next(signed_in, park):
+    html = signed_in.get(f"/contexts/{park}/case").get_data(as_text=True)
+    assert '<option value="referral">Referred</option>' in html and "Plan agreed" not in html
+
+
+def test_a_referral_shows_on_the_profile_and_in_the_overdue_list(signed_in, session, park, users, organisations):
+    assert signed_in.post(f"/contexts/{park}/case", data=record(users, organisations)).status_code == 302
+    profile = signed_in.get(f"/contexts/{park}").get_data(as_text=True)
+    assert "Referred on" in profile and "overdue" in profile and "Test police" in profile
+    reviews = signed_in.get("/contexts/reviews").get_data(as_text=True)
+    overdue = reviews[reviews.index('data-testid="overdue"'):]
+    assert "Willow Gardens" in overdue and "<td>10</td>" in overdue
+    assert '<th scope="row">Referred</th><td class="text-end">1</td>' in reviews
+
+
+def test_bad_input_names_every_field_and_keeps_what_was_typed(signed_in, session, park, users, organisations):
+    response = signed_in.post(f"/contexts/{park}/case", data=record(
+        users, organisations, stage="plan", held_on="soon", decision="", next_review=""))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    for message in ("stage: &#39;plan&#39; cannot come as the first step", "held_on: &#39;soon&#39; is not a date",
+                    "decision: &#39;&#39; is required", "next_review: &#39;&#39; is required"):
+        assert message in html
+    assert 'value="soon"' in html
+    assert session.scalar(select(CaseRecord)) is None
+
+
+def test_agencies_add_notes(signed_in, session, park):
+    assert signed_in.post(f"/contexts/{park}/notes", data={"text": " "}).status_code == 400
+    assert signed_in.post(f"/contexts/{park}/notes", data={"text": "Patrols on Friday <b>evenings</b>"}).status_code == 302
+    profile = signed_in.get(f"/contexts/{park}").get_data(as_text=True)
+    assert "Patrols on Friday &lt;b&gt;evenings&lt;/b&gt;" in profile
+    assert session.scalar(select(CaseNote.organisation_id)) is not None
