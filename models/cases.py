@@ -165,6 +165,13 @@ def _latest_records(organisation_id: int):
             .ext(distinct_on(CaseRecord.context_id)).subquery("latest"))
 
 
+def latest_records(context_ids: list[int]) -> Select:
+    """The latest case record of each of ``context_ids`` that has a case."""
+    return (select(CaseRecord).where(CaseRecord.context_id.in_(context_ids))
+            .order_by(CaseRecord.context_id, CaseRecord.held_on.desc(), CaseRecord.id.desc())
+            .ext(distinct_on(CaseRecord.context_id)))
+
+
 def overdue_reviews(organisation_id: int, today: date) -> Select:
     """Open cases whose next review has passed, longest overdue first: (Context, latest record)."""
     latest = _latest_records(organisation_id)

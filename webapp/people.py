@@ -1,11 +1,14 @@
 """A young person's page: the contexts they are linked to, their missing episodes and placements,
 and their peers (individual-level: partner roles are refused)."""
 
+from datetime import date
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from models.codes import CONCERN_CODES, CONTEXT_KIND_LABELS, PLACE_CODES
+from models.cases import CaseState, latest_records
+from models.codes import CASE_STAGE_LABELS, CONCERN_CODES, CONTEXT_KIND_LABELS, PLACE_CODES
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 from models.times import LONDON
 from webapp import params
@@ -51,10 +54,15 @@ def profile(person_id: int):
     peer_ids = sorted({peer for _, peer in direct})
     strong_ids = sorted({peer for (_, peer), tie in direct.items() if tie.strong})
     peers = {p.id: p for p in session.scalars(select(YoungPerson).where(YoungPerson.id.in_(peer_ids)))} if peer_ids else {}
+    cases = {record.context_id: CaseState(record)
+             for record in session.scalars(latest_records([context.id for _, context in links]))} if links else {}
     return render_template(
         "people/profile.html",
         person=person,
         links=links,
+        cases=cases,
+        stage_labels=CASE_STAGE_LABELS,
+        today=date.today(),
         episodes=session.scalars(episodes.order_by(MissingEpisode.started_at.desc())).all(),
         placements=placements,
         # Strongest ties first: missing together, then the most shared contexts.

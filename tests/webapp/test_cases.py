@@ -5,7 +5,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from models.safeguarding import CaseNote, CaseRecord
+from models.codes import LinkRole, Reliability
+from models.safeguarding import CaseNote, CaseRecord, ContextLink, YoungPerson
 
 
 @pytest.fixture
@@ -54,3 +55,18 @@ def test_agencies_add_notes(signed_in, session, park):
     profile = signed_in.get(f"/contexts/{park}").get_data(as_text=True)
     assert "Patrols on Friday &lt;b&gt;evenings&lt;/b&gt;" in profile
     assert session.scalar(select(CaseNote.organisation_id)) is not None
+
+
+def test_a_young_persons_page_shows_the_cases_of_their_contexts(signed_in, session, park, users, organisations):
+    person = YoungPerson(reference="YP-CASE01", birth_month=date(2010, 1, 1), sex=2, responsible_authority_code="E09000020",
+                         organisation_id=organisations["local_authority"].id)
+    session.add(person)
+    session.flush()
+    session.add(ContextLink(young_person_id=person.id, context_id=park, role=LinkRole.HARMED_THERE, concern_codes=[],
+                            first_seen_on=date(2026, 1, 1), recorded_by_id=organisations["local_authority"].id,
+                            reliability=Reliability.CORROBORATED))
+    session.commit()
+    before = signed_in.get(f"/young-people/{person.id}").get_data(as_text=True)
+    signed_in.post(f"/contexts/{park}/case", data=record(users, organisations))
+    after = signed_in.get(f"/young-people/{person.id}").get_data(as_text=True)
+    assert "Referred, review" not in before and "Referred, review" in after and "overdue" in after
