@@ -157,10 +157,14 @@ def add_case_note(session: Session, context: Context, user: User, text: str | No
     return note
 
 
-def _latest_records(organisation_id: int):
-    """Each of the organisation's contexts' latest case record (a subquery)."""
-    return (select(CaseRecord).join(Context, Context.id == CaseRecord.context_id)
-            .where(Context.organisation_id == organisation_id)
+def latest_case_records(organisation_id: int, until: date | None = None):
+    """Each of the organisation's contexts' latest case record, as held by the end of ``until`` if
+    given (a subquery)."""
+    query = select(CaseRecord).join(Context, Context.id == CaseRecord.context_id).where(
+        Context.organisation_id == organisation_id)
+    if until is not None:
+        query = query.where(CaseRecord.held_on <= until)
+    return (query
             .order_by(CaseRecord.context_id, CaseRecord.held_on.desc(), CaseRecord.id.desc())
             .ext(distinct_on(CaseRecord.context_id)).subquery("latest"))
 
@@ -174,7 +178,7 @@ def latest_records(context_ids: list[int]) -> Select:
 
 def overdue_reviews(organisation_id: int, today: date) -> Select:
     """Open cases whose next review has passed, longest overdue first: (Context, latest record)."""
-    latest = _latest_records(organisation_id)
+    latest = latest_case_records(organisation_id)
     return (select(Context, latest.c.stage, latest.c.next_review_on, latest.c.owner_id)
             .join(latest, latest.c.context_id == Context.id)
             .where(latest.c.stage != CaseStage.CLOSURE.value, latest.c.next_review_on < today)
@@ -182,6 +186,6 @@ def overdue_reviews(organisation_id: int, today: date) -> Select:
 
 
 def open_cases_by_stage(organisation_id: int) -> Select:
-    latest = _latest_records(organisation_id)
+    latest = latest_case_records(organisation_id)
     return (select(latest.c.stage, func.count().label("cases")).where(latest.c.stage != CaseStage.CLOSURE.value)
             .group_by(latest.c.stage))

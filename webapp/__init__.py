@@ -41,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         params,
         people,
         placements,
+        reports,
         shared,
     )
     from webapp.extensions import csrf
@@ -55,7 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(params.refuse_nul_characters)
     cli.init_app(app)
     formatting.init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, contexts.bp, links.bp, cases.bp, people.bp, placements.bp, imports.bp, shared.bp, api.bp,
+    for blueprint in (auth.bp, dashboard.bp, contexts.bp, links.bp, cases.bp, people.bp, placements.bp, imports.bp, reports.bp, shared.bp, api.bp,
                       openapi.bp, health.bp, admin.bp):
         app.register_blueprint(blueprint)
     return app

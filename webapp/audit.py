@@ -21,6 +21,7 @@ AUDITED = {
     "dashboard.export_html": AuditAction.EXPORT,
     "placements.report_download": AuditAction.EXPORT,
     "imports.problems_csv": AuditAction.EXPORT,
+    "reports.contexts_csv": AuditAction.EXPORT,
     "imports.upload": AuditAction.IMPORT,
     "shared.index": AuditAction.SHARED_MAP,
     "shared.hexes": AuditAction.SHARED_MAP,

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 
 def add_context(page, name: str, location: str) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Contexts").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Contexts", exact=True).click()
     page.get_by_role("link", name="Add a context").click()
     page.get_by_label("Name").fill(name)
     page.get_by_label("Kind").select_option(label="Takeaway")

@@ -45,6 +45,8 @@ ROUTES = {
     "cases.record": (INTERNAL, "GET", "/contexts/999999/case", {}, 404),
     "cases.note": (INTERNAL, "GET", "/contexts/999999/notes", {}, 404),
     "cases.reviews": (INTERNAL, "GET", "/contexts/reviews", {}, 200),
+    "reports.contexts": (INTERNAL, "GET", "/reports/contexts", {}, 200),
+    "reports.contexts_csv": (INTERNAL, "GET", "/reports/contexts.csv", {}, 200),
     "links.edit": (INTERNAL, "GET", "/contexts/999999/links/1", {}, 404),
     "links.remove": (INTERNAL, "GET", "/contexts/999999/links/1/remove", {}, 404),
     "links.restore": (ADMINISTRATORS, "POST", "/contexts/999999/links/1/restore", {"data": {}}, 404),

@@ -50,6 +50,8 @@ QUERY_PARAMETERS = {
     "/contexts/{context}/case": [],
     "/contexts/{context}/notes": [],
     "/contexts/reviews": [],
+    "/reports/contexts": ["quarter"],
+    "/reports/contexts.csv": ["quarter"],
     "/contexts/deleted": [],
     "/young-people/": ["reference"],
     "/young-people/{person}": ["period"],

@@ -1,0 +1,102 @@
+"""Aggregate reports on contextual safeguarding work for a period: Level 2 referrals of contexts,
+open context cases by step, and the sources of harm recorded (links of young people harmed or at
+risk at a context) by context kind and by concern code. Counts only: no child is named.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, func, select
+
+from models.cases import latest_case_records
+from models.codes import CaseStage, LinkRole
+from models.safeguarding import CaseRecord, Context, ContextLink
+
+HARM_ROLES = (LinkRole.HARMED_THERE, LinkRole.AT_RISK_THERE)
+QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days from ``first`` to ``last``, both included."""
+
+    first: date
+    last: date
+
+    @classmethod
+    def quarter(cls, text: str) -> "Period":
+        """A calendar quarter written 2026-Q4; raises ValueError otherwise.
+
+        >>> Period.quarter("2026-Q4")
+        Period(first=datetime.date(2026, 10, 1), last=datetime.date(2026, 12, 31))
+        """
+        match = QUARTER.match(text.strip().upper())
+        if not match:
+            raise ValueError(text)
+        year, number = int(match[1]), int(match[2])
+        first = date(year, 3 * number - 2, 1)
+        after = date(year + 1, 1, 1) if number == 4 else date(year, 3 * number + 1, 1)
+        return cls(first, date.fromordinal(after.toordinal() - 1))
+
+    @staticmethod
+    def quarter_of(day: date) -> str:
+        """
+        >>> Period.quarter_of(date(2026, 11, 30))
+        '2026-Q4'
+        """
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def _of(organisation_id: int):
+    return Context.organisation_id == organisation_id
+
+
+def referrals_by_kind(organisation_id: int, period: Period) -> Select:
+    """Level 2 referrals of contexts held in the period, by context kind."""
+    return (select(Context.kind, func.count().label("referrals"))
+            .join(CaseRecord, CaseRecord.context_id == Context.id)
+            .where(_of(organisation_id), CaseRecord.stage == CaseStage.REFERRAL,
+                   CaseRecord.held_on.between(period.first, period.last))
+            .group_by(Context.kind))
+
+
+def steps_in_period(organisation_id: int, period: Period) -> Select:
+    """Case records of each step held in the period."""
+    return (select(CaseRecord.stage, func.count().label("records"))
+            .join(Context, Context.id == CaseRecord.context_id)
+            .where(_of(organisation_id), CaseRecord.held_on.between(period.first, period.last))
+            .group_by(CaseRecord.stage))
+
+
+def open_cases_at(organisation_id: int, day: date) -> Select:
+    """Cases open at the end of ``day``, by the step they had reached."""
+    latest = latest_case_records(organisation_id, until=day)
+    return (select(latest.c.stage, func.count().label("cases")).where(latest.c.stage != CaseStage.CLOSURE.value)
+            .group_by(latest.c.stage))
+
+
+def _harm_links(organisation_id: int, period: Period):
+    return (ContextLink.role.in_(HARM_ROLES), _of(organisation_id),
+            ContextLink.first_seen_on <= period.last,
+            func.coalesce(ContextLink.last_seen_on, period.last) >= period.first)
+
+
+def harm_by_kind(organisation_id: int, period: Period) -> Select:
+    """Sources of harm active in the period (links of young people harmed or at risk at a context,
+    seen at some point in it), by context kind: links, distinct young people and contexts."""
+    return (select(Context.kind, func.count().label("links"),
+                   func.count(ContextLink.young_person_id.distinct()).label("young_people"),
+                   func.count(Context.id.distinct()).label("contexts"))
+            .join(Context, Context.id == ContextLink.context_id)
+            .where(*_harm_links(organisation_id, period)).group_by(Context.kind))
+
+
+def harm_by_concern(organisation_id: int, period: Period) -> Select:
+    """The same links by Children in Need concern code (a link with two codes counts under each)."""
+    code = func.unnest(ContextLink.concern_codes).label("code")
+    links = (select(code, ContextLink.young_person_id).join(Context, Context.id == ContextLink.context_id)
+             .where(*_harm_links(organisation_id, period)).subquery("coded"))
+    return (select(links.c.code, func.count().label("links"),
+                   func.count(links.c.young_person_id.distinct()).label("young_people"))
+            .group_by(links.c.code))

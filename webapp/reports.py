@@ -1,0 +1,85 @@
+"""The panel's aggregate report on contextual safeguarding for a quarter: Level 2 referrals, steps
+recorded, open cases by step, and the sources of harm by context kind and by concern code; as
+tables with bars, or as CSV. Counts only."""
+
+import csv
+import io
+from datetime import date
+
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
+
+from models.codes import CASE_STAGE_LABELS, CONCERN_CODES, CONTEXT_KIND_LABELS, CaseStage
+from models.reports import (
+    Period,
+    harm_by_concern,
+    harm_by_kind,
+    open_cases_at,
+    referrals_by_kind,
+    steps_in_period,
+)
+from webapp import params
+from webapp.access import Access, declare
+from webapp.db import get_session
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+declare(bp, Access.INDIVIDUALS)
+
+
+def _period() -> tuple[str, Period]:
+    text = request.args.get("quarter") or Period.quarter_of(date.today())
+    try:
+        period = Period.quarter(text)
+    except ValueError:
+        params.bad_parameter("quarter", text[:20], "is not a quarter written like 2026-Q4")
+    if not 2000 <= period.first.year <= date.today().year + 1:
+        params.bad_parameter("quarter", text, "is not between 2000 and next year")
+    return text.strip().upper(), period
+
+
+def _tables(period: Period) -> dict[str, list[tuple]]:
+    """Each table as (label, numbers...) rows, in a fixed order."""
+    session = get_session()
+    organisation = current_user.organisation_id
+    referrals = dict(session.execute(referrals_by_kind(organisation, period)).all())
+    steps = dict(session.execute(steps_in_period(organisation, period)).all())
+    open_cases = dict(session.execute(open_cases_at(organisation, period.last)).all())
+    kinds = {row.kind: row for row in session.execute(harm_by_kind(organisation, period))}
+    concerns = {row.code: row for row in session.execute(harm_by_concern(organisation, period))}
+    return {
+        "Level 2 referrals by context kind": [
+            (CONTEXT_KIND_LABELS[kind], count) for kind, count in sorted(referrals.items(), key=lambda item: -item[1])],
+        "Steps recorded in the quarter": [
+            (CASE_STAGE_LABELS[stage], steps.get(stage, 0)) for stage in CaseStage],
+        "Cases open at the end of the quarter, by step reached": [
+            (CASE_STAGE_LABELS[stage], open_cases.get(stage, 0)) for stage in CaseStage if stage != CaseStage.CLOSURE],
+        "Sources of harm by context kind (links, young people, contexts)": [
+            (CONTEXT_KIND_LABELS[kind], row.links, row.young_people, row.contexts)
+            for kind, row in sorted(kinds.items(), key=lambda item: -item[1].links)],
+        "Sources of harm by concern code (links, young people)": [
+            (f"{code}: {CONCERN_CODES[code]}", row.links, row.young_people)
+            for code, row in sorted(concerns.items(), key=lambda item: -item[1].links)],
+    }
+
+
+@bp.get("/contexts")
+def contexts():
+    quarter, period = _period()
+    tables = _tables(period)
+    return render_template("reports/contexts.html", quarter=quarter, period=period, tables=tables,
+                           quarters=[Period.quarter_of(date(year, month, 1)) for year in
+                                     range(date.today().year, date.today().year - 3, -1) for month in (10, 7, 4, 1)
+                                     if date(year, month, 1) <= date.today()])
+
+
+@bp.get("/contexts.csv")
+def contexts_csv():
+    quarter, period = _period()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["quarter", "table", "row", "count", "young_people", "contexts"])
+    for title, rows in _tables(period).items():
+        for label, *numbers in rows:
+            writer.writerow([quarter, title, label, *numbers])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=contextual-safeguarding-{quarter}.csv"})
