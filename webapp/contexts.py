@@ -228,13 +228,20 @@ def new():
     return render_template("contexts/form.html", form=form, context=None), 400 if form.errors else 200
 
 
-def _stale(template: str, context: Context, error: Exception, **values):
+def stale_message(error: Exception, what: str = "context") -> str:
+    """Why a change made on an older version was refused: by the page's version (StaleChange), or
+    by the database when two saves met (StaleDataError)."""
+    if isinstance(error, StaleChange):
+        return str(error)
+    return (f"version: someone else saved this {what} at the same moment. Nothing was saved: reload it to see "
+            "their change, then make yours again.")
+
+
+def stale_page(template: str, context: Context, error: Exception, what: str = "context", **values):
     """A change refused because the record moved on: the page again, with the record as it is now
     and what the user typed, and a 409."""
     get_session().rollback()
-    flash(str(error) if isinstance(error, StaleChange) else
-          "version: someone else saved this context at the same moment. Nothing was saved: reload it "
-          "to see their change, then make yours again.", "danger")
+    flash(stale_message(error, what), "danger")
     return render_template(template, context=own_context(context.id), **values), 409
 
 
@@ -257,7 +264,7 @@ def edit(context_id: int):
             show_errors(form, error)
             return render_template("contexts/form.html", form=form, context=own_context(context_id)), 400
         except (StaleChange, StaleDataError) as error:
-            return _stale("contexts/form.html", context, error, form=form)
+            return stale_page("contexts/form.html", context, error, form=form)
         flash("Saved: " + ", ".join(changes) + "." if changes else "Nothing had changed, so nothing was saved.",
               "success" if changes else "info")
         return redirect(url_for("contexts.profile", context_id=context_id))
@@ -281,8 +288,7 @@ def change_status(context_id: int):
         abort(400, description=str(error))
     except (StaleChange, StaleDataError) as error:
         session.rollback()
-        flash(str(error) if isinstance(error, StaleChange) else "version: someone else saved this context at the "
-              "same moment; nothing was saved.", "danger")
+        flash(stale_message(error), "danger")
         return redirect(url_for("contexts.profile", context_id=context_id)), 409
     flash(f"Context {'closed' if wanted == ContextStatus.CLOSED else 'reopened'}.", "success")
     return redirect(url_for("contexts.profile", context_id=context_id))
@@ -302,7 +308,7 @@ def delete(context_id: int):
             show_errors(form, error)
             return render_template("contexts/delete.html", form=form, context=own_context(context_id)), 400
         except (StaleChange, StaleDataError) as error:
-            return _stale("contexts/delete.html", context, error, form=form)
+            return stale_page("contexts/delete.html", context, error, form=form)
         flash(f"Context “{context.name}” deleted. An administrator can restore it.", "success")
         return redirect(url_for("contexts.index"))
     return render_template("contexts/delete.html", form=form, context=context), 400 if form.errors else 200
@@ -337,7 +343,7 @@ def merge(context_id: int):
                 return render_template("contexts/merge.html", form=form, context=own_context(context_id),
                                        candidates=candidates, duplicate=None), 400
             except (StaleChange, StaleDataError) as error:
-                return _stale("contexts/merge.html", context, error, form=form, candidates=candidates, duplicate=None)
+                return stale_page("contexts/merge.html", context, error, form=form, candidates=candidates, duplicate=None)
             flash(f"“{duplicate.name}” merged into this record: {moved} links, episodes and placements moved.",
                   "success")
             return redirect(url_for("contexts.profile", context_id=context_id))

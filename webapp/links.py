@@ -16,7 +16,7 @@ from models.people import Organisation
 from models.safeguarding import Context, ContextLink
 from models.validation import InvalidInput
 from webapp.access import Access, declare, needs
-from webapp.contexts import ChangeForm, own_context, show_errors
+from webapp.contexts import ChangeForm, own_context, show_errors, stale_page
 from webapp.db import MAX_ID, get_session
 
 bp = Blueprint("links", __name__, url_prefix="/contexts/<int:context_id>/links")
@@ -63,14 +63,6 @@ def _link(context: Context, link_id: int, include_removed: bool = False) -> Cont
     return link
 
 
-def _refused(template: str, context: Context, error: Exception, **values):
-    get_session().rollback()
-    flash(str(error) if isinstance(error, StaleChange) else
-          "version: someone else saved this link at the same moment. Nothing was saved: reload it to see their "
-          "change, then make yours again.", "danger")
-    return render_template(template, context=own_context(context.id), **values), 409
-
-
 @bp.route("/new", methods=["GET", "POST"])
 def new(context_id: int):
     context = own_context(context_id)
@@ -111,7 +103,7 @@ def edit(context_id: int, link_id: int):
             return render_template("links/form.html", form=form, context=own_context(context_id),
                                    link=_link(context, link_id)), 400
         except (StaleChange, StaleDataError) as error:
-            return _refused("links/form.html", context, error, form=form, link=_link(context, link_id))
+            return stale_page("links/form.html", context, error, "link", form=form, link=_link(context, link_id))
         changed = [field for field in changes if field != "young person" or changes[field][0] != changes[field][1]]
         flash("Link saved: " + ", ".join(changed) + "." if changes else "Nothing had changed, so nothing was saved.",
               "success" if changes else "info")
@@ -136,7 +128,7 @@ def remove(context_id: int, link_id: int):
             return render_template("links/remove.html", form=form, context=own_context(context_id),
                                    link=_link(context, link_id)), 400
         except (StaleChange, StaleDataError) as error:
-            return _refused("links/remove.html", context, error, form=form, link=_link(context, link_id))
+            return stale_page("links/remove.html", context, error, "link", form=form, link=_link(context, link_id))
         flash(f"{reference}'s link removed. An administrator can restore it.", "success")
         return redirect(url_for("contexts.profile", context_id=context_id))
     return render_template("links/remove.html", form=form, context=context, link=link), 400 if form.errors else 200
