@@ -17,16 +17,18 @@ from datetime import date, datetime, timedelta, timezone
 from itertools import accumulate
 
 from shapely.geometry import Polygon
-from sqlalchemy import Connection, exists, select, text
+from sqlalchemy import Connection, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 
 from geo.coords import LatLng
 from geo.grid import miles_between
 from geo.hexes import cells_of
 from models.base import copy_rows
+from models.cases import add_case_note, add_case_record
 from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability, ReturnedBy
-from models.people import Organisation, OrganisationSharing
-from models.safeguarding import Context, YoungPerson
+from models.people import Organisation, OrganisationSharing, User
+from models.safeguarding import CaseRecord, Context, ContextLink, YoungPerson
 from models.times import LONDON, london_midnight, london_today, months_before
 
 # Kensington and Chelsea, which contains Earl's Court, and its neighbours.
@@ -570,3 +572,46 @@ def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSi
             text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 1)) FROM {table}")
         )
     return counts
+
+
+# Level 2 cases on three demo contexts, written through the same rules as the forms, dated back
+# from the day they are written: a park with a plan, a transport hub whose review is overdue, and
+# a hotel whose case was closed. The takeaways are left for a practitioner to refer.
+DEMO_CASES = (
+    (ContextKind.PARK, (("referral", 75, 14), ("assessment", 62, 28), ("plan", 35, 56)),
+     "Detached youth work on Friday and Saturday evenings; lighting repaired by the council"),
+    (ContextKind.TRANSPORT_HUB, (("referral", 60, 14), ("assessment", 47, 30)),
+     "British Transport Police to share times of incidents; station staff briefed"),
+    (ContextKind.HOTEL, (("referral", 120, 14), ("assessment", 107, 30), ("closure", 80, None)),
+     "Hotel staff trained to spot and report concerns; no further reports since"),
+)
+
+
+def write_demo_cases(session: Session, today: date | None = None) -> int:
+    """Add the demo's Level 2 cases once (nothing if any case exists); returns how many records.
+    Needs the demo users (webapp.cli.ensure_demo_users)."""
+    today = today or date.today()
+    if session.scalar(select(exists().select_from(CaseRecord))):
+        return 0
+    panel = session.scalar(select(User).where(User.username == "panel"))
+    if panel is None:
+        return 0
+    agencies = [str(organisation) for organisation in session.scalars(select(Organisation.id).where(
+        Organisation.kind.in_([OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.POLICE, OrganisationKind.SCHOOL])))]
+    written = 0
+    for kind, steps, note in DEMO_CASES:
+        # The context of that kind most young people are linked to.
+        context = session.scalar(select(Context).join(ContextLink).where(Context.kind == kind)
+                                 .group_by(Context.id).order_by(func.count().desc(), Context.id).limit(1))
+        if context is None:
+            continue
+        for stage, days_ago, review_after in steps:
+            held = today - timedelta(days=days_ago)
+            review = (held + timedelta(days=review_after)).isoformat() if review_after else ""
+            add_case_record(session, context, panel, stage=stage, held_on=held.isoformat(), owner=str(panel.id),
+                            agencies=agencies, decision=f"{stage.capitalize()}: {note}", next_review=review,
+                            today=today)
+            session.flush()
+            written += 1
+        add_case_note(session, context, panel, note)
+    return written

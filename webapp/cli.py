@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from models.base import make_engine, make_session_factory
 from models.codes import OrganisationKind, Role
-from models.demo import DemoSize, demo_loaded, share_with_partners, write_demo
+from models.demo import DemoSize, demo_loaded, share_with_partners, write_demo, write_demo_cases
 from models.imports import ImportOutcome
 from models.people import Organisation, User
 from models.ssda903 import EPISODES, HEADER, MISSING, import_return
@@ -67,6 +67,8 @@ def seed_demo_command(seed: int) -> None:
     password = os.environ.get("DEMO_PASSWORD", "safeguarding-demo")
     with _owner_sessions()() as session, session.begin():
         ensure_demo_users(session, password)
+    with _owner_sessions()() as session, session.begin():
+        write_demo_cases(session)
     click.echo("Demo sign-ins (synthetic data only):")
     for username, _, role, _ in DEMO_USERS:
         click.echo(f"  {username:<14} password: {password:<20} role: {role.value}")

@@ -3,9 +3,15 @@
 from datetime import date
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
-from models.demo import DemoSize, write_demo
+from models.cases import overdue_reviews
+from models.codes import CaseStage, ContextKind
+from models.demo import DemoSize, write_demo, write_demo_cases
+from models.people import Organisation
+from models.safeguarding import CaseNote, CaseRecord, Context
+from webapp.cli import ensure_demo_users
 
 END = date(2026, 11, 1)
 SMALL = DemoSize(young_people=120, contexts=60, missing_episodes=900)
@@ -129,3 +135,19 @@ def test_the_featured_girl_is_placed_far_from_home_and_found_back_near_it(connec
            WHERE y.reference = 'YP-PLACED'""")).one()
     assert row.sex == 2 and 25 <= row.miles <= 35 and row.harmed == 2
     assert row.episodes == 8 and row.found_near_home >= 4
+
+
+def test_the_demo_has_level_2_cases_one_overdue_one_closed_and_no_takeaway(connection, demo):
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    ensure_demo_users(session, "x")
+    session.flush()
+    assert write_demo_cases(session, today=END) == 8
+    assert write_demo_cases(session, today=END) == 0  # once only
+    records = session.scalars(select(CaseRecord)).all()
+    kinds = {session.get(Context, r.context_id).kind for r in records}
+    assert ContextKind.TAKEAWAY not in kinds and len(kinds) == 3
+    authority = session.scalar(select(Organisation.id).where(Organisation.kind == "local_authority"))
+    overdue = session.execute(overdue_reviews(authority, END)).all()
+    assert [row.stage for row in overdue] == [CaseStage.ASSESSMENT]
+    assert CaseStage.CLOSURE in {r.stage for r in records}
+    assert len(session.scalars(select(CaseNote)).all()) == 3
