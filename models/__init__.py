@@ -14,6 +14,7 @@ from models.people import Organisation, OrganisationSharing, User
 from models.safeguarding import (
     CaseNote,
     CaseRecord,
+    ChildMeeting,
     Context,
     ContextChange,
     ContextLink,
@@ -29,6 +30,7 @@ __all__ = [
     "Base",
     "CaseNote",
     "CaseRecord",
+    "ChildMeeting",
     "Context",
     "ContextChange",
     "ContextLink",

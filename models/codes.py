@@ -233,3 +233,19 @@ CASE_STAGE_LABELS = {
     CaseStage.REVIEW: "Reviewed",
     CaseStage.CLOSURE: "Closed as a case",
 }
+
+
+class ChildMeetingKind(StrEnum):
+    """Level 1 work on one child where extra-familial harm may be considered."""
+
+    ASSESSMENT = "assessment"  # a child and family (section 17 or 47) assessment
+    INITIAL_CONFERENCE = "initial_conference"  # initial child protection conference
+    REVIEW_CONFERENCE = "review_conference"  # review child protection conference
+
+
+CHILD_MEETING_LABELS = {
+    ChildMeetingKind.ASSESSMENT: "Child and family assessment",
+    ChildMeetingKind.INITIAL_CONFERENCE: "Initial child protection conference",
+    ChildMeetingKind.REVIEW_CONFERENCE: "Review child protection conference",
+}
+CONFERENCES = (ChildMeetingKind.INITIAL_CONFERENCE, ChildMeetingKind.REVIEW_CONFERENCE)

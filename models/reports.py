@@ -1,6 +1,7 @@
 """Aggregate reports on contextual safeguarding work for a period: Level 2 referrals of contexts,
-open context cases by step, and the sources of harm recorded (links of young people harmed or at
-risk at a context) by context kind and by concern code. Counts only: no child is named.
+open context cases by step, children's assessments and conferences that considered extra-familial
+harm, and the sources of harm recorded (links of young people harmed or at risk at a context) by
+context kind and by concern code. Counts only: no child is named.
 """
 
 import re
@@ -11,7 +12,7 @@ from sqlalchemy import Select, func, select
 
 from models.cases import latest_case_records
 from models.codes import CaseStage, LinkRole
-from models.safeguarding import CaseRecord, Context, ContextLink
+from models.safeguarding import CaseRecord, ChildMeeting, Context, ContextLink, YoungPerson
 
 HARM_ROLES = (LinkRole.HARMED_THERE, LinkRole.AT_RISK_THERE)
 QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -100,3 +101,24 @@ def harm_by_concern(organisation_id: int, period: Period) -> Select:
     return (select(links.c.code, func.count().label("links"),
                    func.count(links.c.young_person_id.distinct()).label("young_people"))
             .group_by(links.c.code))
+
+
+def meetings_considering_harm(organisation_id: int, period: Period) -> Select:
+    """Children's assessments and conferences held in the period, by kind: how many, and how many
+    found extra-familial harm a factor."""
+    return (select(ChildMeeting.kind, func.count().label("meetings"),
+                   func.count().filter(ChildMeeting.extra_familial_harm).label("extra_familial"))
+            .join(YoungPerson, YoungPerson.id == ChildMeeting.young_person_id)
+            .where(YoungPerson.organisation_id == organisation_id,
+                   ChildMeeting.held_on.between(period.first, period.last))
+            .group_by(ChildMeeting.kind))
+
+
+def meeting_sources_by_kind(organisation_id: int, period: Period) -> Select:
+    """The contexts named as sources of extra-familial harm by the period's meetings, by kind."""
+    source = func.unnest(ChildMeeting.source_context_ids).label("context_id")
+    named = (select(source).join(YoungPerson, YoungPerson.id == ChildMeeting.young_person_id)
+             .where(YoungPerson.organisation_id == organisation_id,
+                    ChildMeeting.held_on.between(period.first, period.last)).subquery("named"))
+    return (select(Context.kind, func.count().label("times_named"), func.count(Context.id.distinct()).label("contexts"))
+            .join(named, named.c.context_id == Context.id).group_by(Context.kind))

@@ -29,6 +29,7 @@ from models.codes import (
     CONCERN_CODES,
     PLACE_CODES,
     CaseStage,
+    ChildMeetingKind,
     ContextChangeAction,
     ContextKind,
     ContextStatus,
@@ -307,3 +308,31 @@ class CaseNote(Base):
 
     organisation: Mapped[Organisation] = relationship()
     author: Mapped[User] = relationship()
+
+
+class ChildMeeting(Base):
+    """An assessment or child protection conference about one young person, and whether it found
+    extra-familial harm a factor, with the contexts that were its source. Never changed: a later
+    record corrects an earlier one (migration 9d3e5f7a2b14)."""
+
+    __tablename__ = "child_meetings"
+    __table_args__ = (
+        CheckConstraint(
+            f"concern_codes <@ ARRAY[{_sql_list(CONCERN_CODES)}]::varchar[]", name="concern_codes"
+        ),
+        CheckConstraint("extra_familial_harm OR cardinality(source_context_ids) = 0", name="sources_only_if_harm"),
+        {"implicit_returning": False},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    young_person_id: Mapped[int] = mapped_column(ForeignKey("young_people.id"), index=True)
+    kind: Mapped[ChildMeetingKind] = mapped_column(enum_column(ChildMeetingKind, name="child_meeting_kind"))
+    held_on: Mapped[date] = mapped_column(Date)
+    extra_familial_harm: Mapped[bool] = mapped_column(Boolean)
+    source_context_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list)
+    concern_codes: Mapped[list[str]] = mapped_column(ARRAY(String(3)), default=list)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    young_person: Mapped[YoungPerson] = relationship()
+    recorded_by: Mapped[User] = relationship()

@@ -3,16 +3,22 @@ and their peers (individual-level: partner roles are refused)."""
 
 from datetime import date
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from models.cases import CaseState, latest_records
-from models.codes import CASE_STAGE_LABELS, CONCERN_CODES, CONTEXT_KIND_LABELS, PLACE_CODES
+from models.codes import CASE_STAGE_LABELS, CHILD_MEETING_LABELS, CONCERN_CODES, CONTEXT_KIND_LABELS, PLACE_CODES
+from models.meetings import add_meeting, her_contexts, meetings_of
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 from models.times import LONDON
+from models.validation import InvalidInput
 from webapp import params
 from webapp.access import Access, declare
+from webapp.contexts import show_errors
 from webapp.db import get_or_404, get_session
 from webapp.peers import grouped, ties
 
@@ -62,6 +68,9 @@ def profile(person_id: int):
         links=links,
         cases=cases,
         stage_labels=CASE_STAGE_LABELS,
+        meetings=session.scalars(meetings_of(person.id)).all(),
+        meeting_labels=CHILD_MEETING_LABELS,
+        context_names={context.id: context.name for _, context in links},
         today=date.today(),
         episodes=session.scalars(episodes.order_by(MissingEpisode.started_at.desc())).all(),
         placements=placements,
@@ -76,3 +85,40 @@ def profile(person_id: int):
         concern_labels=CONCERN_CODES,
         place_labels=PLACE_CODES,
     )
+
+
+class MeetingForm(FlaskForm):
+    # Checked by models.meetings, whose messages name the field and the value.
+    kind = SelectField("What", validate_choice=False,
+                       choices=[SelectChoice(kind.value, label) for kind, label in CHILD_MEETING_LABELS.items()])
+    held_on = StringField("Date", render_kw={"type": "date"})
+    extra_familial_harm = RadioField("Was extra-familial harm a factor?", validate_choice=False,
+                                     choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")])
+    sources = SelectMultipleField("Contexts that were its source", validate_choice=False, render_kw={"size": 5},
+                                  description="Of the contexts linked to this young person; only if harm was a factor.")
+    concerns = SelectMultipleField("Concerns (Children in Need census codes)", validate_choice=False,
+                                   render_kw={"size": 6},
+                                   choices=[SelectChoice(code, f"{code}: {label}") for code, label in CONCERN_CODES.items()])
+
+
+@bp.route("/<int:person_id>/meetings", methods=["GET", "POST"])
+def meeting(person_id: int):
+    """Record an assessment or child protection conference about the young person."""
+    person = get_or_404(YoungPerson, person_id, "young person", current_user.organisation_id)
+    session = get_session()
+    form = MeetingForm()
+    form.sources.choices = [SelectChoice(str(context.id), context.name) for context in session.scalars(
+        select(Context).where(Context.id.in_(her_contexts(person.id))).order_by(Context.name))]
+    if form.validate_on_submit():
+        try:
+            add_meeting(session, person, current_user, kind=form.kind.data, held_on=form.held_on.data,
+                        extra_familial_harm=form.extra_familial_harm.data, sources=form.sources.data,
+                        concerns=form.concerns.data)
+            session.commit()
+        except InvalidInput as error:
+            session.rollback()
+            show_errors(form, error)
+            return render_template("people/meeting.html", form=form, person=person), 400
+        flash("Recorded.", "success")
+        return redirect(url_for("people.profile", person_id=person_id, _anchor="meetings-heading"))
+    return render_template("people/meeting.html", form=form, person=person), 400 if form.errors else 200

@@ -9,11 +9,13 @@ from datetime import date
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
-from models.codes import CASE_STAGE_LABELS, CONCERN_CODES, CONTEXT_KIND_LABELS, CaseStage
+from models.codes import CASE_STAGE_LABELS, CHILD_MEETING_LABELS, CONCERN_CODES, CONTEXT_KIND_LABELS, CaseStage
 from models.reports import (
     Period,
     harm_by_concern,
     harm_by_kind,
+    meeting_sources_by_kind,
+    meetings_considering_harm,
     open_cases_at,
     referrals_by_kind,
     steps_in_period,
@@ -46,6 +48,8 @@ def _tables(period: Period) -> dict[str, list[tuple]]:
     open_cases = dict(session.execute(open_cases_at(organisation, period.last)).all())
     kinds = {row.kind: row for row in session.execute(harm_by_kind(organisation, period))}
     concerns = {row.code: row for row in session.execute(harm_by_concern(organisation, period))}
+    meetings = {row.kind: row for row in session.execute(meetings_considering_harm(organisation, period))}
+    named = {row.kind: row for row in session.execute(meeting_sources_by_kind(organisation, period))}
     return {
         "Level 2 referrals by context kind": [
             (CONTEXT_KIND_LABELS[kind], count) for kind, count in sorted(referrals.items(), key=lambda item: -item[1])],
@@ -56,6 +60,12 @@ def _tables(period: Period) -> dict[str, list[tuple]]:
         "Sources of harm by context kind (links, young people, contexts)": [
             (CONTEXT_KIND_LABELS[kind], row.links, row.young_people, row.contexts)
             for kind, row in sorted(kinds.items(), key=lambda item: -item[1].links)],
+        "Children's assessments and conferences (held, extra-familial harm a factor)": [
+            (CHILD_MEETING_LABELS[kind], meetings[kind].meetings if kind in meetings else 0,
+             meetings[kind].extra_familial if kind in meetings else 0) for kind in CHILD_MEETING_LABELS],
+        "Contexts named as sources of harm by them, by kind (times named, contexts)": [
+            (CONTEXT_KIND_LABELS[kind], row.times_named, row.contexts)
+            for kind, row in sorted(named.items(), key=lambda item: -item[1].times_named)],
         "Sources of harm by concern code (links, young people)": [
             (f"{code}: {CONCERN_CODES[code]}", row.links, row.young_people)
             for code, row in sorted(concerns.items(), key=lambda item: -item[1].links)],

@@ -156,7 +156,7 @@ def test_the_app_role_owns_nothing_and_bypasses_nothing(two_authorities):
 # Tables the app role may write; every other table of ours it may only read, or read and add to.
 WRITTEN = {"young_people", "contexts", "context_links", "missing_episodes", "placements", "import_runs",
            "api_tokens", "users"}
-APPEND_ONLY = {"audit_events", "context_changes", "case_records", "case_notes"}
+APPEND_ONLY = {"audit_events", "context_changes", "case_records", "case_notes", "child_meetings"}
 
 
 def test_every_table_has_the_grants_it_should(two_authorities):
@@ -181,7 +181,7 @@ def test_records_tables_have_row_level_security(two_authorities):
     with engine.connect() as connection:
         secured = set(connection.scalars(text("SELECT relname FROM pg_class WHERE relrowsecurity")))
     assert {"young_people", "contexts", "context_links", "missing_episodes", "placements", "import_runs",
-            "audit_events", "episode_hex_months", "context_changes", "case_records", "case_notes"} <= secured
+            "audit_events", "episode_hex_months", "context_changes", "case_records", "case_notes", "child_meetings"} <= secured
 
 
 def test_the_placement_checks_hotspot_field_is_kept_per_organisation(two_authorities):

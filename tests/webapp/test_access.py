@@ -52,6 +52,7 @@ ROUTES = {
     "links.restore": (ADMINISTRATORS, "POST", "/contexts/999999/links/1/restore", {"data": {}}, 404),
     "people.find": (INTERNAL, "GET", "/young-people/?reference=NOBODY", {}, 404),
     "people.profile": (INTERNAL, "GET", "/young-people/999999", {}, 404),
+    "people.meeting": (INTERNAL, "GET", "/young-people/999999/meetings", {}, 404),
     "placements.check_page": (INTERNAL, "GET", "/placements/check", {}, 200),
     "placements.report_page": (INTERNAL, "GET", "/placements/report", {}, 200),
     "placements.report_download": (INTERNAL, "GET", "/placements/report.csv", {}, 200),

@@ -6,6 +6,7 @@ import io
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from models.codes import LinkRole, Reliability
 from models.safeguarding import ContextLink, YoungPerson
@@ -66,3 +67,21 @@ def test_the_page_names_no_child(signed_in, takeaway):
 def test_a_bad_quarter_is_a_400_naming_it(signed_in, quarter):
     response = signed_in.get(f"/reports/contexts?quarter={quarter}")
     assert response.status_code == 400 and "quarter: " in response.get_data(as_text=True)
+
+
+def test_the_quarter_counts_a_conference_recorded_on_a_childs_page(signed_in, session, takeaway):
+    person = session.scalar(select(YoungPerson).where(YoungPerson.reference == "YP-REPORT0"))
+    page = signed_in.get(f"/young-people/{person.id}/meetings").get_data(as_text=True)
+    assert "Chicken Palace" in page  # her context, offered as a source
+    bad = signed_in.post(f"/young-people/{person.id}/meetings", data={
+        "kind": "initial_conference", "held_on": "2026-10-20", "extra_familial_harm": "", "sources": [str(takeaway)]})
+    assert bad.status_code == 400 and "extra_familial_harm: &#39;&#39; is not yes or no" in bad.get_data(as_text=True)
+    assert signed_in.post(f"/young-people/{person.id}/meetings", data={
+        "kind": "initial_conference", "held_on": "2026-10-20", "extra_familial_harm": "yes",
+        "sources": [str(takeaway)], "concerns": ["11A"]}).status_code == 302
+    assert "a factor" in signed_in.get(f"/young-people/{person.id}").get_data(as_text=True)
+    counted = rows(signed_in, "2026-Q4")
+    table = "Children's assessments and conferences (held, extra-familial harm a factor)"
+    assert counted[table, "Initial child protection conference"][:2] == ["1", "1"]
+    assert counted["Contexts named as sources of harm by them, by kind (times named, contexts)", "Takeaway"][:2] == [
+        "1", "1"]
