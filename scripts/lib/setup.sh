@@ -175,6 +175,12 @@ CONF
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$APP_DB_ROLE') THEN
         CREATE ROLE $APP_DB_ROLE LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
       END IF; END \$\$;"
+  # So the owner can drop a test or benchmark database that the app's role is still connected to
+  # (DROP DATABASE ... WITH (FORCE) ends those sessions).
+  superuser_sql "DO \$\$ BEGIN
+      IF NOT pg_has_role('$DB_ROLE', 'pg_signal_backend', 'MEMBER') THEN
+        GRANT pg_signal_backend TO $DB_ROLE;
+      END IF; END \$\$;"
 }
 
 superuser_sql() {
