@@ -67,6 +67,8 @@ def _link(context: Context, link_id: int, include_removed: bool = False) -> Cont
 def new(context_id: int):
     context = own_context(context_id)
     form = _form()
+    if request.method == "GET":  # from a young person's page: her reference filled in
+        form.young_person.data = request.args.get("young_person", "")[:20]
     if form.validate_on_submit():
         session = get_session()
         try:

@@ -11,7 +11,14 @@ from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from models.cases import CaseState, latest_records
-from models.codes import CASE_STAGE_LABELS, CHILD_MEETING_LABELS, CONCERN_CODES, CONTEXT_KIND_LABELS, PLACE_CODES
+from models.codes import (
+    CASE_STAGE_LABELS,
+    CHILD_MEETING_LABELS,
+    CONCERN_CODES,
+    CONTEXT_KIND_LABELS,
+    PLACE_CODES,
+    ContextStatus,
+)
 from models.meetings import add_meeting, her_contexts, meetings_of
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 from models.times import LONDON
@@ -19,7 +26,7 @@ from models.validation import InvalidInput
 from webapp import params
 from webapp.access import Access, declare
 from webapp.contexts import show_errors
-from webapp.db import get_or_404, get_session
+from webapp.db import MAX_ID, get_or_404, get_session
 from webapp.peers import grouped, ties
 
 bp = Blueprint("people", __name__, url_prefix="/young-people")
@@ -71,6 +78,9 @@ def profile(person_id: int):
         meetings=session.scalars(meetings_of(person.id)).all(),
         meeting_labels=CHILD_MEETING_LABELS,
         context_names={context.id: context.name for _, context in links},
+        own_contexts=session.execute(select(Context.id, Context.name).where(
+            Context.organisation_id == current_user.organisation_id, Context.status == ContextStatus.OPEN)
+            .order_by(Context.name)).all(),
         today=date.today(),
         episodes=session.scalars(episodes.order_by(MissingEpisode.started_at.desc())).all(),
         placements=placements,
@@ -122,3 +132,15 @@ def meeting(person_id: int):
         flash("Recorded.", "success")
         return redirect(url_for("people.profile", person_id=person_id, _anchor="meetings-heading"))
     return render_template("people/meeting.html", form=form, person=person), 400 if form.errors else 200
+
+
+@bp.get("/<int:person_id>/link")
+def link_to_context(person_id: int):
+    """From her page, to the form linking her to the chosen context (one of the organisation's)."""
+    person = get_or_404(YoungPerson, person_id, "young person", current_user.organisation_id)
+    chosen = request.args.get("context", "")
+    context_id = int(chosen) if chosen.isascii() and chosen.isdigit() and int(chosen) <= MAX_ID else None
+    context = get_session().get(Context, context_id) if context_id else None
+    if context is None or context.organisation_id != current_user.organisation_id:
+        params.bad_parameter("context", chosen[:20], "is not one of your contexts")
+    return redirect(url_for("links.new", context_id=context.id, young_person=person.reference))

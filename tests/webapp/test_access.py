@@ -53,6 +53,7 @@ ROUTES = {
     "people.find": (INTERNAL, "GET", "/young-people/?reference=NOBODY", {}, 404),
     "people.profile": (INTERNAL, "GET", "/young-people/999999", {}, 404),
     "people.meeting": (INTERNAL, "GET", "/young-people/999999/meetings", {}, 404),
+    "people.link_to_context": (INTERNAL, "GET", "/young-people/999999/link?context=1", {}, 404),
     "placements.check_page": (INTERNAL, "GET", "/placements/check", {}, 200),
     "placements.report_page": (INTERNAL, "GET", "/placements/report", {}, 200),
     "placements.report_download": (INTERNAL, "GET", "/placements/report.csv", {}, 200),

@@ -56,6 +56,7 @@ QUERY_PARAMETERS = {
     "/young-people/": ["reference"],
     "/young-people/{person}": ["period"],
     "/young-people/{person}/meetings": [],
+    "/young-people/{person}/link": ["context"],
     "/placements/check": ["young_person", "home_postcode", "candidates", "provider", "check"],
     "/placements/report": ["flag"],
     "/placements/report.csv": ["flag"],

@@ -82,3 +82,15 @@ def test_only_an_administrator_restores_a_removed_link(client, auth, session, pa
                                   "/contexts/999999/links/new"])
 def test_a_link_or_context_that_is_not_there_is_a_404(signed_in, park, path):
     assert signed_in.get(path.format(park=park)).status_code == 404
+
+
+def test_a_young_person_is_linked_from_her_own_page(signed_in, session, park, organisations):
+    person = session.scalar(select(YoungPerson).where(YoungPerson.reference == "YP-WEB01"))
+    page = signed_in.get(f"/young-people/{person.id}").get_data(as_text=True)
+    assert f'<option value="{park}">Willow Gardens</option>' in page
+    chosen = signed_in.get(f"/young-people/{person.id}/link?context={park}")
+    assert chosen.status_code == 302 and chosen.location.endswith(f"/contexts/{park}/links/new?young_person=YP-WEB01")
+    assert 'value="YP-WEB01"' in signed_in.get(chosen.location).get_data(as_text=True)
+    for bad in ("999999", "abc", ""):
+        response = signed_in.get(f"/young-people/{person.id}/link?context={bad}")
+        assert response.status_code == 400 and "context: " in response.get_data(as_text=True)
