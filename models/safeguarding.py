@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     literal_column,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -173,6 +174,9 @@ class ContextLink(Base):
             f"concern_codes <@ ARRAY[{_sql_list(CONCERN_CODES)}]::varchar[]", name="concern_codes"
         ),
         CheckConstraint("last_seen_on IS NULL OR last_seen_on >= first_seen_on", name="seen_order"),
+        # Her current links to a set of contexts, as the placement check's peers search asks for
+        # every home near a candidate: without it, hiding removed links read each link's row.
+        Index("ix_context_links_current", "young_person_id", "context_id", postgresql_where=text("removed_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
