@@ -55,10 +55,17 @@ class CaseState:
         return NEXT_STAGES[self.stage]
 
 
+LATEST_FIRST = (CaseRecord.held_on.desc(), CaseRecord.id.desc())
+
+
 def case_records(context_id: int) -> Select:
     """The context's case records, latest first."""
-    return (select(CaseRecord).where(CaseRecord.context_id == context_id)
-            .order_by(CaseRecord.held_on.desc(), CaseRecord.id.desc()))
+    return select(CaseRecord).where(CaseRecord.context_id == context_id).order_by(*LATEST_FIRST)
+
+
+def _latest_per_context(query: Select) -> Select:
+    """Of the records ``query`` selects, each context's latest."""
+    return query.order_by(CaseRecord.context_id, *LATEST_FIRST).ext(distinct_on(CaseRecord.context_id))
 
 
 def case_notes(context_id: int) -> Select:
@@ -164,16 +171,12 @@ def latest_case_records(organisation_id: int, until: date | None = None):
         Context.organisation_id == organisation_id)
     if until is not None:
         query = query.where(CaseRecord.held_on <= until)
-    return (query
-            .order_by(CaseRecord.context_id, CaseRecord.held_on.desc(), CaseRecord.id.desc())
-            .ext(distinct_on(CaseRecord.context_id)).subquery("latest"))
+    return _latest_per_context(query).subquery("latest")
 
 
 def latest_records(context_ids: list[int]) -> Select:
     """The latest case record of each of ``context_ids`` that has a case."""
-    return (select(CaseRecord).where(CaseRecord.context_id.in_(context_ids))
-            .order_by(CaseRecord.context_id, CaseRecord.held_on.desc(), CaseRecord.id.desc())
-            .ext(distinct_on(CaseRecord.context_id)))
+    return _latest_per_context(select(CaseRecord).where(CaseRecord.context_id.in_(context_ids)))
 
 
 def overdue_reviews(organisation_id: int, today: date) -> Select:

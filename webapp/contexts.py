@@ -107,6 +107,12 @@ def own_context(context_id: int) -> Context:
     return context
 
 
+def require_form() -> None:
+    """A 400 unless the posted form carries this site's CSRF token (a form with no fields of its own)."""
+    if not FlaskForm().validate_on_submit():
+        abort(400, description="The form had expired or was not sent from this site: reload the page and try again.")
+
+
 def show_errors(form: FlaskForm, error: InvalidInput, fields: dict[str, str] | None = None) -> None:
     """Each problem beside its field (``fields`` maps the rules' names to the form's where they
     differ), or above the form."""
@@ -277,8 +283,7 @@ def change_status(context_id: int):
     context = own_context(context_id)
     form = ChangeForm()
     wanted = ContextStatus.OPEN if context.status == ContextStatus.CLOSED else ContextStatus.CLOSED
-    if not form.validate_on_submit():
-        abort(400, description="The form had expired or was not sent from this site: reload the page and try again.")
+    require_form()
     session = get_session()
     try:
         set_status(session, context, current_user, version=form.version.data, status=wanted, note=form.note.data)
@@ -367,8 +372,7 @@ def deleted():
 def restore(context_id: int):
     session = get_session()
     context = _find(context_id)
-    if not FlaskForm().validate_on_submit():
-        abort(400, description="The form had expired or was not sent from this site: reload the page and try again.")
+    require_form()
     try:
         restore_context(session, context, current_user)
     except InvalidInput as error:

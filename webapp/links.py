@@ -16,7 +16,7 @@ from models.people import Organisation
 from models.safeguarding import Context, ContextLink
 from models.validation import InvalidInput
 from webapp.access import Access, declare, needs
-from webapp.contexts import ChangeForm, own_context, show_errors, stale_page
+from webapp.contexts import ChangeForm, own_context, require_form, show_errors, stale_page
 from webapp.db import MAX_ID, get_session
 
 bp = Blueprint("links", __name__, url_prefix="/contexts/<int:context_id>/links")
@@ -141,8 +141,7 @@ def remove(context_id: int, link_id: int):
 def restore(context_id: int, link_id: int):
     context = own_context(context_id)
     link = _link(context, link_id, include_removed=True)
-    if not FlaskForm().validate_on_submit():
-        abort(400, description="The form had expired or was not sent from this site: reload the page and try again.")
+    require_form()
     session = get_session()
     try:
         restore_link(session, link, current_user)
