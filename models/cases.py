@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from models.codes import CaseStage, ContextStatus, Role
 from models.people import Organisation, User
 from models.safeguarding import CaseNote, CaseRecord, Context
-from models.validation import FieldError, InvalidInput
+from models.validation import FieldError, InvalidInput, record_id
 
 DECISION_MAX = 4000
 NOTE_MAX = 4000
@@ -63,7 +63,7 @@ def case_records(context_id: int) -> Select:
     return select(CaseRecord).where(CaseRecord.context_id == context_id).order_by(*LATEST_FIRST)
 
 
-def _latest_per_context(query: Select) -> Select:
+def latest_per_context(query: Select) -> Select:
     """Of the records ``query`` selects, each context's latest."""
     return query.order_by(CaseRecord.context_id, *LATEST_FIRST).ext(distinct_on(CaseRecord.context_id))
 
@@ -92,11 +92,6 @@ def _date(errors: list[FieldError], field: str, text: str | None) -> date | None
         return None
 
 
-def _number(text: object) -> int | None:
-    text = str(text or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and int(text) <= 2**31 - 1 else None
-
-
 def add_case_record(session: Session, context: Context, user: User, *, stage: str | None, held_on: str | None,
                     owner: str | None, agencies: list[str] | None, decision: str | None,
                     next_review: str | None, today: date | None = None) -> CaseRecord:
@@ -123,11 +118,11 @@ def add_case_record(session: Session, context: Context, user: User, *, stage: st
     elif held is not None and state.latest is not None and held < state.latest.held_on:
         errors.append(FieldError("held_on", held.isoformat(),
                                  f"is before the case's latest record ({state.latest.held_on.isoformat()})"))
-    owner_id = _number(owner)
+    owner_id = record_id(owner)
     owner_user = session.scalar(possible_owners(context.organisation_id).where(User.id == owner_id)) if owner_id else None
     if owner_user is None:
         errors.append(FieldError("owner", (owner or "")[:20], "is not a practitioner of your organisation"))
-    agency_ids = [_number(agency) for agency in agencies or []]
+    agency_ids = [record_id(agency) for agency in agencies or []]
     known = set(session.scalars(select(Organisation.id).where(Organisation.id.in_([a for a in agency_ids if a]))))
     unknown = [str(agency) for agency, number in zip(agencies or [], agency_ids) if number not in known]
     if unknown:
@@ -171,12 +166,12 @@ def latest_case_records(organisation_id: int, until: date | None = None):
         Context.organisation_id == organisation_id)
     if until is not None:
         query = query.where(CaseRecord.held_on <= until)
-    return _latest_per_context(query).subquery("latest")
+    return latest_per_context(query).subquery("latest")
 
 
 def latest_records(context_ids: list[int]) -> Select:
     """The latest case record of each of ``context_ids`` that has a case."""
-    return _latest_per_context(select(CaseRecord).where(CaseRecord.context_id.in_(context_ids)))
+    return latest_per_context(select(CaseRecord).where(CaseRecord.context_id.in_(context_ids)))
 
 
 def overdue_reviews(organisation_id: int, today: date) -> Select:

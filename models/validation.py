@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+LARGEST_ID = 2**31 - 1  # ids are PostgreSQL integers
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -24,3 +26,13 @@ class InvalidInput(ValueError):
     def __init__(self, errors: list[FieldError]):
         super().__init__("; ".join(error.message for error in errors))
         self.errors = errors
+
+
+def record_id(text: object) -> int | None:
+    """A form's record number, or None if it is not one a table could hold.
+
+    >>> record_id(" 42 "), record_id("4x"), record_id("٤٢"), record_id(2**31)
+    (42, None, None, None)
+    """
+    text = str(text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and int(text) <= LARGEST_ID else None

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from models.base import make_engine, make_session_factory
 from models.security import act_for
+from models.validation import LARGEST_ID
 
 # JIT compilation cost about 60 ms on each of the dashboard's short aggregate queries and saved
 # nothing on the long ones. psycopg prepares a statement run five times on one connection, and
@@ -56,7 +57,7 @@ def _close_session(_exception=None) -> None:
         session.close()
 
 
-MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one in a URL is simply not there
+MAX_ID = LARGEST_ID  # a larger id in a URL is simply not there
 
 
 def get_or_404(model, record_id: int, what: str, organisation_id: int | None = None):
