@@ -1,18 +1,20 @@
 """Aggregate reports on contextual safeguarding work for a period: Level 2 referrals of contexts,
-open context cases by step, children's assessments and conferences that considered extra-familial
-harm, and the sources of harm recorded (links of young people harmed or at risk at a context) by
-context kind and by concern code. Counts only: no child is named.
+open context cases by step, the notes each agency added, children's assessments and conferences
+that considered extra-familial harm, and the sources of harm recorded (links of young people harmed
+or at risk at a context) by context kind and by concern code. Counts only: no child is named.
 """
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Select, func, select
 
 from models.cases import latest_case_records
 from models.codes import CaseStage, LinkRole
-from models.safeguarding import CaseRecord, ChildMeeting, Context, ContextLink, YoungPerson
+from models.people import Organisation
+from models.safeguarding import CaseNote, CaseRecord, ChildMeeting, Context, ContextLink, YoungPerson
+from models.times import london_midnight
 
 HARM_ROLES = (LinkRole.HARMED_THERE, LinkRole.AT_RISK_THERE)
 QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -75,6 +77,17 @@ def open_cases_at(organisation_id: int, day: date) -> Select:
     latest = latest_case_records(organisation_id, until=day)
     return (select(latest.c.stage, func.count().label("cases")).where(latest.c.stage != CaseStage.CLOSURE.value)
             .group_by(latest.c.stage))
+
+
+def notes_by_agency(organisation_id: int, period: Period) -> Select:
+    """Notes written on the organisation's contexts in the period (London days), by the agency that
+    wrote them: notes and contexts."""
+    return (select(Organisation.name, func.count().label("notes"), func.count(CaseNote.context_id.distinct()).label("contexts"))
+            .join(Organisation, Organisation.id == CaseNote.organisation_id)
+            .join(Context, Context.id == CaseNote.context_id)
+            .where(_of(organisation_id), CaseNote.written_at >= london_midnight(period.first),
+                   CaseNote.written_at < london_midnight(period.last + timedelta(days=1)))
+            .group_by(Organisation.name))
 
 
 def _harm_links(organisation_id: int, period: Period):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from models.codes import LinkRole, Reliability
+from models.reports import Period
 from models.safeguarding import ContextLink, YoungPerson
 
 
@@ -35,27 +36,30 @@ def takeaway(signed_in, session, organisations, users):
     return context
 
 
-def rows(signed_in, quarter: str) -> dict[tuple[str, str], list[str]]:
+def rows(signed_in, quarter: str) -> dict[tuple[str, str], dict[str, str]]:
+    """{(table, row): {measure: value}} from the CSV, one number per line."""
     response = signed_in.get(f"/reports/contexts.csv?quarter={quarter}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    return {(row["table"], row["row"]): [row["count"], row["young_people"], row["contexts"]]
-            for row in csv.DictReader(io.StringIO(response.get_data(as_text=True)))}
+    counted = {}
+    for row in csv.DictReader(io.StringIO(response.get_data(as_text=True))):
+        assert row["quarter"] == quarter
+        counted.setdefault((row["table"], row["row"]), {})[row["measure"]] = row["value"]
+    return counted
 
 
 def test_the_quarter_counts_the_referral_the_steps_and_the_harm(signed_in, takeaway):
     counted = rows(signed_in, "2026-Q4")
-    assert counted["Level 2 referrals by context kind", "Takeaway"][0] == "1"
-    assert counted["Steps recorded in the quarter", "Assessed"][0] == "1"
-    assert counted["Cases open at the end of the quarter, by step reached", "Assessed"][0] == "1"
-    assert counted["Sources of harm by context kind (links, young people, contexts)", "Takeaway"] == ["2", "2", "1"]
-    assert counted["Sources of harm by concern code (links, young people)",
-                   "11A: Child sexual exploitation"][:2] == ["2", "2"]
+    assert counted["Level 2 referrals by context kind", "Takeaway"] == {"referrals": "1"}
+    assert counted["Steps recorded in the quarter", "Assessed"] == {"records": "1"}
+    assert counted["Cases open at the end of the quarter, by step reached", "Assessed"] == {"cases": "1"}
+    assert counted["Sources of harm by context kind", "Takeaway"] == {"links": "2", "young people": "2", "contexts": "1"}
+    assert counted["Sources of harm by concern code", "11A: Child sexual exploitation"] == {"links": "2", "young people": "2"}
 
 
 def test_another_quarter_counts_none_of_it(signed_in, takeaway):
     counted = rows(signed_in, "2026-Q3")
     assert ("Level 2 referrals by context kind", "Takeaway") not in counted
-    assert counted["Cases open at the end of the quarter, by step reached", "Referred"][0] == "0"
+    assert counted["Cases open at the end of the quarter, by step reached", "Referred"] == {"cases": "0"}
 
 
 def test_the_page_names_no_child(signed_in, takeaway):
@@ -81,7 +85,16 @@ def test_the_quarter_counts_a_conference_recorded_on_a_childs_page(signed_in, se
         "sources": [str(takeaway)], "concerns": ["11A"]}).status_code == 302
     assert "a factor" in signed_in.get(f"/young-people/{person.id}").get_data(as_text=True)
     counted = rows(signed_in, "2026-Q4")
-    table = "Children's assessments and conferences (held, extra-familial harm a factor)"
-    assert counted[table, "Initial child protection conference"][:2] == ["1", "1"]
-    assert counted["Contexts named as sources of harm by them, by kind (times named, contexts)", "Takeaway"][:2] == [
-        "1", "1"]
+    assert counted["Children's assessments and conferences", "Initial child protection conference"] == {
+        "held": "1", "extra-familial harm a factor": "1"}
+    assert counted["Contexts they named as sources of harm, by kind", "Takeaway"] == {"times named": "1", "contexts": "1"}
+
+
+def test_the_quarter_counts_each_agencys_notes(signed_in, takeaway, session, organisations):
+    """Notes written in the quarter on the authority's contexts, by the agency that wrote them."""
+    for text in ("Police patrols at closing time", "Licensing visit booked"):
+        assert signed_in.post(f"/contexts/{takeaway}/notes", data={"text": text}).status_code == 302
+    counted = rows(signed_in, Period.quarter_of(date.today()))
+    assert counted["Agencies' notes on contexts, by agency", "Test local_authority"] == {"notes": "2", "contexts": "1"}
+    html = signed_in.get("/reports/contexts").get_data(as_text=True)
+    assert "Agencies&#39; notes on contexts, by agency" in html and "Test local_authority" in html
