@@ -10,6 +10,7 @@ from models.audit import AuditEvent
 from models.base import Base
 from models.geography import LocalAuthority, Postcode
 from models.imports import ImportRun
+from models.inbox import ContextRead
 from models.people import Organisation, OrganisationSharing, User
 from models.safeguarding import (
     CaseNote,
@@ -34,6 +35,7 @@ __all__ = [
     "Context",
     "ContextChange",
     "ContextLink",
+    "ContextRead",
     "EpisodeDataVersion",
     "EpisodeHexMonth",
     "ImportRun",

@@ -13,6 +13,8 @@ class OrganisationKind(StrEnum):
     SCHOOL = "school"
     HEALTH = "health"
     COMMUNITY = "community"
+    HOUSING = "housing"  # a housing association or the council's housing service
+    CARE_PROVIDER = "care_provider"  # runs children's homes or supported accommodation
 
 
 class Role(StrEnum):

@@ -20,11 +20,11 @@ from geo.locations import LocationError
 from models.base import utcnow
 from models.codes import CONTEXT_KIND_LABELS, ContextChangeAction, ContextKind, ContextStatus
 from models.locations import resolve_location
-from models.people import User
+from models.people import Organisation, User
 from models.queries import within_metres
 from models.safeguarding import Context, ContextChange, ContextLink, MissingEpisode, Placement
 from models.times import LONDON
-from models.validation import FieldError, InvalidInput
+from models.validation import FieldError, InvalidInput, record_id
 
 NAME_MAX = 200
 NOTE_MAX = 2000
@@ -60,6 +60,7 @@ class ContextFields:
     address: str | None
     point: LatLng | None  # None: keep the stored location (an edit), or none at all
     postcode: str | None
+    responsible: Organisation | None  # another organisation that runs the place
 
 
 def location_text(context: Context) -> str:
@@ -76,10 +77,22 @@ def location_text(context: Context) -> str:
 
 
 def checked_fields(session: Session, *, name: str | None, kind: str | None, location: str | None,
-                   address: str | None, current: Context | None = None) -> ContextFields:
+                   address: str | None, organisation_id: int, responsible: str | None = None,
+                   current: Context | None = None) -> ContextFields:
     """Every field checked at once; raises InvalidInput naming each problem. On an edit
     (``current``), an empty location keeps the stored one."""
     errors: list[FieldError] = []
+    responsible_text = (responsible or "").strip()
+    responsible_organisation = None
+    if responsible_text:
+        number = record_id(responsible_text)
+        responsible_organisation = session.get(Organisation, number) if number else None
+        if responsible_organisation is None:
+            errors.append(FieldError("responsible", responsible_text[:20], "is not an organisation in this system"))
+        elif responsible_organisation.id == organisation_id:
+            errors.append(FieldError("responsible", responsible_organisation.name,
+                                     "is your own organisation: leave it empty, the record is yours already"))
+            responsible_organisation = None
     name = (name or "").strip()
     if not name:
         errors.append(FieldError("name", name, "is required"))
@@ -108,7 +121,8 @@ def checked_fields(session: Session, *, name: str | None, kind: str | None, loca
     if errors:
         raise InvalidInput(errors)
     return ContextFields(name=name, kind=context_kind, address=(address or "").strip() or None,
-                         point=resolved.point if resolved else None, postcode=resolved.postcode if resolved else None)
+                         point=resolved.point if resolved else None, postcode=resolved.postcode if resolved else None,
+                         responsible=responsible_organisation)
 
 
 def _place(context: Context, fields: ContextFields) -> None:
@@ -135,17 +149,21 @@ def record_change(session: Session, context: Context, user: User | None, action:
 def _shown(context: Context) -> dict[str, str]:
     """The fields as the history shows them."""
     return {"name": context.name, "kind": CONTEXT_KIND_LABELS[context.kind], "location": location_text(context),
-            "address": context.address or ""}
+            "address": context.address or "",
+            "responsible organisation": context.responsible_organisation.name if context.responsible_organisation else ""}
 
 
 def new_context(session: Session, *, name: str | None, kind: str | None, location: str | None,
-                organisation_id: int, address: str | None = None, user: User | None = None) -> Context:
+                organisation_id: int, address: str | None = None, responsible: str | None = None,
+                user: User | None = None) -> Context:
     """Validate every field, then add the context and its first history row to the session.
 
     Raises InvalidInput listing every problem at once; the session is left untouched then.
     """
-    fields = checked_fields(session, name=name, kind=kind, location=location, address=address)
-    context = Context(name=fields.name, kind=fields.kind, address=fields.address, organisation_id=organisation_id)
+    fields = checked_fields(session, name=name, kind=kind, location=location, address=address,
+                            organisation_id=organisation_id, responsible=responsible)
+    context = Context(name=fields.name, kind=fields.kind, address=fields.address, organisation_id=organisation_id,
+                      responsible_organisation=fields.responsible)
     _place(context, fields)
     session.add(context)
     session.flush()
@@ -173,13 +191,16 @@ def note_checked(note: str | None, required: bool, why: str = "") -> str | None:
 
 
 def edit_context(session: Session, context: Context, user: User, *, version: object, name: str | None,
-                 kind: str | None, location: str | None, address: str | None) -> dict[str, list[str]]:
+                 kind: str | None, location: str | None, address: str | None,
+                 responsible: str | None = None) -> dict[str, list[str]]:
     """Apply an edit made on ``version`` of the record; returns the changes, {field: [before, after]}
     (none when nothing differs, and then nothing is written)."""
     check_version(context, version)
-    fields = checked_fields(session, name=name, kind=kind, location=location, address=address, current=context)
+    fields = checked_fields(session, name=name, kind=kind, location=location, address=address,
+                            organisation_id=context.organisation_id, responsible=responsible, current=context)
     before = _shown(context)
     context.name, context.kind, context.address = fields.name, fields.kind, fields.address
+    context.responsible_organisation = fields.responsible
     _place(context, fields)
     after = _shown(context)
     changes = {field: [before[field], after[field]] for field in before if before[field] != after[field]}

@@ -107,13 +107,20 @@ PLACEMENT_MIX = (  # (PLACE codes, weight, share placed out of area)
     (("R1",), 3, 0.5),
 )
 
+DEMO_SCHOOL = "Ashgrove Academy"
 DEMO_ORGANISATIONS = (
     ("Royal Borough of Kensington and Chelsea (demo)", OrganisationKind.LOCAL_AUTHORITY, DEMO_AUTHORITY),
     ("Metropolitan Police, Central West BCU (demo)", OrganisationKind.POLICE, None),
-    ("Ashgrove Academy (demo)", OrganisationKind.SCHOOL, None),
+    (f"{DEMO_SCHOOL} (demo)", OrganisationKind.SCHOOL, None),
     ("West London Community Health (demo)", OrganisationKind.HEALTH, None),
     ("Youth Outreach Trust (demo)", OrganisationKind.COMMUNITY, None),
+    ("Westway Housing Association (demo)", OrganisationKind.HOUSING, None),
+    ("Oakfield Care (demo)", OrganisationKind.CARE_PROVIDER, None),
 )
+# The first context of these kinds in the borough is run by that demo organisation, which sees it
+# once it is referred (models.inbox); the school takes its organisation's name.
+RUN_BY = {ContextKind.SCHOOL: OrganisationKind.SCHOOL, ContextKind.HOUSING_ESTATE: OrganisationKind.HOUSING,
+          ContextKind.PLACEMENT_PROVIDER: OrganisationKind.CARE_PROVIDER}
 
 
 @dataclass(frozen=True)
@@ -227,8 +234,9 @@ class DemoGenerator:
         taken.add(candidate)
         return candidate
 
-    def contexts(self, organisation_id: int) -> tuple[list[_Context], Iterator[tuple]]:
+    def contexts(self, organisations: dict[OrganisationKind, int]) -> tuple[list[_Context], Iterator[tuple]]:
         kinds = self._context_kinds()
+        run_by = dict(RUN_BY)
         contexts: list[_Context] = []
         rows = []
         hot_left = {kind: 1 for kind in HOT_KINDS}
@@ -245,6 +253,12 @@ class DemoGenerator:
                 place = self.rng.choice(pool)
             contexts.append(_Context(number, kind, place, hot))
             name = self._unique_name(kind, names)
+            responsible = None
+            if kind in run_by and place in self.area_places:
+                responsible = organisations[run_by.pop(kind)]
+                if kind == ContextKind.SCHOOL:
+                    name = DEMO_SCHOOL
+                    names.add(name)
             geometry = cells = None
             if place:
                 geometry = (
@@ -253,7 +267,7 @@ class DemoGenerator:
                 cells = cells_of(place.point)
             rows.append(
                 (number, name, kind.value, geometry, cells, None, place.postcode if place else None,
-                 organisation_id, "open", datetime.now(timezone.utc))
+                 organisations[OrganisationKind.LOCAL_AUTHORITY], "open", datetime.now(timezone.utc), responsible)
             )
         return contexts, iter(rows)
 
@@ -510,7 +524,7 @@ class DemoGenerator:
 
 
 CONTEXT_COLUMNS = ("id", "name", "kind", "geometry", "cells", "address", "postcode", "organisation_id",
-                   "status", "created_at")
+                   "status", "created_at", "responsible_organisation_id")
 YOUNG_PERSON_COLUMNS = ("id", "reference", "birth_month", "sex", "home_postcode", "home_location",
                         "home_cells", "responsible_authority_code", "organisation_id", "created_at")
 LINK_COLUMNS = ("id", "young_person_id", "context_id", "role", "concern_codes", "first_seen_on",
@@ -550,7 +564,7 @@ def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSi
     generator = DemoGenerator(connection, seed, size, end, area)
     organisations = generator.organisations()
     authority = organisations[OrganisationKind.LOCAL_AUTHORITY]
-    contexts, context_rows = generator.contexts(authority)
+    contexts, context_rows = generator.contexts(organisations)
     people, people_rows = generator.young_people(authority)
     counts = {
         "contexts": copy_rows(connection, "contexts", CONTEXT_COLUMNS, context_rows),
@@ -575,15 +589,17 @@ def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSi
 
 
 # Level 2 cases on three demo contexts, written through the same rules as the forms, dated back
-# from the day they are written: a park with a plan, a transport hub whose review is overdue, and
-# a hotel whose case was closed. The takeaways are left for a practitioner to refer.
+# from the day they are written, with the agencies involved besides the borough and the police: a
+# park with a plan, a transport hub whose review is overdue, and a hotel whose case was closed.
+# The takeaways and the school are left for a practitioner to refer.
 DEMO_CASES = (
     (ContextKind.PARK, (("referral", 75, 14), ("assessment", 62, 28), ("plan", 35, 56)),
-     "Detached youth work on Friday and Saturday evenings; lighting repaired by the council"),
+     "Detached youth work on Friday and Saturday evenings; lighting repaired by the council",
+     (OrganisationKind.COMMUNITY,)),
     (ContextKind.TRANSPORT_HUB, (("referral", 60, 14), ("assessment", 47, 30)),
-     "British Transport Police to share times of incidents; station staff briefed"),
+     "British Transport Police to share times of incidents; station staff briefed", ()),
     (ContextKind.HOTEL, (("referral", 120, 14), ("assessment", 107, 30), ("closure", 80, None)),
-     "Hotel staff trained to spot and report concerns; no further reports since"),
+     "Hotel staff trained to spot and report concerns; no further reports since", ()),
 )
 
 
@@ -596,10 +612,13 @@ def write_demo_cases(session: Session, today: date | None = None) -> int:
     panel = session.scalar(select(User).where(User.username == "panel"))
     if panel is None:
         return 0
-    agencies = [str(organisation) for organisation in session.scalars(select(Organisation.id).where(
-        Organisation.kind.in_([OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.POLICE, OrganisationKind.SCHOOL])))]
+    demo_names = {name: kind for name, kind, _ in DEMO_ORGANISATIONS}
+    organisations = {demo_names[organisation.name]: str(organisation.id) for organisation in session.scalars(
+        select(Organisation).where(Organisation.name.in_(demo_names)))}
     written = 0
-    for kind, steps, note in DEMO_CASES:
+    for kind, steps, note, also_involved in DEMO_CASES:
+        agencies = [organisations[agency] for agency in (OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.POLICE,
+                                                         *also_involved)]
         # The context of that kind most young people are linked to.
         context = session.scalar(select(Context).join(ContextLink).where(Context.kind == kind)
                                  .group_by(Context.id).order_by(func.count().desc(), Context.id).limit(1))

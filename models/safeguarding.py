@@ -110,6 +110,9 @@ class Context(Base):
     address: Mapped[str | None] = mapped_column(Text)
     postcode: Mapped[str | None] = mapped_column(String(8))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # Another organisation that runs the place (a school, a housing provider, a children's home): its
+    # users see the context's case and notes once it is referred (models.inbox), never the children.
+    responsible_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     status: Mapped[ContextStatus] = mapped_column(
         enum_column(ContextStatus, name="context_status"), default=ContextStatus.OPEN
     )
@@ -123,7 +126,8 @@ class Context(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"))
 
-    organisation: Mapped[Organisation] = relationship()
+    organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
+    responsible_organisation: Mapped[Organisation | None] = relationship(foreign_keys=[responsible_organisation_id])
     links: Mapped[list["ContextLink"]] = relationship(back_populates="context")
     changes: Mapped[list["ContextChange"]] = relationship(
         back_populates="context", order_by="ContextChange.id.desc()", foreign_keys="ContextChange.context_id")
@@ -155,7 +159,7 @@ class ContextChange(Base):
     context: Mapped[Context] = relationship(back_populates="changes", foreign_keys=[context_id])
 
     # JSONB keeps keys shortest first: the history shows them in the order of the form instead.
-    FIELD_ORDER = ("young person", "name", "kind", "location", "address", "status", "role", "concerns", "first seen",
+    FIELD_ORDER = ("young person", "name", "kind", "location", "address", "responsible organisation", "status", "role", "concerns", "first seen",
                    "last seen", "recorded by", "reliability", "merged in", "merged into")
 
     def ordered_changes(self) -> list[tuple[str, str, str]]:
@@ -278,6 +282,8 @@ class CaseRecord(Base):
         CheckConstraint("next_review_on IS NULL OR next_review_on >= held_on", name="review_after"),
         # Every step but the closure says when the case is next looked at.
         CheckConstraint("(stage = 'closure') = (next_review_on IS NULL)", name="review_unless_closed"),
+        # The agencies' own lists (models.inbox) and row-level security ask which cases name them.
+        Index("ix_case_records_agency_ids", "agency_ids", postgresql_using="gin"),
         {"implicit_returning": False},
     )
 

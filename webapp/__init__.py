@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         headers,
         health,
         imports,
+        inbox,
         links,
         openapi,
         params,
@@ -56,7 +57,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(params.refuse_nul_characters)
     cli.init_app(app)
     formatting.init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, contexts.bp, links.bp, cases.bp, people.bp, placements.bp, imports.bp, reports.bp, shared.bp, api.bp,
-                      openapi.bp, health.bp, admin.bp):
+    inbox.init_app(app)
+    for blueprint in (auth.bp, dashboard.bp, contexts.bp, links.bp, cases.bp, people.bp, placements.bp, imports.bp,
+                      reports.bp, inbox.bp, shared.bp, api.bp, openapi.bp, health.bp, admin.bp):
         app.register_blueprint(blueprint)
     return app

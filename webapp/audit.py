@@ -14,6 +14,7 @@ from webapp.db import get_session
 AUDITED = {
     "people.profile": AuditAction.VIEW_YOUNG_PERSON,
     "contexts.profile": AuditAction.VIEW_CONTEXT,
+    "inbox.item": AuditAction.VIEW_CONTEXT,
     "placements.check_page": AuditAction.PLACEMENT_CHECK,
     "api.placement_checks": AuditAction.PLACEMENT_CHECK,
     "dashboard.export_csv": AuditAction.EXPORT,

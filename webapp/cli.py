@@ -25,6 +25,7 @@ DEMO_USERS = (
     ("commissioner", "Demo placement commissioner", Role.PLACEMENT_COMMISSIONER, OrganisationKind.LOCAL_AUTHORITY),
     ("police", "Demo police partner", Role.POLICE_PARTNER, OrganisationKind.POLICE),
     ("community", "Demo community partner", Role.COMMUNITY_PARTNER, OrganisationKind.COMMUNITY),
+    ("school", "Demo school safeguarding lead", Role.COMMUNITY_PARTNER, OrganisationKind.SCHOOL),
 )
 
 

@@ -68,6 +68,20 @@ class ContextForm(FlaskForm):
         "National Grid easting and northing (525800 178400). Leave empty for online spaces and peer groups.",
     )
     address = TextAreaField("Address (optional)")
+    # Checked by models.contexts too.
+    responsible = SelectField(
+        "Run by another organisation (optional)", validate_choice=False,
+        description="A school, housing provider or children's home that runs the place: once the context is "
+        "referred, its users see the case and the agencies' notes (never the young people linked to it).")
+
+
+def context_form(form_class: type[ContextForm], **options) -> ContextForm:
+    """The form, with every organisation but the user's own to choose as responsible."""
+    form = form_class(**options)
+    form.responsible.choices = [SelectChoice("", "None")] + [
+        SelectChoice(str(organisation.id), organisation.name) for organisation in get_session().scalars(
+            select(Organisation).where(Organisation.id != current_user.organisation_id).order_by(Organisation.name))]
+    return form
 
 
 class EditForm(ContextForm):
@@ -218,13 +232,13 @@ def profile(context_id: int):
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
-    form = ContextForm()
+    form = context_form(ContextForm)
     if form.validate_on_submit():
         session = get_session()
         try:
             context = new_context(session, name=form.name.data, kind=form.kind.data, location=form.location.data,
-                                  address=form.address.data, organisation_id=current_user.organisation_id,
-                                  user=current_user)
+                                  address=form.address.data, responsible=form.responsible.data,
+                                  organisation_id=current_user.organisation_id, user=current_user)
         except InvalidInput as error:
             show_errors(form, error)
             return render_template("contexts/form.html", form=form, context=None), 400
@@ -254,16 +268,18 @@ def stale_page(template: str, context: Context, error: Exception, what: str = "c
 @bp.route("/<int:context_id>/edit", methods=["GET", "POST"])
 def edit(context_id: int):
     context = own_context(context_id)
-    form = EditForm(obj=None if request.method == "POST" else context)
+    form = context_form(EditForm, obj=None if request.method == "POST" else context)
     if request.method == "GET":
         form.kind.data, form.location.data, form.version.data = context.kind.value, location_text(context), context.version
+        form.responsible.data = str(context.responsible_organisation_id or "")
         if context.geometry is not None and not context.postcode and location_text(context) == "an area":
             form.location.data = ""
     if form.validate_on_submit():
         session = get_session()
         try:
             changes = edit_context(session, context, current_user, version=form.version.data, name=form.name.data,
-                                   kind=form.kind.data, location=form.location.data, address=form.address.data)
+                                   kind=form.kind.data, location=form.location.data, address=form.address.data,
+                                   responsible=form.responsible.data)
             session.commit()
         except InvalidInput as error:
             session.rollback()

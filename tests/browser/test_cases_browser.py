@@ -1,6 +1,7 @@
 """Issue 5's walkthrough in a real browser: a panel member refers a demo takeaway that several
-children are linked to, records an assessment and a plan with the police and the school, adds a
-note, and finds the quarter's report counting them."""
+children are linked to, records an assessment and a plan with the police and the school, and adds
+a note; the school's safeguarding lead finds it new in the school's items, without the children,
+and adds a note of its own; the quarter's report counts the steps and both agencies' notes."""
 
 import re
 from datetime import date, timedelta
@@ -39,10 +40,36 @@ def test_refer_assess_plan_and_find_it_in_the_report(visit):
     page.get_by_role("button", name="Add the note").click()
     expect(page.get_by_test_id("notes")).to_contain_text("School to share attendance")
 
+    context_id = re.search(r"/contexts/(\d+)", page.url)[1]
+    references = page.get_by_test_id("linked").locator("tbody tr td:first-child").all_inner_texts()
+
+    page.get_by_role("button", name="Sign out").click()
+    page = visit.sign_in("school")
+    expect(page.get_by_test_id("items-link")).to_contain_text("new")
+    page.get_by_test_id("items-link").click()
+    item = page.get_by_test_id("items").locator(f'tr:has(a[href$="/inbox/{context_id}"])')
+    expect(item).to_contain_text("New")
+    expect(item).to_contain_text("Named as an agency")
+    expect(item).to_contain_text("Plan agreed")
+    item.get_by_role("link").click()
+    expect(page.get_by_test_id("case-state")).to_contain_text("Plan agreed")
+    expect(page.get_by_test_id("notes")).to_contain_text("School to share attendance")
+    content = page.content()
+    assert references and not [reference for reference in references if reference in content]
+    page.get_by_label("Note", exact=True).fill("DSL: two Year 9 pupils seen collected from the gates by older boys")
+    page.get_by_role("button", name="Add the note").click()
+    expect(page.get_by_role("alert")).to_contain_text("Note added")
+    expect(page.get_by_test_id("notes")).to_contain_text("Ashgrove Academy (demo)")
+
+    page.get_by_role("button", name="Sign out").click()
+    page = visit.sign_in("panel")
     page.get_by_role("link", name="Contexts report").click()
     if Period.quarter_of(today - timedelta(days=2)) == Period.quarter_of(today):
         referrals = page.get_by_role("region", name="Level 2 referrals by context kind")
         expect(referrals).to_contain_text("Takeaway")
     steps = page.get_by_role("region", name="Steps recorded in the quarter")
     expect(steps.get_by_role("row", name="Plan agreed").locator("td.text-end").first).to_have_text(re.compile(r"^[1-9]\d*$"))
+    notes = page.get_by_role("region", name="Agencies' notes on contexts, by agency")
+    for agency in ("Ashgrove Academy (demo)", "Royal Borough of Kensington and Chelsea (demo)"):
+        expect(notes.get_by_role("row", name=agency).locator("td.text-end").first).to_have_text(re.compile(r"^[1-9]\d*$"))
     assert visit.script_errors == [] and visit.outside_requests == []

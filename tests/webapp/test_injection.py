@@ -53,6 +53,8 @@ QUERY_PARAMETERS = {
     "/reports/contexts": ["quarter"],
     "/reports/contexts.csv": ["quarter"],
     "/contexts/deleted": [],
+    "/inbox/": [],
+    "/inbox/{context}": [],  # not another organisation's: a 404 (tests/webapp/test_inbox.py posts notes as a school)
     "/young-people/": ["reference"],
     "/young-people/{person}": ["period"],
     "/young-people/{person}/meetings": [],
@@ -64,9 +66,9 @@ QUERY_PARAMETERS = {
     "/login": ["next"],
 }
 FORMS = {
-    "/contexts/new": {"name": "Park", "kind": "park", "location": "SW5 0AA", "address": ""},
+    "/contexts/new": {"name": "Park", "kind": "park", "location": "SW5 0AA", "address": "", "responsible": ""},
     "/contexts/{context}/edit": {"name": "Canary park", "kind": "online_space", "location": "", "address": "",
-                                 "version": "1"},
+                                 "responsible": "", "version": "1"},
     "/contexts/{context}/status": {"version": "1", "note": ""},
     "/contexts/{context}/merge": {"version": "1", "duplicate": "1", "duplicate_version": "", "note": ""},
     "/contexts/{context}/delete": {"version": "1", "note": "Recorded twice"},
