@@ -58,9 +58,9 @@ class CaseState:
 LATEST_FIRST = (CaseRecord.held_on.desc(), CaseRecord.id.desc())
 
 
-def case_records(context_id: int) -> Select:
-    """The context's case records, latest first."""
-    return select(CaseRecord).where(CaseRecord.context_id == context_id).order_by(*LATEST_FIRST)
+def case_records(*context_ids: int) -> Select:
+    """The case records of a context (or of the records merged into it), latest first."""
+    return select(CaseRecord).where(CaseRecord.context_id.in_(context_ids)).order_by(*LATEST_FIRST)
 
 
 def latest_per_context(query: Select) -> Select:
@@ -68,8 +68,9 @@ def latest_per_context(query: Select) -> Select:
     return query.order_by(CaseRecord.context_id, *LATEST_FIRST).ext(distinct_on(CaseRecord.context_id))
 
 
-def case_notes(context_id: int) -> Select:
-    return select(CaseNote).where(CaseNote.context_id == context_id).order_by(CaseNote.written_at.desc())
+def case_notes(*context_ids: int) -> Select:
+    """The notes on a context and on the records merged into it, latest first."""
+    return select(CaseNote).where(CaseNote.context_id.in_(context_ids)).order_by(CaseNote.written_at.desc())
 
 
 def case_state(session: Session, context_id: int) -> CaseState:

@@ -267,6 +267,9 @@ def merge_contexts(session: Session, kept: Context, duplicate: Context, user: Us
             update(column.class_).where(column == duplicate.id).values({column.key: kept.id})
             .execution_options(synchronize_session=False)).rowcount
     duplicate.deleted_at, duplicate.merged_into_id = utcnow(), kept.id
+    # Records merged into the duplicate earlier now point at the kept one too: one step finds them all.
+    session.execute(update(Context).where(Context.merged_into_id == duplicate.id).values(merged_into_id=kept.id)
+                    .execution_options(synchronize_session=False))
     kept.updated_at = utcnow()  # a new version: a page showing the kept record before the merge is stale
     record_change(session, kept, user, ContextChangeAction.MERGED_IN, {"merged in": [duplicate.name, f"{moved} rows moved"]},
             note, other=duplicate)
@@ -283,6 +286,12 @@ def _hide_deleted(state: ORMExecuteState) -> None:
     if state.is_select and not state.is_column_load and not state.execution_options.get("include_deleted", False):
         state.statement = state.statement.options(
             with_loader_criteria(Context, lambda context: context.deleted_at.is_(None), include_aliases=True))
+
+
+def merged_into(context_id: int) -> Select:
+    """The ids of the records merged into the context, whose case records and notes it keeps."""
+    return (select(Context.id).where(Context.merged_into_id == context_id).order_by(Context.id)
+            .execution_options(include_deleted=True))
 
 
 def deleted_contexts(organisation_id: int) -> Select:

@@ -33,6 +33,7 @@ from models.contexts import (
     location_text,
     merge_candidates,
     merge_contexts,
+    merged_into,
     new_context,
     restore_context,
     set_status,
@@ -194,6 +195,7 @@ def profile(context_id: int):
         params.bad_parameter("within", raw, "is not one of: " + ", ".join(map(str, NEAR_DISTANCES)) + " (metres)")
     within = int(raw)
     period, since = params.period(request.args)
+    merged = session.scalars(merged_into(context.id)).all()
     links = session.execute(context_links(context.id)).all()
     linked = sorted({row.ContextLink.young_person_id for row in links})
     groups = grouped(session, linked, ties(session, linked, among_them=True, leave_out_context=context.id))
@@ -223,7 +225,8 @@ def profile(context_id: int):
         removed=session.execute(removed_links(context.id)).all() if current_user.role == Role.ADMINISTRATOR else [],
         case=case_state(session, context.id),
         case_records=session.scalars(case_records(context.id)).all(),
-        notes=session.scalars(case_notes(context.id)).all(),
+        merged_case_records=session.scalars(case_records(*merged)).all() if merged else [],
+        notes=session.scalars(case_notes(context.id, *merged)).all(),
         organisation_names=dict(session.execute(select(Organisation.id, Organisation.name)).all()),
         stage_labels=CASE_STAGE_LABELS,
         today=date.today(),
@@ -361,18 +364,24 @@ def merge(context_id: int):
             except InvalidInput as error:
                 session.rollback()
                 show_errors(form, error)
-                return render_template("contexts/merge.html", form=form, context=own_context(context_id),
-                                       candidates=candidates, duplicate=None), 400
+                return _merge_page(own_context(context_id), form, candidates), 400
             except (StaleChange, StaleDataError) as error:
-                return stale_page("contexts/merge.html", context, error, form=form, candidates=candidates, duplicate=None)
+                return stale_page("contexts/merge.html", context, error, form=form, candidates=candidates,
+                                  duplicate=None, **MERGE_PAGE_HELPERS)
             flash(f"“{duplicate.name}” merged into this record: {moved} links, episodes and placements moved.",
                   "success")
             return redirect(url_for("contexts.profile", context_id=context_id))
         if duplicate is not None:
             form.duplicate_version.data = duplicate.version
-    status = 400 if form.errors else 200
+    return _merge_page(context, form, candidates, duplicate), 400 if form.errors else 200
+
+
+MERGE_PAGE_HELPERS = {"kind_labels": CONTEXT_KIND_LABELS, "location_text": location_text}
+
+
+def _merge_page(context: Context, form: MergeForm, candidates: list[Context], duplicate: Context | None = None) -> str:
     return render_template("contexts/merge.html", form=form, context=context, candidates=candidates,
-                           duplicate=duplicate, kind_labels=CONTEXT_KIND_LABELS, location_text=location_text), status
+                           duplicate=duplicate, **MERGE_PAGE_HELPERS)
 
 
 @bp.get("/deleted")

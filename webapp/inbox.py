@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from models.cases import add_case_note, case_notes, case_records, case_state
 from models.codes import CASE_STAGE_LABELS, CONTEXT_KIND_LABELS
+from models.contexts import merged_into
 from models.inbox import mark_read, new_item_count, organisation_item, organisation_items
 from models.people import Organisation
 from models.safeguarding import Context
@@ -58,7 +59,8 @@ def _item_page(context: Context, form: NoteForm, status: int = 200):
     return render_template(
         "inbox/item.html", context=context, form=form, kind_labels=CONTEXT_KIND_LABELS, stage_labels=CASE_STAGE_LABELS,
         case=case_state(session, context.id), case_records=session.scalars(case_records(context.id)).all(),
-        notes=session.scalars(case_notes(context.id)).all(), london=LONDON, today=date.today(),
+        notes=session.scalars(case_notes(context.id, *session.scalars(merged_into(context.id)))).all(),
+        london=LONDON, today=date.today(),
         organisation_names=dict(session.execute(select(Organisation.id, Organisation.name)).all()),
     ), status
 

@@ -2,6 +2,7 @@
 close and reopen, delete and restore, merge."""
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -104,6 +105,34 @@ def test_merging_a_duplicate(signed_in, session, park):
     assert followed.status_code == 302 and followed.location.endswith(f"/contexts/{park}?merged={duplicate}")
     actions = session.scalars(select(ContextChange.action).where(ContextChange.context_id == park)).all()
     assert "merged_in" in actions
+
+
+def merge(client, kept, duplicate, duplicate_version=1):
+    return client.post(f"/contexts/{kept}/merge", data={
+        "version": "1", "duplicate": str(duplicate), "duplicate_version": str(duplicate_version), "note": ""})
+
+
+def test_merged_records_keep_their_notes_and_case_records_on_the_kept_one(signed_in, session, park, users):
+    """A merged into B, then B into the park: every note and case record shows on the park."""
+    first = add(signed_in, name="Willow Gdns", location="51.4850, -0.1840")
+    second = add(signed_in, name="Willow Gardens Park", location="51.4851, -0.1841")
+    for context, text in ((first, "Note written on the first duplicate"), (park, "Note written on the park")):
+        assert signed_in.post(f"/contexts/{context}/notes", data={"text": text}).status_code == 302
+    assert signed_in.post(f"/contexts/{first}/case", data={
+        "stage": "referral", "held_on": date.today().isoformat(), "owner": str(users["panel_member"].id),
+        "agencies": [], "decision": "Referred before anyone saw it was the park",
+        "next_review": date.today().isoformat()}).status_code == 302
+    assert merge(signed_in, second, first).status_code == 302
+    # The second record moved on when the first was merged into it: a page showing it before is stale.
+    stale = merge(signed_in, park, second)
+    assert stale.status_code == 409 and "it is now 2" in stale.get_data(as_text=True)
+    assert merge(signed_in, park, second, duplicate_version=2).status_code == 302
+    html = signed_in.get(f"/contexts/{park}").get_data(as_text=True)
+    assert "Note written on the park" in html and "Note written on the first duplicate" in html
+    assert f"on merged record #{first}" in html
+    merged_records = html[html.index('data-testid="merged-case-records"'):]
+    assert "Referred before anyone saw it was the park" in merged_records
+    assert "No Level 2 case" in html  # the park's own case has not been moved on by them
 
 
 @pytest.mark.parametrize("value", ["abc", "999999", "99999999999"])
