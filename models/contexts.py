@@ -10,10 +10,11 @@ counter refuses the same race between two transactions at the database.
 from dataclasses import dataclass
 
 from geoalchemy2.shape import from_shape, to_shape
-from shapely.geometry import Point
+from shapely.geometry import MultiPolygon, Point, Polygon
 from sqlalchemy import Select, event, func, or_, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
+from geo.areas import AreaError, area_from_geojson, area_m2, inside_point
 from geo.coords import LatLng
 from geo.hexes import cells_of
 from geo.locations import LocationError
@@ -60,6 +61,7 @@ class ContextFields:
     address: str | None
     point: LatLng | None  # None: keep the stored location (an edit), or none at all
     postcode: str | None
+    area: Polygon | MultiPolygon | None  # drawn on the map, instead of a point
     responsible: Organisation | None  # another organisation that runs the place
 
 
@@ -78,9 +80,10 @@ def location_text(context: Context) -> str:
 
 def checked_fields(session: Session, *, name: str | None, kind: str | None, location: str | None,
                    address: str | None, organisation_id: int, responsible: str | None = None,
-                   current: Context | None = None) -> ContextFields:
-    """Every field checked at once; raises InvalidInput naming each problem. On an edit
-    (``current``), an empty location keeps the stored one."""
+                   area: str | None = None, current: Context | None = None) -> ContextFields:
+    """Every field checked at once; raises InvalidInput naming each problem. The location is
+    typed (``location``) or drawn (``area``, GeoJSON), not both; on an edit (``current``), leaving
+    both empty keeps the stored one."""
     errors: list[FieldError] = []
     responsible_text = (responsible or "").strip()
     responsible_organisation = None
@@ -105,13 +108,26 @@ def checked_fields(session: Session, *, name: str | None, kind: str | None, loca
         errors.append(FieldError("kind", kind, "is not one of: " + ", ".join(k.value for k in ContextKind)))
     location = (location or "").strip()
     keeps_location = current is not None and current.geometry is not None and location in ("", location_text(current))
+    area_text = (area or "").strip()
+    drawn = None
+    if area_text:
+        if context_kind is not None and not context_kind.has_location:
+            errors.append(FieldError("area", "(drawn)", "must be empty: online spaces and peer groups have no location"))
+        elif location and not keeps_location:
+            errors.append(FieldError("area", "(drawn)", f"and the location {location!r} were both given: keep one"))
+        else:
+            try:
+                drawn = area_from_geojson(area_text)
+            except AreaError as error:
+                errors.append(FieldError("area", area_text[:40] + ("..." if len(area_text) > 40 else ""), str(error)))
+            keeps_location = True  # the drawn area is the location: nothing typed is needed
     resolved = None
     if context_kind is not None and context_kind.has_location:
         if not location and not keeps_location:
             errors.append(
                 FieldError("location", location, f"is required for a {CONTEXT_KIND_LABELS[context_kind].lower()}")
             )
-        elif location and not keeps_location:
+        elif location and not keeps_location and not area_text:
             try:
                 resolved = resolve_location(session, location)
             except LocationError as error:
@@ -122,14 +138,18 @@ def checked_fields(session: Session, *, name: str | None, kind: str | None, loca
         raise InvalidInput(errors)
     return ContextFields(name=name, kind=context_kind, address=(address or "").strip() or None,
                          point=resolved.point if resolved else None, postcode=resolved.postcode if resolved else None,
-                         responsible=responsible_organisation)
+                         area=drawn, responsible=responsible_organisation)
 
 
 def _place(context: Context, fields: ContextFields) -> None:
-    """Set the location from the checked fields: a new point, none for kinds without one, or the
-    stored one kept."""
+    """Set the location from the checked fields: a new point or drawn area, none for kinds without
+    one, or the stored one kept."""
     if not fields.kind.has_location:
         context.geometry, context.cells, context.postcode = None, None, None
+    elif fields.area is not None:
+        context.geometry = from_shape(fields.area, srid=4326)
+        context.cells = cells_of(inside_point(fields.area))
+        context.postcode = None
     elif fields.point is not None:
         context.geometry = from_shape(Point(fields.point.lnglat), srid=4326)
         context.cells = cells_of(fields.point)
@@ -146,22 +166,33 @@ def record_change(session: Session, context: Context, user: User | None, action:
         link_id=link.id if link else None))
 
 
+def _location_shown(context: Context) -> str:
+    """The location as the history shows it: an area with its size and where it is, so that a
+    redrawn area is a change."""
+    text = location_text(context)
+    if text != "an area":
+        return text
+    shape = to_shape(context.geometry)
+    point = inside_point(shape)
+    return f"an area of {area_m2(shape):,.0f} m² at {point.lat:.5f}, {point.lng:.5f}"
+
+
 def _shown(context: Context) -> dict[str, str]:
     """The fields as the history shows them."""
-    return {"name": context.name, "kind": CONTEXT_KIND_LABELS[context.kind], "location": location_text(context),
+    return {"name": context.name, "kind": CONTEXT_KIND_LABELS[context.kind], "location": _location_shown(context),
             "address": context.address or "",
             "responsible organisation": context.responsible_organisation.name if context.responsible_organisation else ""}
 
 
 def new_context(session: Session, *, name: str | None, kind: str | None, location: str | None,
                 organisation_id: int, address: str | None = None, responsible: str | None = None,
-                user: User | None = None) -> Context:
+                area: str | None = None, user: User | None = None) -> Context:
     """Validate every field, then add the context and its first history row to the session.
 
     Raises InvalidInput listing every problem at once; the session is left untouched then.
     """
     fields = checked_fields(session, name=name, kind=kind, location=location, address=address,
-                            organisation_id=organisation_id, responsible=responsible)
+                            organisation_id=organisation_id, responsible=responsible, area=area)
     context = Context(name=fields.name, kind=fields.kind, address=fields.address, organisation_id=organisation_id,
                       responsible_organisation=fields.responsible)
     _place(context, fields)
@@ -192,12 +223,13 @@ def note_checked(note: str | None, required: bool, why: str = "") -> str | None:
 
 def edit_context(session: Session, context: Context, user: User, *, version: object, name: str | None,
                  kind: str | None, location: str | None, address: str | None,
-                 responsible: str | None = None) -> dict[str, list[str]]:
+                 responsible: str | None = None, area: str | None = None) -> dict[str, list[str]]:
     """Apply an edit made on ``version`` of the record; returns the changes, {field: [before, after]}
     (none when nothing differs, and then nothing is written)."""
     check_version(context, version)
     fields = checked_fields(session, name=name, kind=kind, location=location, address=address,
-                            organisation_id=context.organisation_id, responsible=responsible, current=context)
+                            organisation_id=context.organisation_id, responsible=responsible, area=area,
+                            current=context)
     before = _shown(context)
     context.name, context.kind, context.address = fields.name, fields.kind, fields.address
     context.responsible_organisation = fields.responsible

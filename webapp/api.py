@@ -3,6 +3,7 @@
 Bad input is a 400 whose message names the field and the value; nothing is half-written.
 """
 
+import json
 from dataclasses import asdict
 from datetime import datetime, timezone
 
@@ -176,6 +177,7 @@ def create_context():
             name=_text(body, "name"),
             kind=_text(body, "kind"),
             location=_text(body, "location"),
+            area=_geojson(body, "area"),
             address=_text(body, "address"),
             organisation_id=current_user.organisation_id,
             user=current_user,
@@ -184,6 +186,13 @@ def create_context():
         return invalid(error.errors)
     session.commit()
     return jsonify(context_feature(context)), 201
+
+
+def _geojson(body: dict, field: str) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, dict):
+        raise InvalidInput([FieldError(field, value, "must be a GeoJSON object")])
+    return json.dumps(value) if value is not None else None
 
 
 def _text(body: dict, field: str) -> str | None:

@@ -8,6 +8,8 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from geoalchemy2.shape import to_shape
+from shapely.geometry import mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
@@ -48,6 +50,7 @@ from models.validation import InvalidInput
 from webapp import maps, params
 from webapp.access import Access, declare, needs
 from webapp.analysis import when_table
+from webapp.dashboard import authority_area
 from webapp.db import MAX_ID, get_session
 from webapp.peers import grouped, ties
 
@@ -68,6 +71,8 @@ class ContextForm(FlaskForm):
         description="A postcode (SW5 0AA), a latitude and longitude (51.4915, -0.1935) or a British "
         "National Grid easting and northing (525800 178400). Leave empty for online spaces and peer groups.",
     )
+    # GeoJSON written by the map's drawing tools (static/js/area_draw.js); checked by geo.areas.
+    area = HiddenField()
     address = TextAreaField("Address (optional)")
     # Checked by models.contexts too.
     responsible = SelectField(
@@ -240,15 +245,36 @@ def new():
         session = get_session()
         try:
             context = new_context(session, name=form.name.data, kind=form.kind.data, location=form.location.data,
-                                  address=form.address.data, responsible=form.responsible.data,
+                                  area=form.area.data, address=form.address.data, responsible=form.responsible.data,
                                   organisation_id=current_user.organisation_id, user=current_user)
         except InvalidInput as error:
             show_errors(form, error)
-            return render_template("contexts/form.html", form=form, context=None), 400
+            return _form_page(form, None), 400
         session.commit()
         flash(f"Context “{context.name}” added.", "success")
         return redirect(url_for("contexts.profile", context_id=context.id))
-    return render_template("contexts/form.html", form=form, context=None), 400 if form.errors else 200
+    return _form_page(form, None), 400 if form.errors else 200
+
+
+def _area_map(context: Context | None) -> dict:
+    """The form's map: on the context's location, else on the authority, else on London."""
+    outline, box = authority_area(get_session())
+    if context is not None and context.geometry is not None:
+        centre, zoom = to_shape(context.geometry).representative_point(), 16
+        centre = (centre.y, centre.x)
+    elif box is not None:
+        centre, zoom = ((box[1] + box[3]) / 2, (box[0] + box[2]) / 2), 13
+    else:
+        centre, zoom = (51.5072, -0.1276), 11
+    fmap = maps.area_map(centre, zoom, outline)
+    return {**maps.embed(fmap), "name": fmap.get_name()}
+
+
+def _form_page(form: ContextForm, context: Context | None) -> str:
+    stored = None
+    if context is not None and context.geometry is not None and location_text(context) == "an area":
+        stored = mapping(to_shape(context.geometry))
+    return render_template("contexts/form.html", form=form, context=context, map=_area_map(context), stored_area=stored)
 
 
 def stale_message(error: Exception, what: str = "context") -> str:
@@ -282,18 +308,18 @@ def edit(context_id: int):
         try:
             changes = edit_context(session, context, current_user, version=form.version.data, name=form.name.data,
                                    kind=form.kind.data, location=form.location.data, address=form.address.data,
-                                   responsible=form.responsible.data)
+                                   area=form.area.data, responsible=form.responsible.data)
             session.commit()
         except InvalidInput as error:
             session.rollback()
             show_errors(form, error)
-            return render_template("contexts/form.html", form=form, context=own_context(context_id)), 400
+            return _form_page(form, own_context(context_id)), 400
         except (StaleChange, StaleDataError) as error:
-            return stale_page("contexts/form.html", context, error, form=form)
+            return stale_page("contexts/form.html", context, error, form=form, map=_area_map(context))
         flash("Saved: " + ", ".join(changes) + "." if changes else "Nothing had changed, so nothing was saved.",
               "success" if changes else "info")
         return redirect(url_for("contexts.profile", context_id=context_id))
-    return render_template("contexts/form.html", form=form, context=context), 400 if form.errors else 200
+    return _form_page(form, context), 400 if form.errors else 200
 
 
 @bp.post("/<int:context_id>/status")

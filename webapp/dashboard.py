@@ -70,7 +70,7 @@ FILTERS = (
 AREA_MARGIN = 0.012
 
 
-def _area(session) -> tuple[str, tuple] | tuple[None, None]:
+def authority_area(session) -> tuple[str, tuple] | tuple[None, None]:
     """The user's authority: an approximate outline (GeoJSON) and the box the dashboard shows."""
     code = current_user.organisation.local_authority_code
     if not code:
@@ -128,7 +128,7 @@ def hotspots(session, busiest_only: bool) -> Hotspots:
     resolution = params.resolution(request.args)
     layer = params.layer(request.args)
     period, period_start = params.period(request.args)
-    outline, bbox = _area(session)
+    outline, bbox = authority_area(session)
     selection = replace(params.episode_selection(request.args), bbox=bbox)
     if period_start and not request.args.get("from"):
         selection = replace(selection, started_from=period_start)

@@ -343,6 +343,20 @@ def context_map(context, within: int, nearby) -> folium.Map:
     return fmap
 
 
+def area_map(centre: tuple[float, float], zoom: int, outline_geojson: str | None) -> folium.Map:
+    """The register form's map to draw a context's area on: static/js/area_draw.js adds the
+    drawing tools and the area being edited. The authority's outline helps find the place when
+    there is no basemap."""
+    fmap = _base_map(centre, zoom)
+    fmap.default_js = [*fmap.default_js, ("geoman", vendor("@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js"))]
+    fmap.default_css = [*fmap.default_css, ("geoman_css", vendor("@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"))]
+    if outline_geojson:
+        folium.GeoJson(json.loads(outline_geojson), name="Authority", interactive=False,
+                       style_function=lambda _: {"color": "#495057", "weight": 2, "fill": False, "dashArray": "6 4"},
+                       ).add_to(fmap)
+    return fmap
+
+
 FLAG_COLOURS = {"home": "#495057", "linked_context": "#bd0026", "hotspot": "#f03b20", "peers": "#6f42c1",
                 "missing": "#fd8d3c"}
 

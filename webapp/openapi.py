@@ -293,7 +293,10 @@ def document() -> dict:
                         "name": {"type": "string", "maxLength": 200},
                         "kind": {"type": "string", "enum": [kind.value for kind in ContextKind]},
                         "location": {"type": "string", "description": "Required except for online spaces and "
-                                     "peer groups, which must have none."},
+                                     "peer groups, which must have none, or when an area is given."},
+                        "area": {"type": "object", "description": "Instead of a location: a GeoJSON Polygon or "
+                                 "MultiPolygon (or a Feature holding one), [longitude, latitude], inside the UK, "
+                                 "50 m² to 25 km², not crossing itself."},
                         "address": {"type": "string"},
                     },
                 },

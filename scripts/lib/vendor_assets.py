@@ -28,6 +28,8 @@ WANTED = {
     ],
     "bootstrap": ["dist/css/bootstrap.min.css", "dist/js/bootstrap.bundle.min.js", "LICENSE"],
     "@fortawesome/fontawesome-free": ["css/all.min.css", "webfonts", "LICENSE.txt"],
+    # Drawing and editing a context's area on the register's form (static/js/area_draw.js).
+    "@geoman-io/leaflet-geoman-free": ["dist/leaflet-geoman.min.js", "dist/leaflet-geoman.css", "LICENSE"],
 }
 
 

@@ -37,3 +37,46 @@ def test_recording_merging_and_deleting_a_context(visit):
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_test_id("context-count")).to_have_text("0 contexts.")
     assert visit.script_errors == [] and visit.outside_requests == []
+
+
+def draw_polygon(page, corners) -> None:
+    """Outline an area with Geoman's polygon tool, clicking the first corner again to finish.
+    The corners are offsets from the map's centre, right of the toolbar's actions."""
+    page.get_by_test_id("area-map").locator(".leaflet-pm-icon-polygon").click()
+    box = page.get_by_test_id("area-map").bounding_box()
+    centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for dx, dy in (*corners, corners[0]):
+        page.mouse.move(centre_x + dx, centre_y + dy, steps=3)
+        page.mouse.click(centre_x + dx, centre_y + dy)
+
+
+def test_drawing_an_estate_on_the_map_and_redrawing_it(visit):
+    page = visit.sign_in("social.worker")
+    page.goto(f"{visit.base_url}/contexts/new")
+    page.get_by_label("Name").fill("Test Court Estate")
+    page.get_by_label("Kind").select_option(label="Housing estate")
+    page.get_by_label("Location").fill("SW5 0AA")
+    page.get_by_test_id("area-map").get_by_role("button", name="Zoom in").click()
+    page.get_by_test_id("area-map").get_by_role("button", name="Zoom in").click()
+    draw_polygon(page, [(40, -60), (200, -50), (180, 90), (60, 100)])
+    expect(page.locator("#area-status")).to_contain_text("replaces the typed location")
+    expect(page.get_by_label("Location")).to_have_value("")
+    page.get_by_role("button", name="Save context").click()
+    expect(page.get_by_role("alert")).to_contain_text("added")
+    expect(page.get_by_test_id("history")).to_contain_text("an area of")
+    expect(page.get_by_test_id("context-map").locator("path.leaflet-interactive").first).to_be_visible()
+
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_test_id("area-map").locator("path.leaflet-interactive")).to_have_count(1)  # the stored area
+    draw_polygon(page, [(60, -40), (160, -40), (160, 40), (60, 40)])  # a new one replaces it
+    expect(page.get_by_test_id("area-map").locator("path.leaflet-interactive")).to_have_count(1)
+    page.get_by_role("button", name="Save context").click()
+    expect(page.get_by_role("alert")).to_contain_text("Saved: location")
+    history = page.get_by_test_id("history").locator("tbody tr").first
+    expect(history).to_contain_text("an area of")
+    expect(history).to_contain_text("→")
+
+    page.get_by_role("link", name="Delete").click()  # leave the shared demo data as it was
+    page.get_by_label("Note").fill("Drawn by a test")
+    page.get_by_role("button", name="Delete this context").click()
+    assert visit.script_errors == [] and visit.outside_requests == []

@@ -2,6 +2,7 @@
 history, refused when made on an older version; deletion hides and restoring brings back; merging
 keeps every link, episode and placement."""
 
+import json
 from datetime import date, datetime, timezone
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm.exc import StaleDataError
 
 from geo.coords import LatLng
+from geo.hexes import cells_of
 from models.codes import ContextChangeAction, ContextKind, ContextStatus, LinkRole, MissingType, Reliability, Role
 from models.contexts import (
     StaleChange,
@@ -255,3 +257,50 @@ def test_a_drawn_area_is_described_not_turned_into_a_point(session, worker):
                  address="")
     session.commit()
     assert to_shape(area.geometry).geom_type == "Polygon"
+
+
+def square(lng=-0.19, lat=51.49, size=0.001) -> str:
+    ring = [[lng, lat], [lng + size, lat], [lng + size, lat + size], [lng, lat + size], [lng, lat]]
+    return json.dumps({"type": "Polygon", "coordinates": [ring]})
+
+
+def test_an_area_drawn_on_the_map_is_stored_with_the_hexagons_of_a_point_inside_it(session, worker):
+    estate = new_context(session, name="Elm Court Estate", kind="housing_estate", location="", area=square(),
+                         organisation_id=worker.organisation_id, user=worker)
+    session.commit()
+    shape = to_shape(estate.geometry)
+    assert shape.geom_type == "Polygon" and estate.postcode is None and location_text(estate) == "an area"
+    assert estate.cells == cells_of(LatLng(51.4905, -0.1895))
+    (created,) = session.scalars(select(ContextChange.changes).where(ContextChange.context_id == estate.id)).all()
+    assert created["location"] == ["", "an area of 7,725 m² at 51.49050, -0.18950"]
+
+
+def test_redrawing_an_area_is_a_change_in_the_history(session, worker):
+    estate = new_context(session, name="Elm Court Estate", kind="housing_estate", location="", area=square(),
+                         organisation_id=worker.organisation_id, user=worker)
+    session.commit()
+    changes = edit_context(session, estate, worker, version=1, name="Elm Court Estate", kind="housing_estate",
+                           location="", address="", area=square(size=0.002))
+    session.commit()
+    assert changes == {"location": ["an area of 7,725 m² at 51.49050, -0.18950",
+                                    "an area of 30,898 m² at 51.49100, -0.18900"]}
+    changes = edit_context(session, estate, worker, version=2, name="Elm Court Estate", kind="housing_estate",
+                           location="SW5 0AA", address="")
+    session.commit()
+    assert changes["location"][1] == "SW5 0AA" and to_shape(estate.geometry).geom_type == "Point"
+
+
+@pytest.mark.parametrize(("kind", "location", "area", "problem"), [
+    ("park", "SW5 0AA", square(), "area: '(drawn)' and the location 'SW5 0AA' were both given: keep one"),
+    ("online_space", "", square(), "area: '(drawn)' must be empty: online spaces and peer groups have no location"),
+    ("park", "", '{"type": "Point", "coordinates": [-0.19, 51.49]}', "is a Point, not an area"),
+    ("park", "", square(size=0.5), "an area must cover 50 m² to 25 km²"),
+    ("park", "", "not json", "area: 'not json' is not GeoJSON"),
+])
+def test_a_drawn_area_that_cannot_be_stored_is_refused_with_the_other_fields(session, worker, kind, location, area,
+                                                                             problem):
+    with pytest.raises(InvalidInput) as refused:
+        new_context(session, name="", kind=kind, location=location, area=area,
+                    organisation_id=worker.organisation_id, user=worker)
+    assert problem in str(refused.value) and "name: '' is required" in str(refused.value)
+    assert session.scalar(select(func.count()).select_from(Context)) == 0

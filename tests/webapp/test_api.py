@@ -148,6 +148,16 @@ def test_create_context(signed_in, session, location, postcode):
     assert stored.cells[3] == h3.str_to_int(h3.latlng_to_cell(lat, lng, 9))
 
 
+def test_create_context_with_a_drawn_area(signed_in, session):
+    ring = [[-0.19, 51.49], [-0.189, 51.49], [-0.189, 51.491], [-0.19, 51.491], [-0.19, 51.49]]
+    response = signed_in.post("/api/v1/contexts", json={"name": "Elm Court Estate", "kind": "housing_estate",
+                                                        "area": {"type": "Polygon", "coordinates": [ring]}})
+    assert response.status_code == 201, response.get_json()
+    feature = response.get_json()
+    assert feature["geometry"]["type"] == "Polygon" and feature["properties"]["postcode"] is None
+    assert session.get(Context, feature["id"]).cells is not None
+
+
 def test_online_space_needs_no_location(signed_in):
     response = signed_in.post("/api/v1/contexts", json={"name": "Rowan group chat", "kind": "online_space"})
     assert response.status_code == 201
@@ -165,6 +175,10 @@ def test_online_space_needs_no_location(signed_in):
         ({"name": "Park", "kind": "castle", "location": "SW5 0AA"}, "kind", "castle"),
         ({"name": 42, "kind": "park", "location": "SW5 0AA"}, "name", 42),
         ({"name": "<script>alert(1)</script>", "kind": "park", "location": "<script>"}, "location", "<script>"),
+        ({"name": "Park", "kind": "park", "area": "POLYGON((0 0, 1 0, 1 1, 0 0))"}, "area",
+         "POLYGON((0 0, 1 0, 1 1, 0 0))"),
+        ({"name": "Park", "kind": "park", "area": {"type": "Point", "coordinates": [-0.19, 51.49]}}, "area",
+         '{"coordinates": [-0.19, 51.49], "type": ...'),  # the test client sends keys sorted
     ],
 )
 def test_bad_context_is_400_and_nothing_is_written(signed_in, session, body, field, value):

@@ -66,9 +66,10 @@ QUERY_PARAMETERS = {
     "/login": ["next"],
 }
 FORMS = {
-    "/contexts/new": {"name": "Park", "kind": "park", "location": "SW5 0AA", "address": "", "responsible": ""},
+    "/contexts/new": {"name": "Park", "kind": "park", "location": "SW5 0AA", "address": "", "responsible": "",
+                      "area": ""},
     "/contexts/{context}/edit": {"name": "Canary park", "kind": "online_space", "location": "", "address": "",
-                                 "responsible": "", "version": "1"},
+                                 "responsible": "", "area": "", "version": "1"},
     "/contexts/{context}/status": {"version": "1", "note": ""},
     "/contexts/{context}/merge": {"version": "1", "duplicate": "1", "duplicate_version": "", "note": ""},
     "/contexts/{context}/delete": {"version": "1", "note": "Recorded twice"},
@@ -83,7 +84,7 @@ FORMS = {
     "/admin/tokens": {"user": "1", "name": "QGIS", "days": "30"},
 }
 JSON_BODIES = {
-    "/api/v1/contexts": {"name": "Park", "kind": "park", "location": "SW5 0AA", "address": ""},
+    "/api/v1/contexts": {"name": "Park", "kind": "park", "location": "SW5 0AA", "address": "", "area": None},
     "/api/v1/placement-checks": {"young_person": "YP-INJECT", "candidates": [{"location": "SW5 0AB"}]},
 }
 ALLOWED = {200, 201, 302, 303, 400, 401, 404, 409}  # 409: an edit on a version since changed
