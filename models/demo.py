@@ -634,3 +634,36 @@ def write_demo_cases(session: Session, today: date | None = None) -> int:
             written += 1
         add_case_note(session, context, panel, note)
     return written
+
+
+def synthetic_return(connection: Connection, children: int) -> dict[str, tuple[str, bytes]]:
+    """A synthetic SSDA903 return, as files to import: ``children`` in the Header, four placement
+    episodes each (in the Episodes table: 100,000 rows for 25,000 children) and two missing
+    episodes each, with London postcodes. For the benchmark and the tests of a killed import."""
+    rng = random.Random(903)
+    postcodes = connection.execute(text(
+        "SELECT postcode FROM postcodes WHERE local_authority_code LIKE 'E09%' AND location IS NOT NULL "
+        "ORDER BY md5(postcode) LIMIT 20000")).scalars().all()
+    header, episodes, missing = ["CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB"], [
+        "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,PL_POST,URN"], [
+        "CHILD,DOB,MISSING,MIS_START,MIS_END"]
+    places = ("U4", "U5", "U6", "K2", "K3", "U1", "P1", "R1")
+    for number in range(children):
+        child, birth = f"BENCH{number:06d}", date(2008, 1, 1) + timedelta(days=rng.randint(0, 2500))
+        dob = birth.strftime("%d/%m/%Y")
+        header.append(f"{child},{rng.choice('12')},{dob},WBRI,,,")
+        home = rng.choice(postcodes)
+        start = date(2022, 1, 1) + timedelta(days=rng.randint(0, 200))
+        for episode in range(4):
+            end = start + timedelta(days=rng.randint(60, 250))
+            ended = "" if episode == 3 else end.strftime("%d/%m/%Y")
+            episodes.append(f"{child},{start:%d/%m/%Y},P,C2,N1,{rng.choice(places)},PR1,{ended},,,"
+                            f"{home},{rng.choice(postcodes)},")
+            start = end
+        gone = date(2024, 1, 1) + timedelta(days=rng.randint(0, 300))
+        for _ in range(2):
+            back = gone + timedelta(days=rng.randint(0, 3))
+            missing.append(f"{child},{dob},{rng.choice('MA')},{gone:%d/%m/%Y},{back:%d/%m/%Y}")
+            gone = back + timedelta(days=rng.randint(5, 60))
+    return {name: (f"{name.lower()}.csv", ("\n".join(lines) + "\n").encode())
+            for name, lines in (("Header", header), ("Episodes", episodes), ("Missing", missing))}

@@ -16,6 +16,8 @@ def from_environment() -> dict:
         "TILE_ATTRIBUTION": env.get("TILE_ATTRIBUTION", ""),
         "DB_POOL_SIZE": int(env.get("DB_POOL_SIZE", "5")),
         "DB_CONNECT_TIMEOUT": int(env.get("DB_CONNECT_TIMEOUT", "5")),
+        # No statement of a request runs longer (seconds): a slow query is a 503, not a hung worker.
+        "DB_STATEMENT_TIMEOUT": int(env.get("DB_STATEMENT_TIMEOUT", "30")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Set SESSION_COOKIE_SECURE=1 behind HTTPS.

@@ -23,7 +23,8 @@ def init_app(app: Flask) -> None:
     engine = make_engine(
         app.config["APP_DATABASE_URL"] or app.config["DATABASE_URL"],
         pool_size=app.config["DB_POOL_SIZE"],
-        connect_args={"connect_timeout": app.config["DB_CONNECT_TIMEOUT"], "options": CONNECTION_OPTIONS},
+        connect_args={"connect_timeout": app.config["DB_CONNECT_TIMEOUT"],
+                      "options": f"{CONNECTION_OPTIONS} -c statement_timeout={app.config['DB_STATEMENT_TIMEOUT']}s"},
     )
     app.extensions["db_engine"] = engine
     app.extensions["db_sessions"] = make_session_factory(engine)

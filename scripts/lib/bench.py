@@ -11,18 +11,17 @@ import argparse
 import gc
 import os
 import platform
-import random
 import resource
 import statistics
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 import h3
 from sqlalchemy import func, select, text
 
 from models.base import make_engine, make_session_factory
 from models.codes import OrganisationKind
-from models.demo import DemoSize, demo_loaded, write_demo
+from models.demo import DemoSize, demo_loaded, synthetic_return, write_demo
 from models.people import Organisation
 from models.safeguarding import MissingEpisode, Placement
 from models.ssda903 import import_return
@@ -116,45 +115,13 @@ def analyst_pipeline(url: str, since, until, resolution: int) -> dict[str, tuple
 IMPORT_CHILDREN = 25_000  # with 4 placement episodes and 2 missing episodes each
 
 
-def ssda903_files(connection, children: int) -> dict[str, tuple[str, bytes]]:
-    """A synthetic SSDA903 return: ``children`` in the Header, four placement episodes each (in
-    the Episodes table: 100,000 rows for 25,000 children) and two missing episodes each."""
-    rng = random.Random(903)
-    postcodes = connection.execute(text(
-        "SELECT postcode FROM postcodes WHERE local_authority_code LIKE 'E09%' AND location IS NOT NULL "
-        "ORDER BY md5(postcode) LIMIT 20000")).scalars().all()
-    header, episodes, missing = ["CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB"], [
-        "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,PL_POST,URN"], [
-        "CHILD,DOB,MISSING,MIS_START,MIS_END"]
-    places = ("U4", "U5", "U6", "K2", "K3", "U1", "P1", "R1")
-    for number in range(children):
-        child, birth = f"BENCH{number:06d}", date(2008, 1, 1) + timedelta(days=rng.randint(0, 2500))
-        dob = birth.strftime("%d/%m/%Y")
-        header.append(f"{child},{rng.choice('12')},{dob},WBRI,,,")
-        home = rng.choice(postcodes)
-        start = date(2022, 1, 1) + timedelta(days=rng.randint(0, 200))
-        for episode in range(4):
-            end = start + timedelta(days=rng.randint(60, 250))
-            ended = "" if episode == 3 else end.strftime("%d/%m/%Y")
-            episodes.append(f"{child},{start:%d/%m/%Y},P,C2,N1,{rng.choice(places)},PR1,{ended},,,"
-                            f"{home},{rng.choice(postcodes)},")
-            start = end
-        gone = date(2024, 1, 1) + timedelta(days=rng.randint(0, 300))
-        for _ in range(2):
-            back = gone + timedelta(days=rng.randint(0, 3))
-            missing.append(f"{child},{dob},{rng.choice('MA')},{gone:%d/%m/%Y},{back:%d/%m/%Y}")
-            gone = back + timedelta(days=rng.randint(5, 60))
-    return {name: (f"{name.lower()}.csv", ("\n".join(lines) + "\n").encode())
-            for name, lines in (("Header", header), ("Episodes", episodes), ("Missing", missing))}
-
-
 def time_import(url: str) -> list[tuple[str, float, str]]:
     """Import a return of 100,000 episode rows into a new authority, then the same files again
     (every row unchanged); all in one transaction, rolled back, so the data set is left as it was."""
     engine = make_engine(url)
     timings = []
     with engine.connect() as connection:
-        files = ssda903_files(connection, IMPORT_CHILDREN)
+        files = synthetic_return(connection, IMPORT_CHILDREN)
     rows = {name: content.count(b"\n") - 1 for name, (_, content) in files.items()}
     with engine.connect() as connection:
         transaction = connection.begin()

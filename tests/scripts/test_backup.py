@@ -13,14 +13,10 @@ from sqlalchemy.engine import make_url
 from models.base import make_engine, make_session_factory
 from models.demo import DemoSize, write_demo, write_demo_cases
 from tests.conftest import DEMO_PASSWORD, copy_template_database, drop_database
+from tests.database_state import table_fingerprints
 from webapp.cli import ensure_demo_users
 
 ROOT = Path(__file__).resolve().parents[2]
-# Tables of the schema's own (not PostGIS's spatial_ref_sys), each fingerprinted by its row count
-# and an order-free sum of its rows' hashes.
-OWN_TABLES = """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e') ORDER BY 1"""
 
 
 def run(script: str, *arguments: str) -> subprocess.CompletedProcess:
@@ -38,9 +34,7 @@ def other_database(url: str, name: str) -> str:
 def fingerprint(url: str) -> dict:
     engine = create_engine(url)
     with engine.connect() as connection:
-        tables = {table: tuple(connection.execute(text(
-            f'SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0) FROM "{table}" t')).one())
-            for table in connection.scalars(text(OWN_TABLES))}
+        tables = table_fingerprints(connection)
         policies = set(connection.execute(text(
             "SELECT polrelid::regclass::text, polname, pg_get_expr(polqual, polrelid) FROM pg_policy")).all())
         grants = set(connection.execute(text(
