@@ -18,6 +18,7 @@ from models.codes import OrganisationKind, Role
 from models.people import Organisation, User
 from models.security import APP_ROLE
 from webapp import create_app
+from webapp.data_cache import RESULTS
 
 PASSWORD = "correct horse battery staple"
 DEMO_PASSWORD = "demo-test-password"
@@ -123,6 +124,8 @@ def make_app(database_url, connection):
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
         apps.append(app)
+        # Each test's data is rolled back, and with it the data version tokens: start with nothing kept.
+        RESULTS.clear()
         return app
 
     yield build

@@ -21,6 +21,7 @@ from models.validation import FieldError, InvalidInput
 from webapp import params
 from webapp.access import Access, declare
 from webapp.analysis import MEASURES, add_change, add_gi_star, hex_rows, previous_period
+from webapp.data_cache import RESULTS
 from webapp.db import get_session
 from webapp.placement_check import MAX_CANDIDATES, CheckSettings, candidate_of, check, home_of, result_json
 
@@ -45,6 +46,13 @@ def hexes():
     layer = params.layer(request.args)
     selection = params.episode_selection(request.args)
     session = get_session()
+    # The same question asked again while the data is unchanged gets the same answer, kept as JSON.
+    body = RESULTS.get(session, ("api.hexes", tuple(sorted(request.args.items(multi=True)))),
+                       lambda: json.dumps(_hex_collection(session, resolution, layer, selection), separators=(",", ":")))
+    return current_app.response_class(body, mimetype="application/json")
+
+
+def _hex_collection(session, resolution: int, layer, selection) -> dict:
     try:
         rows = hex_rows(session, resolution, selection, layer, with_contexts=params.flag(request.args, "contexts"))
     except ValueError as error:  # the box holds too many hexagons
@@ -64,7 +72,7 @@ def hexes():
     collection = hex_feature_collection(rows)
     collection["resolution"] = resolution
     collection["layer"] = layer.value
-    return jsonify(collection)
+    return collection
 
 
 @bp.get("/locations")

@@ -42,6 +42,7 @@ from webapp.analysis import (
     trend_sentence,
     when_table,
 )
+from webapp.data_cache import RESULTS
 from webapp.db import get_session
 
 bp = Blueprint("dashboard", __name__)
@@ -183,22 +184,40 @@ def _parts(session, found: Hotspots) -> dict:
 PARTS = ("summary", "busiest", "when", "months", "exports")
 
 
+def _page_data(session) -> tuple[Hotspots, dict, dict]:
+    """The hexagons, the page's other parts and the map's GeoJSON for the request's settings, kept
+    while the data is unchanged (webapp.data_cache): the page and its live updates share them."""
+    def compute():
+        found = hotspots(session, busiest_only=True)
+        parts = _parts(session, found)
+        return found, parts, _map_hexes(found.rows, parts["measure"], parts["breaks"])
+    return RESULTS.get(session, ("dashboard", current_user.organisation_id, request.query_string), compute)
+
+
+def _base_map(session, found: Hotspots) -> tuple[maps.RenderedMap, int]:
+    """The map without its hexagons (the authority's outline and its open contexts), rendered once
+    per authority while the data is unchanged; and how many contexts it shows."""
+    def compute():
+        contexts = session.execute(contexts_for_map(found.selection.bbox)).all()
+        fmap, layer_control = maps.base_hex_map(contexts, found.outline)
+        return maps.render(fmap, layers=layer_control), len(contexts)
+    return RESULTS.get(session, ("dashboard map", current_user.organisation.local_authority_code), compute)
+
+
 @bp.route("/")
 def index():
     session = get_session()
-    found = hotspots(session, busiest_only=True)
-    parts = _parts(session, found)
-    contexts = session.execute(contexts_for_map(found.selection.bbox)).all()
+    found, parts, hexes = _page_data(session)
+    rendered, context_count = _base_map(session, found)
     # The hexagons are drawn by static/js/dashboard.js, which also redraws them when a setting changes.
-    fmap, layer_control = maps.base_hex_map(contexts, found.outline)
     return render_template(
         "dashboard/index.html",
         **parts,
-        map=maps.embed(fmap),
-        map_names={"map": fmap.get_name(), "layers": layer_control.get_name()},
-        hexes=_map_hexes(found.rows, parts["measure"], parts["breaks"]),
+        map=rendered.embedded(),
+        map_names=rendered.names,
+        hexes=hexes,
         zoom_resolutions={zoom: resolution_for_zoom(zoom) for zoom in range(25)},
-        context_count=len(contexts),
+        context_count=context_count,
         resolution=found.resolution,
         resolutions=list(MAP_RESOLUTIONS),
         automatic=request.args.get("res", "auto") == "auto",
@@ -212,14 +231,12 @@ def index():
 @bp.get("/hotspots.json")
 def update():
     """The live map's update: the hexagons and the page's other parts, for the settings given."""
-    session = get_session()
-    found = hotspots(session, busiest_only=True)
-    parts = _parts(session, found)
+    found, parts, hexes = _page_data(get_session())
     return jsonify(
         resolution=found.resolution,
         layer=found.layer.value,
         notice=f"Hotspot scores are not shown: {found.gi_problem}." if found.gi_problem else None,
-        hexes=_map_hexes(found.rows, parts["measure"], parts["breaks"]),
+        hexes=hexes,
         html={name: render_template(f"dashboard/_{name}.html", **parts) for name in PARTS},
     )
 

@@ -2,6 +2,7 @@
 
 import json
 from bisect import bisect_right
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -292,17 +293,34 @@ def shared_hex_map(hexes: dict, breaks: list[int]) -> folium.Map:
     return fmap
 
 
-def embed(fmap: folium.Map) -> dict[str, Markup]:
-    """The map's head, body and script, to place inside one of this app's own pages."""
+@dataclass(frozen=True)
+class RenderedMap:
+    """A folium map rendered once: its head, body and script, and the names its page script finds
+    it by. The head's inline scripts get each request's CSP nonce when the map is embedded."""
+
+    head: str
+    body: str
+    script: str
+    names: dict[str, str]
+
+    def embedded(self) -> dict[str, Markup]:
+        """The map's head, body and script, to place inside one of this app's own pages."""
+        # folium's head has inline scripts too: they run only with this request's nonce (webapp.headers).
+        return {"head": Markup(self.head.replace("<script>", f'<script nonce="{csp_nonce()}">')),
+                "body": Markup(self.body), "script": Markup(self.script)}
+
+
+def render(fmap: folium.Map, **named) -> RenderedMap:
+    """Render ``fmap`` (its name is ``map``; ``named`` elements' names go with it)."""
     root = fmap.get_root()
     root.render()
-    # folium's head has inline scripts too: they run only with this request's nonce (webapp.headers).
-    head = root.header.render().replace("<script>", f'<script nonce="{csp_nonce()}">')
-    return {
-        "head": Markup(head),
-        "body": Markup(root.html.render()),
-        "script": Markup(root.script.render()),
-    }
+    return RenderedMap(root.header.render(), root.html.render(), root.script.render(),
+                       {"map": fmap.get_name(), **{name: element.get_name() for name, element in named.items()}})
+
+
+def embed(fmap: folium.Map) -> dict[str, Markup]:
+    """The map's head, body and script, to place inside one of this app's own pages."""
+    return render(fmap).embedded()
 
 
 def context_map(context, within: int, nearby) -> folium.Map:

@@ -6,12 +6,11 @@ Distances are the DfE's: between postcodes, the directory's grid references (mod
 for a point that is not a postcode, the straight line on the British grid to that point.
 """
 
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo.coords import LatLng
@@ -19,7 +18,6 @@ from geo.grid import METRES_PER_MILE, grid_to_latlng, miles_between, miles_from
 from geo.hexes import cell_centre, cell_of
 from geo.hotspots import LocalGiStar, surrounding_cells
 from geo.locations import LocationError
-from models.aggregates import EpisodeDataVersion
 from models.distances import PostcodePlace, distance, inside_boundary, place_of
 from models.locations import resolve_location
 from models.nearby import her_context_ids, her_contexts_near, her_episodes_near, peers_near
@@ -27,6 +25,7 @@ from models.queries import EpisodeSelection, episode_hex_counts, nearest_postcod
 from models.safeguarding import Context, YoungPerson
 from models.times import last_months_start
 from models.validation import FieldError, InvalidInput
+from webapp.data_cache import RESULTS
 
 HOTSPOT_RESOLUTION = 8  # hexagons of about 530 m, as the panel's map
 HOTSPOT_RINGS = 10  # the area Gi* is computed over: about 10 km around the candidate
@@ -217,27 +216,15 @@ def _hotspot_near(session, point: LatLng, since: datetime) -> Flag | None:
     return hotspot_flag(point, hotspot_field(session, since))
 
 
-# Gi* fields of the hexagon counts, by database, the organisations whose episodes the user may see,
-# period and the episodes' data version: reading the counts is most of a check's time, and they
-# change only when missing episodes are written.
-_FIELDS: OrderedDict[tuple, LocalGiStar] = OrderedDict()
-_FIELDS_KEPT = 8
-
-
 def hotspot_field(session, since: datetime) -> LocalGiStar:
     """The counts of missing episodes (last seen) per hexagon since ``since``, everywhere, ready
-    for Gi*; kept in memory while no missing episode is written (models.aggregates.EpisodeDataVersion).
-    Whole calendar months: the counts come from the monthly totals alone."""
-    visible, version = session.execute(select(func.csmap_visible_organisations(), EpisodeDataVersion.token)).one()
-    key = (str(session.get_bind().engine.url), tuple(visible), since, version)
-    field = _FIELDS.get(key)
-    if field is None:
+    for Gi*; kept while the data is unchanged (webapp.data_cache): reading the counts is most of a
+    check's time. Whole calendar months: the counts come from the monthly totals alone."""
+    def compute():
         selection = replace(EpisodeSelection(), started_from=since)
-        counts = {row.cell: row.episodes for row in session.execute(episode_hex_counts(HOTSPOT_RESOLUTION, selection))}
-        field = _FIELDS[key] = LocalGiStar(counts)
-        while len(_FIELDS) > _FIELDS_KEPT:
-            _FIELDS.popitem(last=False)
-    return field
+        return LocalGiStar({row.cell: row.episodes
+                            for row in session.execute(episode_hex_counts(HOTSPOT_RESOLUTION, selection))})
+    return RESULTS.get(session, ("hotspot field", since), compute)
 
 
 def hotspot_flag(point: LatLng, field: LocalGiStar) -> Flag | None:
