@@ -25,4 +25,4 @@ EXPOSE 5000
 CMD alembic upgrade head \
  && python -m models.postcode_loader \
  && if [ "${DEMO_DATA:-0}" = 1 ]; then flask --app webapp seed-demo; fi \
- && exec gunicorn --workers "${WEB_WORKERS:-3}" --bind "0.0.0.0:5000" --no-control-socket --access-logfile - webapp.wsgi:app
+ && exec gunicorn --workers "${WEB_WORKERS:-3}" --threads "${WEB_THREADS:-4}" --timeout 60 --bind "0.0.0.0:5000" --no-control-socket webapp.wsgi:app

@@ -24,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         access,
         admin,
         api,
+        assets,
         audit,
         auth,
         cases,
@@ -38,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         imports,
         inbox,
         links,
+        logs,
         openapi,
         params,
         people,
@@ -47,6 +49,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     from webapp.extensions import csrf
 
+    logs.init_app(app)
+    assets.init_app(app)
     db.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)

@@ -14,7 +14,10 @@ def from_environment() -> dict:
         # The basemap. Empty means no tiles: hexagons, markers and the table still work.
         "TILE_URL": env.get("TILE_URL", ""),
         "TILE_ATTRIBUTION": env.get("TILE_ATTRIBUTION", ""),
+        # Connections each worker process keeps, and how many more it may open at a busy moment:
+        # workers x (pool + overflow) must stay under PostgreSQL's max_connections (100 by default).
         "DB_POOL_SIZE": int(env.get("DB_POOL_SIZE", "5")),
+        "DB_MAX_OVERFLOW": int(env.get("DB_MAX_OVERFLOW", "5")),
         "DB_CONNECT_TIMEOUT": int(env.get("DB_CONNECT_TIMEOUT", "5")),
         # No statement of a request runs longer (seconds): a slow query is a 503, not a hung worker.
         "DB_STATEMENT_TIMEOUT": int(env.get("DB_STATEMENT_TIMEOUT", "30")),

@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
     engine = make_engine(
         app.config["APP_DATABASE_URL"] or app.config["DATABASE_URL"],
         pool_size=app.config["DB_POOL_SIZE"],
+        max_overflow=app.config["DB_MAX_OVERFLOW"],
         connect_args={"connect_timeout": app.config["DB_CONNECT_TIMEOUT"],
                       "options": f"{CONNECTION_OPTIONS} -c statement_timeout={app.config['DB_STATEMENT_TIMEOUT']}s"},
     )
