@@ -42,6 +42,7 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugins announce themselves on import
 
 
 def init_app(app: Flask) -> None:
