@@ -45,8 +45,10 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster():
     template = os.environ["TEST_DATABASE_URL"]
-    with create_engine(template).connect() as connection:
+    suites = create_engine(template)
+    with suites.connect() as connection:
         major = connection.scalar(text("SHOW server_version_num"))[:2]
+    suites.dispose()  # a session left on the template would stop other tests copying it
     root = Path(tempfile.mkdtemp(prefix="csmap-outage-", dir="/tmp"))
     root.chmod(0o755)
     if os.geteuid() == 0:
