@@ -28,11 +28,13 @@ from models.ssda903 import import_return
 from models.times import LONDON, london_midnight, months_before
 from webapp import create_app
 from webapp.cli import ensure_demo_users
+from webapp.data_cache import RESULTS
 
 BENCH_SIZE = DemoSize(young_people=40_000, contexts=100_000, missing_episodes=1_000_000, months=24)
 PASSWORD = "bench-only-password"
 # Greater London, a county-sized box: the benchmark's episodes all lie inside it.
 COUNTY_BBOX = "-0.60,51.20,0.45,51.80"
+KEPT = ", kept"  # a case answered from memory, as a repeated question is while the data is unchanged
 
 
 def london_boroughs(connection) -> tuple[str, ...]:
@@ -198,6 +200,8 @@ def main() -> None:
     cases.append(("hex API, night-time filter, res 8", f"/api/v1/hexes?res=8&hours=22-06&bbox={COUNTY_BBOX}&{window}"))
     cases.append(("dashboard page, 12 months, res 8", "/?period=12&res=8"))
     cases.append(("live map update, 12 months, res 8", "/hotspots.json?period=12&res=8"))
+    cases.append(("hex API, 12 months, county bbox, res 8" + KEPT, f"/api/v1/hexes?res=8&bbox={COUNTY_BBOX}&{window}"))
+    cases.append(("dashboard page, 12 months, res 8" + KEPT, "/?period=12&res=8"))
     owner_case = "hex API, res 8, as the owner: no row-level security"
     cases.append((owner_case, f"/api/v1/hexes?res=8&bbox={COUNTY_BBOX}&{window}"))
     # The shared map counts distinct young people per area from the episodes themselves.
@@ -228,7 +232,15 @@ def main() -> None:
             peaks["hotspots"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         # The report takes seconds: fewer runs of it.
         repeat = max(3, arguments.repeat // 4) if name.startswith("placements report") else arguments.repeat
-        before = new_episode_data_version if "after a write" in name else None
+        # Answers are kept in memory while the data is unchanged (webapp.data_cache): every case
+        # is timed working its answer out, except the placement checks, whose hotspot field is kept
+        # as in service (the "after a write" case times it read again), and the "kept" cases.
+        if "after a write" in name:
+            before = new_episode_data_version
+        elif name.startswith("placement check") or name.endswith(KEPT):
+            before = None
+        else:
+            before = RESULTS.clear
         client = clients["owner" if name == owner_case else "police" if (name, path) in shared_cases else "panel"]
         results[name] = timed(client, path, repeat, bodies.get(name), before)
         row = results[name]
