@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from models.codes import CaseStage, ContextStatus, Role
 from models.people import Organisation, User
 from models.safeguarding import CaseNote, CaseRecord, Context
-from models.validation import FieldError, InvalidInput, record_id
+from models.validation import FieldError, InvalidInput, choice, record_id, typed_date
 
 DECISION_MAX = 4000
 NOTE_MAX = 4000
@@ -82,17 +82,6 @@ def possible_owners(organisation_id: int) -> Select:
                                User.role.in_(CASE_OWNER_ROLES)).order_by(User.display_name))
 
 
-def _date(errors: list[FieldError], field: str, text: str | None) -> date | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors.append(FieldError(field, text[:40], "is not a date written as YYYY-MM-DD"))
-        return None
-
-
 def add_case_record(session: Session, context: Context, user: User, *, stage: str | None, held_on: str | None,
                     owner: str | None, agencies: list[str] | None, decision: str | None,
                     next_review: str | None, today: date | None = None) -> CaseRecord:
@@ -100,23 +89,16 @@ def add_case_record(session: Session, context: Context, user: User, *, stage: st
     today = today or date.today()
     state = case_state(session, context.id)
     errors: list[FieldError] = []
-    try:
-        case_stage = CaseStage(stage)
-    except ValueError:
-        case_stage = None
-        errors.append(FieldError("stage", stage, "is not one of: " + ", ".join(s.value for s in CaseStage)))
+    case_stage = choice(errors, "stage", stage, CaseStage)
     if case_stage is not None and case_stage not in state.next_stages:
         after = f"after a {state.stage.value}" if state.stage else "as the first step"
         errors.append(FieldError("stage", case_stage.value, f"cannot come {after}: it may be "
                                  + " or ".join(s.value for s in state.next_stages)))
     if case_stage == CaseStage.REFERRAL and context.status == ContextStatus.CLOSED:
         errors.append(FieldError("stage", case_stage.value, "cannot start a case on a closed context: reopen it first"))
-    held = _date(errors, "held_on", held_on)
-    if held is None and not any(error.field == "held_on" for error in errors):
-        errors.append(FieldError("held_on", held_on or "", "is required (the date of the meeting or decision)"))
-    elif held is not None and held > today:
-        errors.append(FieldError("held_on", held.isoformat(), "is in the future"))
-    elif held is not None and state.latest is not None and held < state.latest.held_on:
+    held = typed_date(errors, "held_on", held_on, required="is required (the date of the meeting or decision)",
+                      today=today)
+    if held is not None and state.latest is not None and held < state.latest.held_on:
         errors.append(FieldError("held_on", held.isoformat(),
                                  f"is before the case's latest record ({state.latest.held_on.isoformat()})"))
     owner_id = record_id(owner)
@@ -133,7 +115,7 @@ def add_case_record(session: Session, context: Context, user: User, *, stage: st
         errors.append(FieldError("decision", decision, "is required: what was decided"))
     elif len(decision) > DECISION_MAX:
         errors.append(FieldError("decision", decision[:40] + "...", f"is longer than {DECISION_MAX} characters"))
-    review = _date(errors, "next_review", next_review)
+    review = typed_date(errors, "next_review", next_review)
     if case_stage == CaseStage.CLOSURE and review is not None:
         errors.append(FieldError("next_review", review.isoformat(), "must be empty: a closed case has no review"))
     elif case_stage not in (None, CaseStage.CLOSURE) and review is None and not any(

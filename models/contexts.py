@@ -25,7 +25,7 @@ from models.people import Organisation, User
 from models.queries import within_metres
 from models.safeguarding import Context, ContextChange, ContextLink, MissingEpisode, Placement
 from models.times import LONDON
-from models.validation import FieldError, InvalidInput, record_id
+from models.validation import FieldError, InvalidInput, choice, record_id
 
 NAME_MAX = 200
 NOTE_MAX = 2000
@@ -101,11 +101,7 @@ def checked_fields(session: Session, *, name: str | None, kind: str | None, loca
         errors.append(FieldError("name", name, "is required"))
     elif len(name) > NAME_MAX:
         errors.append(FieldError("name", name[:40] + "...", f"is longer than {NAME_MAX} characters"))
-    try:
-        context_kind = ContextKind(kind)
-    except ValueError:
-        context_kind = None
-        errors.append(FieldError("kind", kind, "is not one of: " + ", ".join(k.value for k in ContextKind)))
+    context_kind = choice(errors, "kind", kind, ContextKind)
     location = (location or "").strip()
     keeps_location = current is not None and current.geometry is not None and location in ("", location_text(current))
     area_text = (area or "").strip()

@@ -13,11 +13,11 @@ from sqlalchemy import Select, event, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from models.base import utcnow
-from models.codes import CONCERN_CODES, ContextChangeAction, LinkRole, Reliability
+from models.codes import ContextChangeAction, LinkRole, Reliability
 from models.contexts import StaleChange, check_version, note_checked, record_change
 from models.people import Organisation, User
 from models.safeguarding import Context, ContextLink, YoungPerson
-from models.validation import FieldError, InvalidInput
+from models.validation import FieldError, InvalidInput, choice, concern_codes, record_id, typed_date
 
 LINK_ROLE_LABELS = {
     LinkRole.HARMED_THERE: "Harmed there",
@@ -55,23 +55,6 @@ class LinkFields:
     reliability: Reliability
 
 
-def _date(errors: list[FieldError], field: str, text: str | None, required: bool) -> date | None:
-    text = (text or "").strip()
-    if not text:
-        if required:
-            errors.append(FieldError(field, text, "is required (a date, e.g. 2026-03-14)"))
-        return None
-    try:
-        value = date.fromisoformat(text)
-    except ValueError:
-        errors.append(FieldError(field, text[:40], "is not a date written as YYYY-MM-DD"))
-        return None
-    if value > date.today():
-        errors.append(FieldError(field, text, "is in the future"))
-        return None
-    return value
-
-
 def checked_link(session: Session, context: Context, *, reference: str | None, role: str | None,
                  concerns: list[str] | None, first_seen: str | None, last_seen: str | None,
                  recorded_by: str | int | None, reliability: str | None) -> LinkFields:
@@ -83,33 +66,21 @@ def checked_link(session: Session, context: Context, *, reference: str | None, r
     if person is None:
         errors.append(FieldError("young_person", reference[:40], "is not a young person's reference in your records"
                                  if reference else "is required"))
-    try:
-        link_role = LinkRole(role)
-    except ValueError:
-        link_role = None
-        errors.append(FieldError("role", role, "is not one of: " + ", ".join(r.value for r in LinkRole)))
-    codes = [code.strip().upper() for code in concerns or [] if code.strip()]
-    unknown = [code for code in codes if code not in CONCERN_CODES]
-    if unknown:
-        errors.append(FieldError("concerns", ", ".join(unknown)[:60], "are not Children in Need census concern codes"))
-    first = _date(errors, "first_seen", first_seen, required=True)
-    last = _date(errors, "last_seen", last_seen, required=False)
+    link_role = choice(errors, "role", role, LinkRole)
+    codes = concern_codes(errors, concerns)
+    today = date.today()
+    first = typed_date(errors, "first_seen", first_seen, required="is required (a date, e.g. 2026-03-14)", today=today)
+    last = typed_date(errors, "last_seen", last_seen, today=today)
     if first and last and last < first:
         errors.append(FieldError("last_seen", last.isoformat(), f"is before the first seen date ({first.isoformat()})"))
-    organisation = None
-    text = str(recorded_by or "").strip()
-    if text.isascii() and text.isdigit() and int(text) <= 2**31 - 1:
-        organisation = session.get(Organisation, int(text))
+    number = record_id(recorded_by)
+    organisation = session.get(Organisation, number) if number else None
     if organisation is None:
-        errors.append(FieldError("recorded_by", text[:20], "is not an organisation in this system"))
-    try:
-        link_reliability = Reliability(reliability)
-    except ValueError:
-        link_reliability = None
-        errors.append(FieldError("reliability", reliability, "is not one of: " + ", ".join(r.value for r in Reliability)))
+        errors.append(FieldError("recorded_by", str(recorded_by or "").strip()[:20], "is not an organisation in this system"))
+    link_reliability = choice(errors, "reliability", reliability, Reliability)
     if errors:
         raise InvalidInput(errors)
-    return LinkFields(young_person=person, role=link_role, concern_codes=sorted(set(codes), key=list(CONCERN_CODES).index),
+    return LinkFields(young_person=person, role=link_role, concern_codes=codes,
                       first_seen_on=first, last_seen_on=last, recorded_by=organisation, reliability=link_reliability)
 
 

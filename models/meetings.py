@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from models.codes import CONCERN_CODES, ChildMeetingKind
+from models.codes import ChildMeetingKind
 from models.people import User
 from models.safeguarding import ChildMeeting, ContextLink, YoungPerson
-from models.validation import FieldError, InvalidInput
+from models.validation import FieldError, InvalidInput, choice, concern_codes, typed_date
 
 
 def her_contexts(person_id: int) -> Select:
@@ -24,19 +24,8 @@ def add_meeting(session: Session, person: YoungPerson, user: User, *, kind: str 
     """Record an assessment or conference; raises InvalidInput naming every problem."""
     today = today or date.today()
     errors: list[FieldError] = []
-    try:
-        meeting_kind = ChildMeetingKind(kind)
-    except ValueError:
-        meeting_kind = None
-        errors.append(FieldError("kind", kind, "is not one of: " + ", ".join(k.value for k in ChildMeetingKind)))
-    held = None
-    text = (held_on or "").strip()
-    try:
-        held = date.fromisoformat(text)
-        if held > today:
-            errors.append(FieldError("held_on", text, "is in the future"))
-    except ValueError:
-        errors.append(FieldError("held_on", text[:40], "is not a date written as YYYY-MM-DD"))
+    meeting_kind = choice(errors, "kind", kind, ChildMeetingKind)
+    held = typed_date(errors, "held_on", held_on, required="is required (the date it was held)", today=today)
     if extra_familial_harm not in ("yes", "no"):
         errors.append(FieldError("extra_familial_harm", extra_familial_harm, "is not yes or no"))
     harm = extra_familial_harm == "yes"
@@ -47,14 +36,11 @@ def add_meeting(session: Session, person: YoungPerson, user: User, *, kind: str 
         errors.append(FieldError("sources", ", ".join(chosen)[:40], f"are not all contexts {person.reference} is linked to"))
     elif source_ids and not harm:
         errors.append(FieldError("sources", ", ".join(chosen)[:40], "are given, but extra-familial harm is not a factor"))
-    codes = [code.strip().upper() for code in concerns or [] if code.strip()]
-    unknown = [code for code in codes if code not in CONCERN_CODES]
-    if unknown:
-        errors.append(FieldError("concerns", ", ".join(unknown)[:60], "are not Children in Need census concern codes"))
+    codes = concern_codes(errors, concerns)
     if errors:
         raise InvalidInput(errors)
     meeting = ChildMeeting(young_person_id=person.id, kind=meeting_kind, held_on=held, extra_familial_harm=harm,
-                           source_context_ids=sorted(set(source_ids)), concern_codes=sorted(set(codes), key=list(CONCERN_CODES).index),
+                           source_context_ids=sorted(set(source_ids)), concern_codes=codes,
                            recorded_by_id=user.id)
     session.add(meeting)
     return meeting
