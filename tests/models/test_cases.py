@@ -16,19 +16,6 @@ from models.validation import InvalidInput
 TODAY = date(2026, 11, 30)
 
 
-@pytest.fixture
-def worker(users):
-    return users[Role.SOCIAL_WORKER]
-
-
-@pytest.fixture
-def park(session, worker):
-    context = new_context(session, name="Willow Gardens", kind="park", location="SW5 0AA",
-                          organisation_id=worker.organisation_id, user=worker)
-    session.commit()
-    return context
-
-
 def step(session, park, worker, stage: str, held: str, review: str | None = "2027-01-15", **changes):
     fields = {"stage": stage, "held_on": held, "owner": str(worker.id), "agencies": [str(worker.organisation_id)],
               "decision": f"{stage} decided", "next_review": review or "", **changes}

@@ -30,11 +30,6 @@ from models.validation import InvalidInput
 
 
 @pytest.fixture
-def worker(users):
-    return users[Role.SOCIAL_WORKER]
-
-
-@pytest.fixture
 def park(session, worker):
     context = new_context(session, name="Willow Gardens", kind="park", location="SW5 0AA",
                           organisation_id=worker.organisation_id, address="Old Brompton Road", user=worker)

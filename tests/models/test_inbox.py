@@ -23,11 +23,6 @@ TODAY = date(2026, 11, 30)
 
 
 @pytest.fixture
-def worker(users):
-    return users[Role.SOCIAL_WORKER]
-
-
-@pytest.fixture
 def staff(session, organisations) -> dict[OrganisationKind, User]:
     """A partner user at the school and at the housing provider."""
     made = {}

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from models.codes import ContextChangeAction, Role
-from models.contexts import new_context
 from models.links import StaleLink, add_link, change_link, remove_link, removed_links, restore_link
 from models.queries import context_links
 from models.safeguarding import ContextChange, ContextLink, YoungPerson
@@ -16,19 +15,13 @@ from models.validation import InvalidInput
 
 
 @pytest.fixture
-def worker(users):
-    return users[Role.SOCIAL_WORKER]
-
-
-@pytest.fixture
-def park(session, worker):
-    context = new_context(session, name="Willow Gardens", kind="park", location="SW5 0AA",
-                          organisation_id=worker.organisation_id, user=worker)
+def park(park, session, worker):
+    """The park, and two young people of the authority to link to it."""
     for reference in ("YP-LINK01", "YP-LINK02"):
         session.add(YoungPerson(reference=reference, birth_month=date(2010, 6, 1), sex=2,
                                 responsible_authority_code="E09000020", organisation_id=worker.organisation_id))
     session.commit()
-    return context
+    return park
 
 
 def entered(worker, **changes) -> dict:

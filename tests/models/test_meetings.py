@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
-from models.codes import ChildMeetingKind, LinkRole, Reliability, Role
+from models.codes import ChildMeetingKind, LinkRole, Reliability
 from models.contexts import new_context
 from models.meetings import add_meeting
 from models.reports import Period, meeting_sources_by_kind, meetings_considering_harm
@@ -15,11 +15,6 @@ from models.safeguarding import ChildMeeting, ContextLink, YoungPerson
 from models.validation import InvalidInput
 
 TODAY = date(2026, 11, 30)
-
-
-@pytest.fixture
-def worker(users):
-    return users[Role.SOCIAL_WORKER]
 
 
 @pytest.fixture
