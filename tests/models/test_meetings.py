@@ -60,6 +60,18 @@ def test_every_problem_is_named_at_once(session, girl, worker):
     assert session.scalars(select(ChildMeeting)).all() == []
 
 
+@pytest.mark.parametrize(("held_on", "harm", "messages"), [
+    ("", None, {"held_on: '' is required (the date it was held)", "extra_familial_harm: '' is not yes or no"}),
+    ("12/10/2026", "", {"held_on: '12/10/2026' is not a date written as YYYY-MM-DD",
+                        "extra_familial_harm: '' is not yes or no"}),
+])
+def test_an_unanswered_question_is_named_as_empty(session, girl, worker, held_on, harm, messages):
+    """A radio button left unchosen arrives as nothing: the message says so, not "None"."""
+    with pytest.raises(InvalidInput) as raised:
+        meet(session, girl, worker, held_on=held_on, extra_familial_harm=harm, sources=[])
+    assert {error.message for error in raised.value.errors} == messages
+
+
 def test_sources_only_when_harm_was_a_factor(session, girl, worker):
     with pytest.raises(InvalidInput, match="sources: .* are given, but extra-familial harm is not a factor"):
         meet(session, girl, worker, extra_familial_harm="no")
