@@ -155,11 +155,12 @@ def partners():
     ("Westway", {"Chicken Hut"}),  # named as an agency in its case
     ("Bystander", set()),
     ("Kensington", {"Ashgrove Academy", "Chicken Hut"}),
+    (None, set()),  # a transaction that names nobody sees nothing, without failing
 ])
 def test_a_partner_reads_the_contexts_that_involve_it_and_never_the_children(partners, acting, contexts):
     engine, ids = partners
     with engine.begin() as connection:
-        act_for(connection, ids[acting])
+        act_for(connection, ids[acting] if acting else None)
         assert set(connection.scalars(select(Context.name))) == contexts
         assert connection.scalar(select(func.count()).select_from(CaseRecord)) == len(contexts)
         children = acting == "Kensington"
