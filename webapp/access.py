@@ -79,14 +79,17 @@ def init_app(app: Flask) -> None:
 
 
 def _check_access():
+    if request.endpoint == "static":
+        return None  # open to all, and not worth loading the user for
+    if current_user.is_authenticated:
+        # Every page a signed-in user sees, a 404 included, counts that user's items in its menu.
+        act_for_organisation(current_user.organisation_id)
     if request.endpoint is None:  # no such route: a 404 for the signed-in, the sign-in page for others
         return None if current_user.is_authenticated else login_manager.unauthorized()
     access = access_of(current_app, request.endpoint)
     if access == Access.PUBLIC:
         return None
-    if current_user.is_authenticated:
-        act_for_organisation(current_user.organisation_id)
-    else:
+    if not current_user.is_authenticated:
         if wants_json():
             abort(401, description="Sign in first: this needs a signed-in session or an API token.")
         return login_manager.unauthorized()

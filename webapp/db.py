@@ -53,6 +53,14 @@ def _act_in_new_transaction(_session, _transaction, connection) -> None:
         act_for(connection, g.organisation_id)
 
 
+def discard_changes() -> None:
+    """Roll back this request's transaction, if it began one: a statement that failed leaves it
+    unable to run another, and the error page still reads the signed-in user's menu."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
 def _close_session(_exception=None) -> None:
     session = g.pop("db_session", None)
     if session is not None:

@@ -5,6 +5,8 @@ from psycopg.errors import QueryCanceled
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from webapp.db import discard_changes
+
 # Seconds a client is asked to wait before trying again while the database is away.
 RETRY_AFTER = 30
 
@@ -29,6 +31,7 @@ def _http_error(error: HTTPException):
 
 def _unexpected_error(error: Exception):
     current_app.logger.exception("unhandled error on %s", request.path)
+    discard_changes()
     return _http_error(InternalServerError())
 
 
