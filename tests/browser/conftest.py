@@ -5,7 +5,7 @@ import shutil
 import threading
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from tests.conftest import DEMO_PASSWORD, as_app_role
@@ -78,6 +78,11 @@ class Visit:
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
         return self.page
+
+    def sign_out(self) -> None:
+        """Sign out and wait for the sign-in page: going elsewhere sooner could cancel the sign-out."""
+        self.page.get_by_role("button", name="Sign out").click()
+        expect(self.page.get_by_label("Username")).to_be_visible()
 
 
 @pytest.fixture
