@@ -13,6 +13,7 @@ from werkzeug.security import generate_password_hash
 from models.base import make_engine, make_session_factory
 from models.codes import OrganisationKind, Role
 from models.demo import DemoSize, demo_loaded, share_with_partners, write_demo, write_demo_cases
+from models.distribution import PLAN, Placing, blockers, distribution_sql
 from models.imports import ImportOutcome
 from models.people import Organisation, User
 from models.ssda903 import EPISODES, HEADER, MISSING, import_return
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(import_ssda903_command)
+    app.cli.add_command(distribution_plan_command)
 
 
 def _engine():
@@ -141,6 +143,24 @@ def import_ssda903_command(organisation, header, episodes, missing, valid_rows_o
     click.echo(f"Import {run.id}: {run.outcome.value.replace('_', ' ')}, {run.problem_count:,} problems.")
     if run.outcome == ImportOutcome.REFUSED:
         raise SystemExit(1)
+
+
+@click.command("distribution-plan")
+@with_appcontext
+def distribution_plan_command() -> None:
+    """Print where each table goes on a Citus cluster, what in the schema stops it, and the
+    statements that distribute it once nothing does (README "Past one machine")."""
+    with _engine().connect() as connection:
+        problems = blockers(connection)
+        statements = distribution_sql(connection)
+    for table, placing in sorted(PLAN.items(), key=lambda item: (list(Placing).index(item[1]), item[0])):
+        click.echo(f"{table:24} {placing.value}")
+    click.echo(f"\n{len(problems)} to change before distributing:" if problems else "\nReady to distribute.")
+    for problem in problems:
+        click.echo(f"  {problem}")
+    click.echo("\nThe statements, run on the coordinator:")
+    for statement in statements:
+        click.echo(f"  {statement}")
 
 
 def ensure_demo_users(session, password: str) -> None:

@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from models.distribution import PLAN
 from models.people import User
 from models.safeguarding import MissingEpisode
 from tests.conftest import copy_template_database, drop_database
@@ -60,3 +61,13 @@ def test_create_user_rejects_an_unknown_role(fresh_app):
         args=["create-user", "x", "--name", "X", "--role", "superuser", "--organisation", "O", "--password", "p"]
     )
     assert result.exit_code != 0 and "superuser" in result.output
+
+
+def test_distribution_plan_places_every_table_and_prints_the_statements(database_url):
+    app = create_app({"SECRET_KEY": "cli-test", "DATABASE_URL": database_url})
+    result = app.test_cli_runner().invoke(args=["distribution-plan"])
+    app.extensions["db_engine"].dispose()
+    assert result.exit_code == 0, result.output
+    placed = dict(line.split(maxsplit=1) for line in result.output.split("\n\n")[0].splitlines())
+    assert placed == {table: placing.value for table, placing in PLAN.items()}
+    assert "SELECT create_distributed_table('missing_episodes', 'organisation_id'" in result.output

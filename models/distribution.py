@@ -1,0 +1,187 @@
+"""How the schema spreads over a Citus cluster (distributed PostgreSQL, with PostGIS on every node)
+once one database server is not enough for a regional partnership of authorities.
+
+The distribution key is the owning authority, ``organisation_id``: one authority's children, their
+episodes, placements, meetings and links, and its monthly hexagon totals live in one shard group,
+so the dashboard, the hex API and a child's page are answered by the node holding that authority.
+Small tables that every query joins, or that several authorities read (contexts are shared with
+partners and linked from other authorities' children), are reference tables, copied to every node.
+The audit log stays on the coordinator: a failed sign-in belongs to no organisation.
+
+:data:`PLAN` places every table; :func:`blockers` reads the live catalogue and names what Citus
+would refuse or could not route, so the plan is checked against the schema, not only described;
+:func:`distribution_sql` writes the statements that distribute a database which has none left.
+"""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from graphlib import TopologicalSorter
+
+from sqlalchemy import Connection, text
+
+KEY = "organisation_id"
+# The table the others are co-located with: an authority's rows of every table share its shards.
+ANCHOR = "young_people"
+# Trigger functions that look at nothing but the row they fire for, so they run on a shard as well.
+ROW_ONLY_TRIGGERS = frozenset({"refuse_history_change", "refuse_audit_change"})
+
+
+class Placing(StrEnum):
+    DISTRIBUTED = "distributed by organisation_id"
+    REFERENCE = "reference table, on every node"
+    COORDINATOR = "on the coordinator only"
+
+
+PLAN: dict[str, Placing] = {
+    "young_people": Placing.DISTRIBUTED,
+    "missing_episodes": Placing.DISTRIBUTED,
+    "placements": Placing.DISTRIBUTED,
+    "child_meetings": Placing.DISTRIBUTED,
+    "context_links": Placing.DISTRIBUTED,  # with the child it links, whichever authority holds the context
+    "episode_hex_months": Placing.DISTRIBUTED,
+    "import_runs": Placing.DISTRIBUTED,
+    "organisations": Placing.REFERENCE,
+    "organisation_sharing": Placing.REFERENCE,
+    "users": Placing.REFERENCE,  # found by username at sign-in, before any organisation is known
+    "api_tokens": Placing.REFERENCE,  # found by the token's hash, likewise
+    "local_authorities": Placing.REFERENCE,
+    "postcodes": Placing.REFERENCE,
+    "contexts": Placing.REFERENCE,
+    "context_changes": Placing.REFERENCE,
+    "case_records": Placing.REFERENCE,
+    "case_notes": Placing.REFERENCE,
+    "context_reads": Placing.REFERENCE,
+    "episode_data_versions": Placing.REFERENCE,
+    "audit_events": Placing.COORDINATOR,
+    "alembic_version": Placing.COORDINATOR,
+}
+
+
+@dataclass(frozen=True, order=True)
+class Blocker:
+    """Something in the schema that stops ``table`` being placed as :data:`PLAN` says."""
+
+    table: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.table}: {self.problem}"
+
+
+def tables(connection: Connection, schema: str = "public") -> set[str]:
+    """The schema's tables, leaving out those an extension owns (PostGIS's spatial_ref_sys)."""
+    return set(connection.scalars(text("""
+        SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = :schema AND c.relkind IN ('r', 'p')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"""),
+        {"schema": schema}))
+
+
+def blockers(connection: Connection, plan: dict[str, Placing] = PLAN, schema: str = "public") -> list[Blocker]:
+    """Every reason Citus would refuse ``plan`` on this schema, or could not keep an authority's
+    rows and queries on its own node. Empty when the schema is ready to distribute."""
+    found = [Blocker(table, "not placed: add it to models.distribution.PLAN")
+             for table in tables(connection, schema) - plan.keys()]
+    found += [Blocker(table, "placed but not in the schema") for table in plan.keys() - tables(connection, schema)]
+    distributed = {table for table, placing in plan.items() if placing == Placing.DISTRIBUTED}
+    found += _key_columns(connection, schema, distributed)
+    found += _constraints(connection, schema, plan)
+    found += _policies(connection, schema, distributed)
+    found += _triggers(connection, schema, distributed)
+    return sorted(found)
+
+
+def _key_columns(connection, schema, distributed) -> list[Blocker]:
+    rows = connection.execute(text("""
+        SELECT c.relname, a.attnotnull FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = :schema
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = :key AND NOT a.attisdropped"""),
+        {"schema": schema, "key": KEY})
+    present = {name: not_null for name, not_null in rows}
+    return ([Blocker(table, f"has no {KEY} column") for table in distributed if table not in present]
+            + [Blocker(table, f"{KEY} may be empty, and a row must belong to a shard")
+               for table in distributed if present.get(table) is False])
+
+
+def _constraints(connection, schema, plan) -> list[Blocker]:
+    rows = connection.execute(text("""
+        SELECT c.relname AS "table", k.conname AS name, k.contype AS kind, f.relname AS refers_to,
+               ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
+                     JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i) AS columns,
+               ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
+                     JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i) AS referred
+        FROM pg_constraint k
+        JOIN pg_class c ON c.oid = k.conrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = :schema
+        LEFT JOIN pg_class f ON f.oid = k.confrelid
+        WHERE k.contype IN ('p', 'u', 'x', 'f')"""), {"schema": schema})
+    found = []
+    for row in rows:
+        placing, target = plan.get(row.table), plan.get(row.refers_to)
+        if row.kind in "pux" and placing == Placing.DISTRIBUTED and KEY not in row.columns:
+            found.append(Blocker(row.table, f"{row.name} ({', '.join(row.columns)}) must include {KEY}, "
+                                            "since each shard checks it alone"))
+        if row.kind != "f" or placing is None or target is None:
+            continue
+        if placing == Placing.DISTRIBUTED and target == Placing.DISTRIBUTED and not (
+                KEY in row.columns and row.referred[row.columns.index(KEY)] == KEY):
+            found.append(Blocker(row.table, f"{row.name} refers to {row.refers_to} without {KEY}: "
+                                            "the two rows could be on different nodes"))
+        elif placing == Placing.REFERENCE and target != Placing.REFERENCE:
+            found.append(Blocker(row.table, f"{row.name}: a reference table may refer only to reference "
+                                            f"tables, and {row.refers_to} is {target.value}"))
+        elif placing == Placing.DISTRIBUTED and target == Placing.COORDINATOR:
+            found.append(Blocker(row.table, f"{row.name} refers to {row.refers_to}, which is on the coordinator only"))
+    return found
+
+
+def _policies(connection, schema, distributed) -> list[Blocker]:
+    """A policy on a distributed table is evaluated on each shard: one that looks up another
+    distributed table by anything but the key joins across nodes."""
+    rows = connection.execute(text("""
+        SELECT tablename, policyname, concat_ws(' ', qual, with_check) AS expression
+        FROM pg_policies WHERE schemaname = :schema"""), {"schema": schema})
+    found = []
+    for table, policy, expression in rows:
+        if table not in distributed:
+            continue
+        for other in sorted(distributed):
+            if re.search(rf"\bFROM (\w+\.)?{other}\b", expression):
+                found.append(Blocker(table, f"policy {policy} reads {other} for each row; test {KEY} directly"))
+    return found
+
+
+def _triggers(connection, schema, distributed) -> list[Blocker]:
+    """Citus fires a distributed table's triggers on its shards (citus.enable_unsafe_triggers),
+    where one that only refuses a change to its own row still works, but one that writes another
+    table (the monthly totals, the data versions) would write from inside a shard."""
+    rows = connection.execute(text("""
+        SELECT c.relname, t.tgname, p.proname FROM pg_trigger t
+        JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = :schema
+        WHERE NOT t.tgisinternal"""), {"schema": schema})
+    return [Blocker(table, f"trigger {trigger} runs {function}(), which writes beyond its own row")
+            for table, trigger, function in rows if table in distributed and function not in ROW_ONLY_TRIGGERS]
+
+
+def distribution_sql(connection: Connection, plan: dict[str, Placing] = PLAN, schema: str = "public") -> list[str]:
+    """The Citus statements, in an order Citus accepts: reference tables before the tables that
+    refer to them, the anchor before the tables co-located with it."""
+    edges = connection.execute(text("""
+        SELECT DISTINCT c.relname, f.relname FROM pg_constraint k
+        JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class f ON f.oid = k.confrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = :schema
+        WHERE k.contype = 'f' AND k.conrelid <> k.confrelid"""), {"schema": schema}).all()
+    references = {table for table, placing in plan.items() if placing == Placing.REFERENCE}
+    graph = {table: {target for source, target in edges if source == table and target in references}
+             for table in sorted(references)}
+    statements = [f"SELECT create_reference_table('{table}');" for table in TopologicalSorter(graph).static_order()]
+    distributed = sorted((t for t, p in plan.items() if p == Placing.DISTRIBUTED), key=lambda t: (t != ANCHOR, t))
+    statements += [f"SELECT create_distributed_table('{table}', '{KEY}'"
+                   + ("" if table == ANCHOR else f", colocate_with => '{ANCHOR}'") + ");" for table in distributed]
+    # A coordinator table that refers to a reference table (the audit log to users) joins Citus's metadata.
+    statements += [f"SELECT citus_add_local_table_to_metadata('{table}');"
+                   for table in sorted({source for source, target in edges if target in references})
+                   if plan.get(table) == Placing.COORDINATOR]
+    return statements
