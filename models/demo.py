@@ -11,7 +11,7 @@ Rows are produced by generators and streamed into ``COPY``, so the same code wri
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from itertools import accumulate
@@ -499,13 +499,13 @@ class DemoGenerator:
              home.point.wkt, cells_of(home.point), DEMO_AUTHORITY, organisation_id, datetime.now(timezone.utc))]))
         next_id = {table: self.connection.scalar(text(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))
                    for table in ("context_links", "placements", "missing_episodes")}
-        copy_rows(self.connection, "context_links", LINK_COLUMNS, (
+        copy_rows(self.connection, "context_links", LINK_COLUMNS, owned_by(organisation_id, (
             (next_id["context_links"] + n, person.id, context.id, LinkRole.HARMED_THERE.value,
              sorted(CONCERNS_BY_KIND[context.kind][:2]), self.end - timedelta(days=400), self.end - timedelta(days=20),
              organisation_id, Reliability.CORROBORATED.value, datetime.now(timezone.utc))
-            for n, context in enumerate(person.contexts)))
+            for n, context in enumerate(person.contexts))))
         placed_on = self.end - timedelta(days=240)
-        copy_rows(self.connection, "placements", PLACEMENT_COLUMNS, iter([
+        copy_rows(self.connection, "placements", PLACEMENT_COLUMNS, owned_by(organisation_id, [
             (next_id["placements"], person.id, "K2", placed_on, None, placement.postcode, placement.point.wkt,
              cells_of(placement.point), f"SC{self.rng.randint(100000, 999999)}", None)]))
         rows = []
@@ -519,7 +519,7 @@ class DemoGenerator:
             rows.append((next_id["missing_episodes"] + n, person.id, MissingType.MISSING.value, started, ended,
                          last_seen.wkt, cells_of(last_seen), None, found.wkt, cells_of(found),
                          found_context.id if found_context else None, ReturnedBy.FRIENDS.value, True, n % 2 == 0))
-        copy_rows(self.connection, "missing_episodes", EPISODE_COLUMNS, iter(rows))
+        copy_rows(self.connection, "missing_episodes", EPISODE_COLUMNS, owned_by(organisation_id, rows))
         return {"young_people": 1, "context_links": len(person.contexts), "placements": 1, "missing_episodes": len(rows)}
 
 
@@ -527,14 +527,21 @@ CONTEXT_COLUMNS = ("id", "name", "kind", "geometry", "cells", "address", "postco
                    "status", "created_at", "responsible_organisation_id")
 YOUNG_PERSON_COLUMNS = ("id", "reference", "birth_month", "sex", "home_postcode", "home_location",
                         "home_cells", "responsible_authority_code", "organisation_id", "created_at")
+# A child's records end with her organisation: the generator's rows are given it by owned_by().
 LINK_COLUMNS = ("id", "young_person_id", "context_id", "role", "concern_codes", "first_seen_on",
-                "last_seen_on", "recorded_by_id", "reliability", "created_at")
+                "last_seen_on", "recorded_by_id", "reliability", "created_at", "organisation_id")
 PLACEMENT_COLUMNS = ("id", "young_person_id", "place_code", "started_on", "ended_on", "postcode",
-                     "location", "cells", "urn", "provider_context_id")
+                     "location", "cells", "urn", "provider_context_id", "organisation_id")
 EPISODE_COLUMNS = ("id", "young_person_id", "missing_type", "started_at", "ended_at",
                    "last_seen_location", "last_seen_cells", "last_seen_context_id", "found_location",
                    "found_cells", "found_context_id", "returned_by", "return_interview_offered",
-                   "return_interview_accepted")
+                   "return_interview_accepted", "organisation_id")
+
+
+def owned_by(organisation_id: int, rows: Iterable[tuple]) -> Iterator[tuple]:
+    """Each of a child's rows with her organisation added at the end: every demo child is the
+    demo authority's."""
+    return (row + (organisation_id,) for row in rows)
 
 
 def demo_loaded(connection: Connection) -> bool:
@@ -571,14 +578,12 @@ def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSi
         "young_people": copy_rows(connection, "young_people", YOUNG_PERSON_COLUMNS, people_rows),
     }
     counts["context_links"] = copy_rows(
-        connection, "context_links", LINK_COLUMNS, generator.links(people, contexts, list(organisations.values()))
-    )
+        connection, "context_links", LINK_COLUMNS,
+        owned_by(authority, generator.links(people, contexts, list(organisations.values()))))
     counts["placements"] = copy_rows(
-        connection, "placements", PLACEMENT_COLUMNS, generator.placements(people, contexts)
-    )
+        connection, "placements", PLACEMENT_COLUMNS, owned_by(authority, generator.placements(people, contexts)))
     counts["missing_episodes"] = copy_rows(
-        connection, "missing_episodes", EPISODE_COLUMNS, generator.missing_episodes(people)
-    )
+        connection, "missing_episodes", EPISODE_COLUMNS, owned_by(authority, generator.missing_episodes(people)))
     for table, rows in generator.featured_case(authority, contexts, people).items():
         counts[table] += rows
     for table in ("contexts", "young_people", "context_links", "placements", "missing_episodes"):

@@ -107,6 +107,7 @@ def _key_columns(connection, schema, distributed) -> list[Blocker]:
 def _constraints(connection, schema, plan) -> list[Blocker]:
     rows = connection.execute(text("""
         SELECT c.relname AS "table", k.conname AS name, k.contype AS kind, f.relname AS refers_to,
+               k.confupdtype AS on_update, k.confdeltype AS on_delete,
                ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
                      JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i) AS columns,
                ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
@@ -124,6 +125,10 @@ def _constraints(connection, schema, plan) -> list[Blocker]:
                                             "since each shard checks it alone"))
         if row.kind != "f" or placing is None or target is None:
             continue
+        if placing == Placing.DISTRIBUTED and KEY in row.columns and (
+                row.on_update in "cnd" or row.on_delete in "nd"):
+            found.append(Blocker(row.table, f"{row.name} would change {KEY} on its own (a cascading update or "
+                                            "setting it empty), which Citus refuses"))
         if placing == Placing.DISTRIBUTED and target == Placing.DISTRIBUTED and not (
                 KEY in row.columns and row.referred[row.columns.index(KEY)] == KEY):
             found.append(Blocker(row.table, f"{row.name} refers to {row.refers_to} without {KEY}: "
@@ -137,19 +142,15 @@ def _constraints(connection, schema, plan) -> list[Blocker]:
 
 
 def _policies(connection, schema, distributed) -> list[Blocker]:
-    """A policy on a distributed table is evaluated on each shard: one that looks up another
-    distributed table by anything but the key joins across nodes."""
+    """Citus refuses a subquery in a distributed table's policy: each shard evaluates the policy
+    alone, so it may test the row and settings but read no table (not even through the
+    ``(SELECT csmap_visible_organisations())`` that reads the organisation once per query here)."""
     rows = connection.execute(text("""
         SELECT tablename, policyname, concat_ws(' ', qual, with_check) AS expression
         FROM pg_policies WHERE schemaname = :schema"""), {"schema": schema})
-    found = []
-    for table, policy, expression in rows:
-        if table not in distributed:
-            continue
-        for other in sorted(distributed):
-            if re.search(rf"\bFROM (\w+\.)?{other}\b", expression):
-                found.append(Blocker(table, f"policy {policy} reads {other} for each row; test {KEY} directly"))
-    return found
+    return [Blocker(table, f"policy {policy} holds a subquery; compare {KEY} with a setting instead")
+            for table, policy, expression in rows
+            if table in distributed and re.search(r"\bSELECT\b", expression, re.IGNORECASE)]
 
 
 def _triggers(connection, schema, distributed) -> list[Blocker]:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     SmallInteger,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     literal_column,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint
@@ -67,7 +69,9 @@ class YoungPerson(Base):
     __tablename__ = "young_people"
     # References are the authority's own (SSDA903 CHILD): unique within an organisation only.
     __table_args__ = (CheckConstraint("sex IN (1, 2)", name="sex"), cells_check("home_cells"),
-                      UniqueConstraint("organisation_id", "reference"))
+                      UniqueConstraint("organisation_id", "reference"),
+                      # What her records' foreign keys refer to: they carry her organisation too.
+                      UniqueConstraint("organisation_id", "id", name="uq_young_people_organisation_id_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20))  # pseudonymous, never a name
@@ -84,6 +88,23 @@ class YoungPerson(Base):
     links: Mapped[list["ContextLink"]] = relationship(back_populates="young_person")
     missing_episodes: Mapped[list["MissingEpisode"]] = relationship(back_populates="young_person")
     placements: Mapped[list["Placement"]] = relationship(back_populates="young_person")
+
+
+def her_organisation(context) -> int | None:
+    """Column default for a child's records written without one: her organisation, looked up.
+    The bulk writers (imports, the demo) and the ORM through ``young_person`` give it themselves."""
+    young_person_id = context.get_current_parameters()["young_person_id"]
+    return context.connection.scalar(select(YoungPerson.organisation_id).where(YoungPerson.id == young_person_id))
+
+
+def her_records_key() -> ForeignKeyConstraint:
+    """A child's record refers to her with her organisation (models.distribution: they share a
+    shard), so the copy cannot differ from hers."""
+    return ForeignKeyConstraint(["organisation_id", "young_person_id"], ["young_people.organisation_id", "young_people.id"])
+
+
+def her_organisation_column():
+    return mapped_column(Integer, default=her_organisation)
 
 
 class Context(Base):
@@ -181,10 +202,12 @@ class ContextLink(Base):
         # Her current links to a set of contexts, as the placement check's peers search asks for
         # every home near a candidate: without it, hiding removed links read each link's row.
         Index("ix_context_links_current", "young_person_id", "context_id", postgresql_where=text("removed_at IS NULL")),
+        her_records_key(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    young_person_id: Mapped[int] = mapped_column(ForeignKey("young_people.id"), index=True)
+    organisation_id: Mapped[int] = her_organisation_column()
+    young_person_id: Mapped[int] = mapped_column(index=True)
     context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"), index=True)
     role: Mapped[LinkRole] = mapped_column(enum_column(LinkRole, name="link_role"))
     concern_codes: Mapped[list[str]] = mapped_column(ARRAY(String(3)), default=list)
@@ -227,10 +250,12 @@ class MissingEpisode(Base):
         Index("ix_missing_episodes_young_person_id_started_at", "young_person_id", "started_at"),
         cells_check("last_seen_cells"),
         cells_check("found_cells"),
+        her_records_key(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    young_person_id: Mapped[int] = mapped_column(ForeignKey("young_people.id"))
+    organisation_id: Mapped[int] = her_organisation_column()
+    young_person_id: Mapped[int] = mapped_column()
     missing_type: Mapped[MissingType] = mapped_column(enum_column(MissingType, name="missing_type"))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -255,10 +280,12 @@ class Placement(Base):
         CheckConstraint(f"place_code IN ({_sql_list(PLACE_CODES)})", name="place_code"),
         CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="end_after_start"),
         cells_check("cells"),
+        her_records_key(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    young_person_id: Mapped[int] = mapped_column(ForeignKey("young_people.id"), index=True)
+    organisation_id: Mapped[int] = her_organisation_column()
+    young_person_id: Mapped[int] = mapped_column(index=True)
     place_code: Mapped[str] = mapped_column(String(3))
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
@@ -331,11 +358,13 @@ class ChildMeeting(Base):
             f"concern_codes <@ ARRAY[{_sql_list(CONCERN_CODES)}]::varchar[]", name="concern_codes"
         ),
         CheckConstraint("extra_familial_harm OR cardinality(source_context_ids) = 0", name="sources_only_if_harm"),
+        her_records_key(),
         {"implicit_returning": False},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    young_person_id: Mapped[int] = mapped_column(ForeignKey("young_people.id"), index=True)
+    organisation_id: Mapped[int] = her_organisation_column()
+    young_person_id: Mapped[int] = mapped_column(index=True)
     kind: Mapped[ChildMeetingKind] = mapped_column(enum_column(ChildMeetingKind, name="child_meeting_kind"))
     held_on: Mapped[date] = mapped_column(Date)
     extra_familial_harm: Mapped[bool] = mapped_column(Boolean)

@@ -431,7 +431,7 @@ def write_return(session: Session, checked: CheckedReturn, organisation: Organis
     The caller commits, or rolls back to write nothing."""
     written = Written()
     people = _write_people(session, checked, organisation, written)
-    _write_placements(session, checked, people, written)
+    _write_placements(session, checked, people, organisation, written)
     _write_missing(session, checked, people, organisation, written)
     return written
 
@@ -477,7 +477,8 @@ def _write_people(session, checked: CheckedReturn, organisation: Organisation, w
     return ids
 
 
-def _write_placements(session, checked: CheckedReturn, people: dict[str, int], written: Written) -> None:
+def _write_placements(session, checked: CheckedReturn, people: dict[str, int], organisation: Organisation,
+                      written: Written) -> None:
     stored = {(row.young_person_id, row.started_on): row for row in session.execute(
         select(Placement.id, Placement.young_person_id, Placement.started_on, Placement.ended_on,
                Placement.place_code, Placement.postcode, Placement.urn)
@@ -489,7 +490,8 @@ def _write_placements(session, checked: CheckedReturn, people: dict[str, int], w
                   "postcode": episode.placement_postcode, "urn": episode.urn}
         existing = stored.get((person_id, episode.started_on))
         if existing is None:
-            new_rows.append({"young_person_id": person_id, "started_on": episode.started_on, **wanted,
+            new_rows.append({"organisation_id": organisation.id, "young_person_id": person_id,
+                             "started_on": episode.started_on, **wanted,
                              **_row_values(checked.postcodes.get(episode.placement_postcode))})
             continue
         differs = {key: value for key, value in wanted.items() if getattr(existing, key) != value}
@@ -515,7 +517,7 @@ def _write_missing(session, checked: CheckedReturn, people: dict[str, int], orga
         existing = by_day.get((episode.child, episode.started_on))
         started, ended = episode_times(episode, existing)
         if existing is None:
-            new_rows.append((people[episode.child], episode.missing_type.value, started, ended))
+            new_rows.append((organisation.id, people[episode.child], episode.missing_type.value, started, ended))
         elif existing.ended_at == ended and existing.missing_type == episode.missing_type:
             written.add("missing episodes", "unchanged")
         else:
@@ -524,7 +526,7 @@ def _write_missing(session, checked: CheckedReturn, people: dict[str, int], orga
             written.add("missing episodes", "updated")
     if new_rows:
         copy_rows(session.connection(), MissingEpisode.__tablename__,
-                  ("young_person_id", "missing_type", "started_at", "ended_at"), new_rows)
+                  ("organisation_id", "young_person_id", "missing_type", "started_at", "ended_at"), new_rows)
         written.add("missing episodes", "created", len(new_rows))
 
 
