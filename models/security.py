@@ -10,6 +10,10 @@ ORGANISATION_SETTING = "csmap.organisation_id"
 
 
 def act_for(connection: Connection, organisation_id: int | None) -> None:
-    """Name the organisation for the rest of the transaction (none: no organisation's rows)."""
-    connection.execute(text("SELECT set_config(:name, :value, true)"),
-                       {"name": ORGANISATION_SETTING, "value": "" if organisation_id is None else str(organisation_id)})
+    """Name the organisation for the rest of the transaction (none: no organisation's rows).
+
+    A ``SET LOCAL`` statement rather than ``set_config()``: on Citus it is the form passed on to the
+    nodes that hold the shards (``citus.propagate_set_commands = 'local'``, README "Past one
+    machine"). SET takes no bind parameter, so the value is written in, as a number or empty."""
+    value = "" if organisation_id is None else str(int(organisation_id))
+    connection.execute(text(f"SET LOCAL {ORGANISATION_SETTING} = '{value}'"))

@@ -89,6 +89,14 @@ def test_each_organisation_sees_its_own_rows_and_those_shared_with_it(two_author
         assert kept == set(connection.scalars(select(YoungPerson.id)))
 
 
+@pytest.mark.parametrize("organisation", ["1'; RESET ROLE; --", "1.5", ""])
+def test_only_a_number_names_the_organisation(two_authorities, organisation):
+    """SET LOCAL takes no bind parameter, so anything else is refused before it reaches SQL."""
+    engine, _ids = two_authorities
+    with engine.begin() as connection, pytest.raises(ValueError):
+        act_for(connection, organisation)
+
+
 def test_the_organisation_lasts_one_transaction(two_authorities):
     engine, ids = two_authorities
     with engine.connect() as connection:
