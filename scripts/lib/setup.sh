@@ -213,3 +213,12 @@ prepare_database() {
   (cd "$ROOT" && DATABASE_URL="$url" "$VENV/bin/alembic" upgrade head)
   (cd "$ROOT" && DATABASE_URL="$url" "$VENV/bin/python" -m models.postcode_loader)
 }
+
+# SECRET_KEY from the environment, or one made once for this clone and kept in var/ (its owner only).
+ensure_secret_key() {
+  if [ -z "${SECRET_KEY:-}" ]; then
+    [ -s "$VAR/secret_key" ] || (umask 077 && "$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(32))' > "$VAR/secret_key")
+    SECRET_KEY="$(cat "$VAR/secret_key")"
+  fi
+  export SECRET_KEY
+}
