@@ -10,7 +10,8 @@ The audit log stays on the coordinator: a failed sign-in belongs to no organisat
 
 :data:`PLAN` places every table; :func:`blockers` reads the live catalogue and names what Citus
 would refuse or could not route, so the plan is checked against the schema, not only described;
-:func:`distribution_sql` writes the statements that distribute a database which has none left.
+:func:`distribution_sql` writes the statements that distribute a database which has none left,
+beginning with the :func:`adjustments` made to the schema on the way.
 """
 
 import re
@@ -25,6 +26,11 @@ KEY = "organisation_id"
 ANCHOR = "young_people"
 # Trigger functions that look at nothing but the row they fire for, so they run on a shard as well.
 ROW_ONLY_TRIGGERS = frozenset({"refuse_history_change", "refuse_audit_change"})
+# Constraints Citus cannot keep, which the distribution step drops, each with why that is safe.
+DROPPED_WHEN_DISTRIBUTING = {
+    "fk_context_changes_link_id_context_links": "a reference table may not refer to a distributed one; a link is "
+                                                "never deleted (removing one marks it), so its history still names it",
+}
 
 
 class Placing(StrEnum):
@@ -104,26 +110,47 @@ def _key_columns(connection, schema, distributed) -> list[Blocker]:
                for table in distributed if present.get(table) is False])
 
 
-def _constraints(connection, schema, plan) -> list[Blocker]:
-    rows = connection.execute(text("""
+def _constraint_rows(connection, schema) -> list:
+    """Keys, unique and exclusion constraints and foreign keys, with their columns in order and,
+    for a key, the foreign keys that refer to it."""
+    return connection.execute(text("""
         SELECT c.relname AS "table", k.conname AS name, k.contype AS kind, f.relname AS refers_to,
-               k.confupdtype AS on_update, k.confdeltype AS on_delete,
+               k.confupdtype AS on_update, k.confdeltype AS on_delete, pg_get_constraintdef(k.oid) AS definition,
                ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
                      JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i) AS columns,
                ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
-                     JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i) AS referred
+                     JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i) AS referred,
+               ARRAY(SELECT r.conname::text FROM pg_constraint r
+                     WHERE r.contype = 'f' AND r.conindid = k.conindid AND k.contype IN ('p', 'u')) AS referred_by
         FROM pg_constraint k
         JOIN pg_class c ON c.oid = k.conrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = :schema
         LEFT JOIN pg_class f ON f.oid = k.confrelid
-        WHERE k.contype IN ('p', 'u', 'x', 'f')"""), {"schema": schema})
+        WHERE k.contype IN ('p', 'u', 'x', 'f')
+        ORDER BY c.relname, k.conname"""), {"schema": schema}).all()
+
+
+def _widened(row) -> str | None:
+    """The statement that adds the key to a distributed table's key, unique or exclusion
+    constraint, or None when a foreign key still refers to it as it is."""
+    if set(row.referred_by) - DROPPED_WHEN_DISTRIBUTING.keys():
+        return None
+    if row.kind == "x":
+        definition = re.sub(r"^EXCLUDE USING (\w+) \(", rf"EXCLUDE USING \1 ({KEY} WITH =, ", row.definition)
+    else:
+        definition = f"{'PRIMARY KEY' if row.kind == 'p' else 'UNIQUE'} ({', '.join([KEY, *row.columns])})"
+    return f"ALTER TABLE {row.table} DROP CONSTRAINT {row.name}, ADD CONSTRAINT {row.name} {definition};"
+
+
+def _constraints(connection, schema, plan) -> list[Blocker]:
     found = []
-    for row in rows:
+    for row in _constraint_rows(connection, schema):
         placing, target = plan.get(row.table), plan.get(row.refers_to)
-        if row.kind in "pux" and placing == Placing.DISTRIBUTED and KEY not in row.columns:
-            found.append(Blocker(row.table, f"{row.name} ({', '.join(row.columns)}) must include {KEY}, "
-                                            "since each shard checks it alone"))
-        if row.kind != "f" or placing is None or target is None:
+        if (row.kind in "pux" and placing == Placing.DISTRIBUTED and KEY not in row.columns
+                and _widened(row) is None):
+            found.append(Blocker(row.table, f"{row.name} ({', '.join(row.columns)}) must include {KEY}, and "
+                                            f"{', '.join(row.referred_by)} refers to it as it is"))
+        if row.kind != "f" or placing is None or target is None or row.name in DROPPED_WHEN_DISTRIBUTING:
             continue
         if placing == Placing.DISTRIBUTED and KEY in row.columns and (
                 row.on_update in "cnd" or row.on_delete in "nd"):
@@ -139,6 +166,19 @@ def _constraints(connection, schema, plan) -> list[Blocker]:
         elif placing == Placing.DISTRIBUTED and target == Placing.COORDINATOR:
             found.append(Blocker(row.table, f"{row.name} refers to {row.refers_to}, which is on the coordinator only"))
     return found
+
+
+def adjustments(connection: Connection, plan: dict[str, Placing] = PLAN, schema: str = "public") -> list[str]:
+    """What the distribution step changes in the schema first, on plain PostgreSQL: the dropped
+    constraints go, and each key, unique and exclusion constraint of a distributed table gains the
+    distribution key (an id stays unique across the cluster, handed out by its sequence, but each
+    shard can check only its own rows)."""
+    rows = _constraint_rows(connection, schema)
+    statements = [f"ALTER TABLE {row.table} DROP CONSTRAINT {row.name};"
+                  for row in rows if row.name in DROPPED_WHEN_DISTRIBUTING]
+    widened = [_widened(row) for row in rows
+               if row.kind in "pux" and plan.get(row.table) == Placing.DISTRIBUTED and KEY not in row.columns]
+    return statements + [statement for statement in widened if statement]
 
 
 def _policies(connection, schema, distributed) -> list[Blocker]:
@@ -167,17 +207,16 @@ def _triggers(connection, schema, distributed) -> list[Blocker]:
 
 
 def distribution_sql(connection: Connection, plan: dict[str, Placing] = PLAN, schema: str = "public") -> list[str]:
-    """The Citus statements, in an order Citus accepts: reference tables before the tables that
-    refer to them, the anchor before the tables co-located with it."""
-    edges = connection.execute(text("""
-        SELECT DISTINCT c.relname, f.relname FROM pg_constraint k
-        JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class f ON f.oid = k.confrelid
-        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = :schema
-        WHERE k.contype = 'f' AND k.conrelid <> k.confrelid"""), {"schema": schema}).all()
+    """The statements of the distribution step, in an order Citus accepts: the adjustments, the
+    reference tables before the tables that refer to them, the anchor before the tables
+    co-located with it."""
+    edges = {(row.table, row.refers_to) for row in _constraint_rows(connection, schema)
+             if row.kind == "f" and row.table != row.refers_to and row.name not in DROPPED_WHEN_DISTRIBUTING}
     references = {table for table, placing in plan.items() if placing == Placing.REFERENCE}
     graph = {table: {target for source, target in edges if source == table and target in references}
              for table in sorted(references)}
-    statements = [f"SELECT create_reference_table('{table}');" for table in TopologicalSorter(graph).static_order()]
+    statements = adjustments(connection, plan, schema)
+    statements += [f"SELECT create_reference_table('{table}');" for table in TopologicalSorter(graph).static_order()]
     distributed = sorted((t for t, p in plan.items() if p == Placing.DISTRIBUTED), key=lambda t: (t != ANCHOR, t))
     statements += [f"SELECT create_distributed_table('{table}', '{KEY}'"
                    + ("" if table == ANCHOR else f", colocate_with => '{ANCHOR}'") + ");" for table in distributed]
