@@ -2,7 +2,7 @@
 user's organisation (row-level security, models.security)."""
 
 from flask import Flask, abort, current_app, g
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from models.base import make_engine, make_session_factory
@@ -45,6 +45,14 @@ def act_for_organisation(organisation_id: int | None) -> None:
     session = get_session()
     if session.in_transaction():
         act_for(session.connection(), organisation_id)
+
+
+def visible_organisations() -> tuple[int, ...]:
+    """The organisations whose rows this request may read (its own and those sharing with it), as
+    row-level security works them out; asked once per request."""
+    if "visible_organisations" not in g:
+        g.visible_organisations = tuple(sorted(get_session().scalar(select(func.csmap_visible_organisations()))))
+    return g.visible_organisations
 
 
 def _act_in_new_transaction(_session, _transaction, connection) -> None:

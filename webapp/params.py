@@ -9,6 +9,7 @@ from geo.hexes import MAP_RESOLUTIONS, BBox, resolution_for_zoom
 from models.codes import CONCERN_CODES, ContextKind, MissingType
 from models.queries import EpisodeLayer, EpisodeSelection, MapLayer
 from models.times import last_months_start, london_midnight
+from webapp.db import visible_organisations
 
 DEFAULT_RESOLUTION = 9
 
@@ -171,6 +172,7 @@ def episode_selection(args) -> EpisodeSelection:
         weekdays=frozenset(WEEKDAY_NAMES.index(day) + 1 for day in days),
         concerns=_listed(args, "concerns", list(CONCERN_CODES), str.upper),
         kinds=frozenset(ContextKind(kind) for kind in _listed(args, "kinds", [k.value for k in ContextKind], str.lower)),
+        organisations=visible_organisations(),
     )
 
 

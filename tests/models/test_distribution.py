@@ -1,10 +1,13 @@
 """The Citus distribution plan, checked against the catalogue: small schemas that break one rule
 each, and the real one."""
 
+import re
+
 import pytest
 from sqlalchemy import select, text
 
 from models.base import make_engine
+from models.codes import ContextKind
 from models.distribution import ANCHOR, PLAN, Placing, adjustments, blockers, distribution_sql, tables
 from models.queries import EpisodeSelection, episode_hex_counts
 from models.safeguarding import MissingEpisode, Placement, YoungPerson
@@ -152,6 +155,12 @@ def as_the_app():
     drop_database(url)
 
 
+def explain(connection, query) -> dict:
+    """The plan PostgreSQL makes for ``query`` with its parameters' values."""
+    compiled = query.compile(connection, compile_kwargs={"render_postcompile": True})
+    return connection.exec_driver_sql(f"EXPLAIN (VERBOSE, FORMAT JSON) {compiled}", compiled.params).scalar()[0]["Plan"]
+
+
 def scans(plan: dict) -> list[dict]:
     """Every node of an EXPLAIN (FORMAT JSON) plan that reads a table."""
     found = [plan] if "Relation Name" in plan else []
@@ -170,11 +179,44 @@ def test_each_distributed_table_a_query_reads_is_filtered_by_its_own_key(as_the_
     """Under Citus each of these scans runs on the shards holding the organisations named."""
     with as_the_app.begin() as connection:
         act_for(connection, 1)
-        compiled = query.compile(connection)
-        plan = connection.exec_driver_sql(f"EXPLAIN (VERBOSE, FORMAT JSON) {compiled}", compiled.params).scalar()
-    plan = plan[0]["Plan"]
+        plan = explain(connection, query)
     read = [node for node in scans(plan) if PLAN.get(node["Relation Name"]) == Placing.DISTRIBUTED]
     assert read
     for node in read:
         conditions = " ".join(str(node.get(key, "")) for key in ("Filter", "Index Cond", "Recheck Cond"))
         assert f"{node['Alias']}.organisation_id = ANY" in conditions, (node["Relation Name"], conditions)
+
+
+JOIN_ON_A_CHILD = re.compile(r"\w+\.(young_person_id|id) = \w+\.young_person_id|\w+\.young_person_id = \w+\.(young_person_id|id)")
+JOIN_ON_THE_KEY = re.compile(r"\w+\.organisation_id = \w+\.organisation_id")
+
+
+def conditions_of(node: dict) -> str:
+    return " ".join(str(node.get(key, "")) for key in ("Filter", "Index Cond", "Recheck Cond", "Hash Cond",
+                                                        "Merge Cond", "Join Filter"))
+
+
+def nodes(plan: dict) -> list[dict]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in nodes(child))]
+
+
+@pytest.mark.parametrize("selection", [
+    EpisodeSelection(organisations=(1, 2)),
+    EpisodeSelection(organisations=(1, 2), sex=2, ages=(13, 15), hours=(22, 6), concerns=frozenset({"11A"}),
+                     kinds=frozenset({ContextKind.TAKEAWAY})),
+], ids=["monthly totals", "every filter"])
+def test_a_selection_names_its_organisations_as_constants_and_joins_on_the_key(as_the_app, selection):
+    """What Citus needs to send a map's query to the shards of those organisations only: a constant
+    key on every distributed table, and every join between a child's rows made on the key too."""
+    with as_the_app.begin() as connection:
+        act_for(connection, 1)
+        every = nodes(explain(connection, episode_hex_counts(8, selection)))
+    joins = [conditions_of(node) for node in every if JOIN_ON_A_CHILD.search(conditions_of(node))]
+    assert joins or selection.by_date_and_place_only
+    assert all(JOIN_ON_THE_KEY.search(condition) for condition in joins), joins
+    # Each table holds the constants itself, or is joined on the key to one that does.
+    joined_on_the_key = {alias for condition in joins for alias in re.findall(r"(\w+)\.organisation_id", condition)}
+    for node in every:
+        if PLAN.get(node.get("Relation Name")) == Placing.DISTRIBUTED:
+            constant = f"{node['Alias']}.organisation_id = ANY ('{{1,2}}'::integer[])" in conditions_of(node)
+            assert constant or node["Alias"] in joined_on_the_key, (node["Alias"], conditions_of(node), joins)
