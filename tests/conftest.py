@@ -15,7 +15,7 @@ from werkzeug.security import generate_password_hash
 
 from models.base import make_engine, make_session_factory
 from models.codes import OrganisationKind, Role
-from models.people import Organisation, OrganisationSharing, User
+from models.people import Organisation, User
 from models.security import APP_ROLE
 from webapp import create_app
 from webapp.data_cache import RESULTS
@@ -154,12 +154,6 @@ def organisations(session) -> dict[OrganisationKind, Organisation]:
         )
         session.add(organisation)
         made[kind] = organisation
-    session.flush()
-    # As the demo does: the authority shares its aggregates with every partner, so a partner's
-    # queries (which name the organisations they may read) find its children's episodes.
-    authority = made[OrganisationKind.LOCAL_AUTHORITY]
-    session.add_all(OrganisationSharing(authority_id=authority.id, partner_id=partner.id)
-                    for partner in made.values() if partner is not authority)
     session.commit()
     return made
 

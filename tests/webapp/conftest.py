@@ -7,7 +7,8 @@ import pytest
 
 from geo.coords import LatLng
 from geo.hexes import cells_of
-from models.codes import MissingType
+from models.codes import MissingType, OrganisationKind
+from models.people import OrganisationSharing
 from models.safeguarding import MissingEpisode, YoungPerson
 
 
@@ -15,6 +16,16 @@ from models.safeguarding import MissingEpisode, YoungPerson
 def signed_in(client, auth):
     auth.login()
     return client
+
+
+@pytest.fixture
+def shared_with_partners(session, organisations):
+    """The authority shares with every partner, as the demo's does: a partner's map queries name
+    only the organisations it may read (models.queries.EpisodeSelection.organisations)."""
+    authority = organisations[OrganisationKind.LOCAL_AUTHORITY]
+    session.add_all(OrganisationSharing(authority_id=authority.id, partner_id=partner.id)
+                    for partner in organisations.values() if partner is not authority)
+    session.commit()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ ROUNDING = 5
 
 
 @pytest.fixture
-def cluster(session, organisations):
+def cluster(session, organisations, shared_with_partners):
     """Twenty girls and boys going missing around Earl's Court, three episodes each, and one girl
     alone in Croydon: (reference, sex, point) per episode."""
     organisation = next(iter(organisations.values()))
