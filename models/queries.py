@@ -405,13 +405,25 @@ def area_outline(authority_code: str) -> Select:
     )
 
 
+# Metres in a degree: of latitude at least this anywhere; of longitude this times the latitude's
+# cosine (a little more on the spheroid).
+METRES_PER_DEGREE_OF_LATITUDE = 110_574
+METRES_PER_DEGREE_OF_LONGITUDE_AT_THE_EQUATOR = 111_320
+
+
 def within_metres(location, geometry, metres: float):
     """``location`` within ``metres`` of ``geometry`` on the spheroid; the box test first lets
-    the spatial index of ``location`` narrow the search."""
-    # A degree of longitude is shorter than one of latitude: 3x the latitude figure covers every
-    # latitude up to 70 degrees north, Shetland included.
-    reach = 3 * metres / 111_320
-    return (location.op("&&")(func.ST_Expand(geometry, reach))
+    the spatial index of ``location`` narrow the search.
+
+    The box reaches ``metres`` north and south, and east and west as many degrees as ``metres``
+    make at the latitude of the box's edge furthest from the equator: a box as wide as the
+    latitude needs, not as wide as Shetland's (three times London's), so a busy place's search
+    reads a fifth of the candidates it did."""
+    north_south = metres / METRES_PER_DEGREE_OF_LATITUDE
+    furthest = func.least(func.greatest(func.abs(func.ST_YMin(geometry)), func.abs(func.ST_YMax(geometry)))
+                          + north_south, 89)
+    east_west = metres / (METRES_PER_DEGREE_OF_LONGITUDE_AT_THE_EQUATOR * func.cos(func.radians(furthest)))
+    return (location.op("&&")(func.ST_Expand(geometry, east_west, north_south))
             & func.ST_DWithin(func.geography(location), func.geography(geometry), metres))
 
 

@@ -145,7 +145,7 @@ class Context(Base):
     # Soft deletion: hidden everywhere (models.contexts.hide_deleted) until an administrator restores
     # it; a record merged into another keeps pointing at it.
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"), index=True)
 
     organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
     responsible_organisation: Mapped[Organisation | None] = relationship(foreign_keys=[responsible_organisation_id])

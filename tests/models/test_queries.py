@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import h3
 import pytest
-from sqlalchemy import delete, select
+from pyproj import Geod
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from geo.coords import LatLng
@@ -22,6 +23,7 @@ from models.queries import (
     episode_months,
     episode_start_grid,
     linked_people_by_cell,
+    within_metres,
 )
 from models.safeguarding import Context, ContextLink, MissingEpisode, YoungPerson
 from models.times import LONDON, london_midnight
@@ -313,3 +315,17 @@ def test_context_counts_keep_open_contexts_of_the_kinds(session, linked):
     assert dict(session.execute(context_counts_by_cell(9)).all()) == {linked["here"]: 2, linked["there"]: 1}
     parks = dict(session.execute(context_counts_by_cell(9, kinds=frozenset({ContextKind.PARK}))).all())
     assert parks == {linked["here"]: 1, linked["there"]: 1}
+
+
+@pytest.mark.parametrize("latitude", [49.9, 51.5, 60.8])  # the Scillies, London, Shetland
+@pytest.mark.parametrize("bearing", [0, 45, 90, 180, 270])
+@pytest.mark.parametrize("metres", [100, 1000])
+def test_the_box_reaches_every_point_within_the_distance(session, latitude, bearing, metres):
+    """A point just inside the distance in any direction passes the index's box and the measure;
+    one just outside fails the measure."""
+    geod = Geod(ellps="WGS84")
+    here = func.ST_GeomFromText(LatLng(latitude, -1.5).wkt, 4326)
+    for factor, expected in ((0.995, True), (1.005, False)):
+        lng, lat, _ = geod.fwd(-1.5, latitude, bearing, metres * factor)
+        there = func.ST_GeomFromText(LatLng(lat, lng).wkt, 4326)
+        assert session.scalar(select(within_metres(there, here, metres))) is expected, (factor, lat, lng)
