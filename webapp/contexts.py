@@ -187,6 +187,9 @@ def index():
 
 
 NEAR_DISTANCES = (100, 250, 500, 1000)
+# Peer groups compare every linked young person with every other: past this many, a page would
+# wait on millions of pairs (a park on the benchmark data with 10,000 links ran past the 30 s limit).
+PEER_GROUPS_AT_MOST = 300
 
 
 @bp.get("/<int:context_id>")
@@ -203,7 +206,8 @@ def profile(context_id: int):
     merged = session.scalars(merged_into(context.id)).all()
     links = session.execute(context_links(context.id)).all()
     linked = sorted({row.ContextLink.young_person_id for row in links})
-    groups = grouped(session, linked, ties(session, linked, among_them=True, leave_out_context=context.id))
+    groups = (grouped(session, linked, ties(session, linked, among_them=True, leave_out_context=context.id))
+              if len(linked) <= PEER_GROUPS_AT_MOST else None)
     nearby = session.execute(episodes_near(context.id, within, since)).all() if context.geometry is not None else []
     grid = Counter()
     for row in nearby:

@@ -103,6 +103,16 @@ def test_context_page_groups_its_people_by_their_other_ties(signed_in, peers):
     assert html.count('data-testid="peer-group"') == 1  # J shares only X with them
 
 
+def test_a_context_linked_to_too_many_for_groups_says_so(signed_in, peers, monkeypatch):
+    """X has three linked young people: above the limit, the page names the count instead."""
+    _, contexts = peers
+    monkeypatch.setattr("webapp.contexts.PEER_GROUPS_AT_MOST", 2)
+    response = signed_in.get(f"/contexts/{contexts['X'].id}?period=all")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'data-testid="peer-group"' not in html
+    assert "3 links are too many to work out groups" in html
+
+
 @pytest.mark.parametrize("path", ["/young-people/999999", "/young-people/99999999999", "/young-people/abc"])
 def test_unknown_young_person_is_404(signed_in, path):
     assert signed_in.get(path).status_code == 404
