@@ -98,7 +98,8 @@ def _shown(link: ContextLink, reference: str) -> dict[str, str]:
 
 
 def _apply(link: ContextLink, fields: LinkFields) -> None:
-    link.young_person_id, link.role, link.concern_codes = fields.young_person.id, fields.role, fields.concern_codes
+    # Through the relationship, so her organisation (part of the link's key to her) comes along.
+    link.young_person, link.role, link.concern_codes = fields.young_person, fields.role, fields.concern_codes
     link.first_seen_on, link.last_seen_on = fields.first_seen_on, fields.last_seen_on
     link.recorded_by_id, link.recorded_by, link.reliability = fields.recorded_by.id, fields.recorded_by, fields.reliability
 

@@ -39,7 +39,7 @@ def add_meeting(session: Session, person: YoungPerson, user: User, *, kind: str 
     codes = concern_codes(errors, concerns)
     if errors:
         raise InvalidInput(errors)
-    meeting = ChildMeeting(young_person_id=person.id, kind=meeting_kind, held_on=held, extra_familial_harm=harm,
+    meeting = ChildMeeting(young_person=person, kind=meeting_kind, held_on=held, extra_familial_harm=harm,
                            source_context_ids=sorted(set(source_ids)), concern_codes=codes,
                            recorded_by_id=user.id)
     session.add(meeting)

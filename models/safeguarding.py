@@ -91,8 +91,9 @@ class YoungPerson(Base):
 
 
 def her_organisation(context) -> int | None:
-    """Column default for a child's records written without one: her organisation, looked up.
-    The bulk writers (imports, the demo) and the ORM through ``young_person`` give it themselves."""
+    """Column default for a child's record written with only her id (fixtures, one-off scripts):
+    her organisation, looked up. The app's writers give it themselves, through ``young_person``
+    or in the rows they copy in (imports, the demo), and so avoid a lookup per row."""
     young_person_id = context.get_current_parameters()["young_person_id"]
     return context.connection.scalar(select(YoungPerson.organisation_id).where(YoungPerson.id == young_person_id))
 
