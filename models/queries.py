@@ -19,6 +19,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    tuple_,
     union_all,
     values,
 )
@@ -411,9 +412,10 @@ METRES_PER_DEGREE_OF_LATITUDE = 110_574
 METRES_PER_DEGREE_OF_LONGITUDE_AT_THE_EQUATOR = 111_320
 
 
-def within_metres(location, geometry, metres: float):
+def within_metres(location, geometry, metres: float, geography=None):
     """``location`` within ``metres`` of ``geometry`` on the spheroid; the box test first lets
-    the spatial index of ``location`` narrow the search.
+    the spatial index of ``location`` narrow the search. ``geography`` is ``geometry`` already
+    converted, for a caller that can convert it once rather than for every row it tests.
 
     The box reaches ``metres`` north and south, and east and west as many degrees as ``metres``
     make at the latitude of the box's edge furthest from the equator: a box as wide as the
@@ -424,7 +426,8 @@ def within_metres(location, geometry, metres: float):
                           + north_south, 89)
     east_west = metres / (METRES_PER_DEGREE_OF_LONGITUDE_AT_THE_EQUATOR * func.cos(func.radians(furthest)))
     return (location.op("&&")(func.ST_Expand(geometry, east_west, north_south))
-            & func.ST_DWithin(func.geography(location), func.geography(geometry), metres))
+            & func.ST_DWithin(func.geography(location),
+                              func.geography(geometry) if geography is None else geography, metres))
 
 
 def episodes_near(context_id: int, metres: float, since: datetime | None = None) -> Select:
@@ -432,15 +435,32 @@ def episodes_near(context_id: int, metres: float, since: datetime | None = None)
     newest first, with which end was near; only those started ``since`` when it is given. The box
     test uses the spatial indexes; the distance is measured on the spheroid."""
     geometry = select(Context.geometry).where(Context.id == context_id).scalar_subquery()
-    started_near = within_metres(MissingEpisode.last_seen_location, geometry, metres)
-    ended_near = within_metres(MissingEpisode.found_location, geometry, metres)
+    # Converted once: a busy park has over 100,000 episodes to measure against its outline.
+    geography = select(func.geography(Context.geometry)).where(Context.id == context_id).scalar_subquery()
+    started_near = within_metres(MissingEpisode.last_seen_location, geometry, metres, geography)
+    ended_near = within_metres(MissingEpisode.found_location, geometry, metres, geography)
     query = (
-        select(MissingEpisode, YoungPerson.reference, started_near.label("started_near"), ended_near.label("ended_near"))
-        .join(YoungPerson, YoungPerson.id == MissingEpisode.young_person_id)
+        select(MissingEpisode.young_person_id, MissingEpisode.started_at, MissingEpisode.last_seen_location,
+               MissingEpisode.found_location, started_near.label("started_near"), ended_near.label("ended_near"))
         .where(started_near | ended_near)
         .order_by(MissingEpisode.started_at.desc())
     )
     return query.where(MissingEpisode.started_at >= since) if since is not None else query
+
+
+def episodes_near_by_start(context_id: int, metres: float, since: datetime | None = None) -> Select:
+    """The episodes of episodes_near counted by the London day of the week (1 Monday to 7 Sunday)
+    and hour they started, and once more in all (weekday and hour NULL), with how many young
+    people they belong to. Counted in the database: a busy place has over 100,000."""
+    near = episodes_near(context_id, metres, since).order_by(None).subquery("near")
+    started = (select(near.c.young_person_id, _local_part("isodow", near.c.started_at).label("weekday"),
+                      _local_part("hour", near.c.started_at).label("hour"))
+               .subquery("started"))
+    return (
+        select(started.c.weekday, started.c.hour, func.count().label("episodes"),
+               func.count(started.c.young_person_id.distinct()).label("young_people"))
+        .group_by(func.grouping_sets(tuple_(started.c.weekday, started.c.hour), tuple_()))
+    )
 
 
 def context_links(context_id: int) -> Select:
@@ -451,3 +471,9 @@ def context_links(context_id: int) -> Select:
         .where(ContextLink.context_id == context_id)
         .order_by(ContextLink.last_seen_on.desc().nulls_last(), YoungPerson.reference)
     )
+
+
+def linked_people(context_id: int) -> Select:
+    """The ids of the young people linked to a context, in order."""
+    return (select(ContextLink.young_person_id).where(ContextLink.context_id == context_id).distinct()
+            .order_by(ContextLink.young_person_id))

@@ -2,7 +2,6 @@
 to add, edit, close, reopen, merge and delete contexts; administrators restore deleted ones.
 Level 2 cases are a later feature."""
 
-from collections import Counter
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -43,7 +42,7 @@ from models.contexts import (
 from models.links import removed_links
 from models.locations import resolve_location
 from models.people import Organisation
-from models.queries import context_links, episodes_near
+from models.queries import context_links, episodes_near, episodes_near_by_start, linked_people
 from models.safeguarding import Context
 from models.times import LONDON
 from models.validation import InvalidInput
@@ -162,12 +161,10 @@ def _search_arguments(args) -> dict:
     within = args.get("within", "1000")
     if within not in {str(metres) for metres in SEARCH_DISTANCES}:
         params.bad_parameter("within", within, "is not one of: " + ", ".join(map(str, SEARCH_DISTANCES)) + " (metres)")
-    page = args.get("page", "1")
-    if not page.isascii() or not page.isdigit() or not 1 <= int(page) <= 10_000:
-        params.bad_parameter("page", page, "is not a page number")
+    page = params.page_number(args)
     return {"text": text, "kinds": frozenset({ContextKind(kind)} if kind else ()),
             "status": None if status == "any" else ContextStatus(status), "near": near,
-            "metres": int(within) if near else None, "page": int(page),
+            "metres": int(within) if near else None, "page": page,
             "form": {"q": text, "kind": kind, "status": status, "near": near_text, "within": within}}
 
 
@@ -190,6 +187,11 @@ NEAR_DISTANCES = (100, 250, 500, 1000)
 # Peer groups compare every linked young person with every other: past this many, a page would
 # wait on millions of pairs (a park on the benchmark data with 10,000 links ran past the 30 s limit).
 PEER_GROUPS_AT_MOST = 300
+# The map shows this many of the latest episodes near a context; the counts and the day-by-hour
+# table take them all. A busy park on the benchmark data has 130,000, which as map points made a
+# 30 MB page that took 12 s.
+NEAR_ON_THE_MAP_AT_MOST = 500
+LINKS_PER_PAGE = 100
 
 
 @bp.get("/<int:context_id>")
@@ -204,29 +206,38 @@ def profile(context_id: int):
     within = int(raw)
     period, since = params.period(request.args)
     merged = session.scalars(merged_into(context.id)).all()
-    links = session.execute(context_links(context.id)).all()
-    linked = sorted({row.ContextLink.young_person_id for row in links})
+    links_page = params.page_number(request.args, "links_page")
+    all_links = context_links(context.id)
+    links_total = session.scalar(select(func.count()).select_from(all_links.order_by(None).subquery()))
+    links = session.execute(all_links.limit(LINKS_PER_PAGE).offset((links_page - 1) * LINKS_PER_PAGE)).all()
+    linked = session.scalars(linked_people(context.id).limit(PEER_GROUPS_AT_MOST + 1)).all()
     groups = (grouped(session, linked, ties(session, linked, among_them=True, leave_out_context=context.id))
               if len(linked) <= PEER_GROUPS_AT_MOST else None)
-    nearby = session.execute(episodes_near(context.id, within, since)).all() if context.geometry is not None else []
-    grid = Counter()
-    for row in nearby:
-        local = row.MissingEpisode.started_at.astimezone(LONDON)
-        grid[(local.isoweekday(), local.hour)] += 1
+    if context.geometry is not None:
+        by_start = session.execute(episodes_near_by_start(context.id, within, since)).all()
+        near_total = next(row for row in by_start if row.weekday is None)
+        grid = {(row.weekday, row.hour): row.episodes for row in by_start if row.weekday is not None}
+        latest = session.execute(episodes_near(context.id, within, since).limit(NEAR_ON_THE_MAP_AT_MOST)).all()
+    else:
+        near_total, grid, latest = None, {}, []
     return render_template(
         "contexts/profile.html",
         context=context,
         kind_label=CONTEXT_KIND_LABELS[context.kind],
         concern_labels=CONCERN_CODES,
         links=links,
+        links_total=links_total,
+        links_page=links_page,
+        links_pages=max(1, -(-links_total // LINKS_PER_PAGE)),
         peer_groups=groups,
-        nearby=nearby,
+        near_total=near_total,
+        near_on_map=len(latest),
         within=within,
         distances=NEAR_DISTANCES,
         period=period,
         periods=params.PERIODS,
         when=when_table(grid),
-        map=maps.embed(maps.context_map(context, within, nearby)) if context.geometry is not None else None,
+        map=maps.embed(maps.context_map(context, within, latest)) if context.geometry is not None else None,
         change_labels=CONTEXT_CHANGE_LABELS,
         london=LONDON,
         status_form=ChangeForm(version=context.version),

@@ -325,7 +325,7 @@ def embed(fmap: folium.Map) -> dict[str, Markup]:
 
 def context_map(context, within: int, nearby) -> folium.Map:
     """A small map of one context, a ring at ``within`` metres, and where nearby episodes began
-    (filled) and ended (hollow)."""
+    (filled) and ended (hollow): ``nearby`` are rows of episodes_near."""
     geometry = to_shape(context.geometry)
     centre = geometry.representative_point()
     fmap = _base_map((centre.y, centre.x), 16)
@@ -341,13 +341,12 @@ def context_map(context, within: int, nearby) -> folium.Map:
     ).add_to(fmap)
     points = []
     for row in nearby:
-        episode = row.MissingEpisode
-        for near, location, label in ((row.started_near, episode.last_seen_location, "last seen"),
-                                      (row.ended_near, episode.found_location, "found")):
+        for near, location, label in ((row.started_near, row.last_seen_location, "last seen"),
+                                      (row.ended_near, row.found_location, "found")):
             if near and location is not None:
                 point = to_shape(location)
                 points.append({"type": "Feature", "geometry": mapping(point),
-                               "properties": {"what": label, "started": f"{episode.started_at.astimezone(LONDON):%d %b %Y %H:%M}"}})
+                               "properties": {"what": label, "started": f"{row.started_at.astimezone(LONDON):%d %b %Y %H:%M}"}})
     if points:
         folium.GeoJson(
             {"type": "FeatureCollection", "features": points},

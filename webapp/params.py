@@ -95,6 +95,14 @@ def flag(args, name: str) -> bool:
     return raw in ("true", "1")
 
 
+def page_number(args, name: str = "page") -> int:
+    """A page of a listing, 1 when not given."""
+    raw = args.get(name, "1")
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+        bad_parameter(name, raw, "is not a page number")
+    return int(raw)
+
+
 def iso_date(args, name: str) -> date | None:
     raw = args.get(name)
     if not raw:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from models.codes import LinkRole, Reliability
 from models.safeguarding import Context, ContextLink, YoungPerson
+from models.times import LONDON
 
 
 def count(session):
@@ -63,15 +64,42 @@ def takeaway(signed_in, session, organisations, episodes):
     return context
 
 
+def near_episodes(takeaway, episodes, within):
+    """The fixture's episodes within ``within`` metres of the takeaway, newest first, on the spheroid."""
+    lng, lat = to_shape(takeaway.geometry).coords[0]
+    geod = Geod(ellps="WGS84")
+    return sorted((started for started, point in episodes if geod.inv(lng, lat, point.lng, point.lat)[2] <= within),
+                  reverse=True)
+
+
 @pytest.mark.parametrize("within", [100, 250, 500, 1000])
 def test_profile_counts_episodes_near_the_context(signed_in, takeaway, episodes, within):
     html = signed_in.get(f"/contexts/{takeaway.id}?within={within}&period=all").get_data(as_text=True)
-    lng, lat = to_shape(takeaway.geometry).coords[0]
-    geod = Geod(ellps="WGS84")
-    expected = sum(1 for _, point in episodes if geod.inv(lng, lat, point.lng, point.lat)[2] <= within)
+    expected = len(near_episodes(takeaway, episodes, within))
     assert expected > 0 or within < 500, "the fixture must put episodes near the context"
     assert f"{expected} episodes of {1 if expected else 0} young people" in html
     assert "YP-API001" in html and "11A" in html
+
+
+def test_profile_maps_the_latest_episodes_and_counts_them_all(signed_in, takeaway, episodes, monkeypatch):
+    monkeypatch.setattr("webapp.contexts.NEAR_ON_THE_MAP_AT_MOST", 3)
+    near = near_episodes(takeaway, episodes, 1000)
+    html = signed_in.get(f"/contexts/{takeaway.id}?within=1000&period=all").get_data(as_text=True)
+    assert len(near) > 3, "the fixture must put more episodes near than the map shows"
+    assert f"{len(near)} episodes of 1 young people" in html
+    assert "The map shows the latest 3." in html
+    mapped = re.findall(r'"started": "([^"]+)"', html)
+    assert mapped == [f"{started.astimezone(LONDON):%d %b %Y %H:%M}" for started in near[:3]]
+    # The day-by-hour table still counts every one (each began at 22:00 London time).
+    when = html[html.index('data-testid="when"'):]
+    assert sum(int(cell) for cell in re.findall(r'<td class="text-center[^"]*"[^>]*>(\d+)</td>', when)) == len(near)
+
+
+def test_profile_maps_every_episode_when_they_are_few(signed_in, takeaway, episodes):
+    near = near_episodes(takeaway, episodes, 1000)
+    html = signed_in.get(f"/contexts/{takeaway.id}?within=1000&period=all").get_data(as_text=True)
+    assert len(re.findall(r'"started": "', html)) == len(near) > 0
+    assert "The map shows the latest" not in html
 
 
 def test_profile_counts_only_episodes_of_the_period(signed_in, takeaway, episodes):

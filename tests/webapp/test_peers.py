@@ -1,5 +1,6 @@
 """Peer links: who is tied to whom, the groups they form, and the pages that show them."""
 
+import re
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 
@@ -111,6 +112,28 @@ def test_a_context_linked_to_too_many_for_groups_says_so(signed_in, peers, monke
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'data-testid="peer-group"' not in html
     assert "3 links are too many to work out groups" in html
+
+
+def test_a_context_lists_its_links_a_page_at_a_time(signed_in, peers, monkeypatch):
+    _, contexts = peers
+    monkeypatch.setattr("webapp.contexts.LINKS_PER_PAGE", 2)
+    pages = [signed_in.get(f"/contexts/{contexts['X'].id}?period=all&links_page={page}").get_data(as_text=True)
+             for page in (1, 2)]
+    listed = [re.findall(r'>(YP-PEER\w+)</a></td>', html[html.index('data-testid="linked"'):]) for html in pages]
+    assert [len(names) for names in listed] == [2, 1]
+    assert sorted(listed[0] + listed[1]) == ["YP-PEERA", "YP-PEERB", "YP-PEERJ"]
+    assert all("Young people linked to this context (3)" in html for html in pages)
+    assert "Page 1 of 2" in pages[0] and "links_page=2" in pages[0] and "Page 2 of 2" in pages[1]
+    # Peer groups are worked out among all of them, not only the page's.
+    assert 'data-testid="peer-group"' in pages[1]
+
+
+@pytest.mark.parametrize("links_page", ["0", "-1", "two", "99999"])
+def test_a_bad_links_page_is_400_naming_it(signed_in, peers, links_page):
+    _, contexts = peers
+    response = signed_in.get(f"/contexts/{contexts['X'].id}?links_page={links_page}")
+    assert response.status_code == 400
+    assert f"links_page: &#39;{links_page}&#39; is not a page number" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("path", ["/young-people/999999", "/young-people/99999999999", "/young-people/abc"])
