@@ -183,14 +183,25 @@ def adjustments(connection: Connection, plan: dict[str, Placing] = PLAN, schema:
 
 def _policies(connection, schema, distributed) -> list[Blocker]:
     """Citus refuses a subquery in a distributed table's policy: each shard evaluates the policy
-    alone, so it may test the row and settings but read no table (not even through the
-    ``(SELECT csmap_visible_organisations())`` that reads the organisation once per query here)."""
+    alone, so it may test the row and settings but read no table, neither in the policy itself nor
+    in a function it calls (each shard would query that table again for every row it tests)."""
     rows = connection.execute(text("""
         SELECT tablename, policyname, concat_ws(' ', qual, with_check) AS expression
         FROM pg_policies WHERE schemaname = :schema"""), {"schema": schema})
-    return [Blocker(table, f"policy {policy} holds a subquery; compare {KEY} with a setting instead")
-            for table, policy, expression in rows
-            if table in distributed and re.search(r"\bSELECT\b", expression, re.IGNORECASE)]
+    found = [Blocker(table, f"policy {policy} holds a subquery; compare {KEY} with a setting instead")
+             for table, policy, expression in rows
+             if table in distributed and re.search(r"\bSELECT\b", expression, re.IGNORECASE)]
+    calls = connection.execute(text("""
+        SELECT DISTINCT c.relname, pol.polname, p.proname, p.prosrc FROM pg_policy pol
+        JOIN pg_class c ON c.oid = pol.polrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = :schema
+        JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = pol.oid
+                        AND d.refclassid = 'pg_proc'::regclass
+        JOIN pg_proc p ON p.oid = d.refobjid"""), {"schema": schema})
+    return found + [Blocker(table, f"policy {policy} calls {function}(), which reads a table; "
+                                   "have it read a setting instead")
+                    for table, policy, function, body in calls
+                    if table in distributed and re.search(r"\bFROM\b", body, re.IGNORECASE)]
 
 
 def _triggers(connection, schema, distributed) -> list[Blocker]:

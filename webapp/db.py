@@ -42,23 +42,25 @@ def get_session() -> Session:
 def act_for_organisation(organisation_id: int | None) -> None:
     """From now on in this request, every transaction acts for ``organisation_id``."""
     g.organisation_id = organisation_id
+    g.pop("visible_organisations", None)
     session = get_session()
     if session.in_transaction():
-        act_for(session.connection(), organisation_id)
+        g.visible_organisations = act_for(session.connection(), organisation_id)
 
 
 def visible_organisations() -> tuple[int, ...]:
     """The organisations whose rows this request may read (its own and those sharing with it), as
-    row-level security works them out; asked once per request."""
+    named to row-level security; looked up once per request."""
     if "visible_organisations" not in g:
         g.visible_organisations = tuple(sorted(get_session().scalar(select(func.csmap_visible_organisations()))))
     return g.visible_organisations
 
 
 def _act_in_new_transaction(_session, _transaction, connection) -> None:
-    # set_config(..., true) lasts one transaction: name the organisation again in each new one.
+    # SET LOCAL lasts one transaction: name the organisations again in each new one, looking up
+    # which it may read only in the first.
     if "organisation_id" in g:
-        act_for(connection, g.organisation_id)
+        g.visible_organisations = act_for(connection, g.organisation_id, g.get("visible_organisations"))
 
 
 def discard_changes() -> None:
