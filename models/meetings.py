@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from models.codes import ChildMeetingKind
 from models.people import User
+from models.queries import hers
 from models.safeguarding import ChildMeeting, ContextLink, YoungPerson
 from models.validation import FieldError, InvalidInput, choice, concern_codes, typed_date
 
@@ -46,6 +47,6 @@ def add_meeting(session: Session, person: YoungPerson, user: User, *, kind: str 
     return meeting
 
 
-def meetings_of(person_id: int) -> Select:
-    return (select(ChildMeeting).where(ChildMeeting.young_person_id == person_id)
+def meetings_of(person: YoungPerson) -> Select:
+    return (select(ChildMeeting).where(hers(ChildMeeting, person))
             .order_by(ChildMeeting.held_on.desc(), ChildMeeting.id.desc()))

@@ -430,10 +430,12 @@ def within_metres(location, geometry, metres: float, geography=None):
                               func.geography(geometry) if geography is None else geography, metres))
 
 
-def episodes_near(context_id: int, metres: float, since: datetime | None = None) -> Select:
-    """Missing episodes that started (last seen) or ended (found) within ``metres`` of a context,
-    newest first, with which end was near; only those started ``since`` when it is given. The box
-    test uses the spatial indexes; the distance is measured on the spheroid."""
+def episodes_near(context_id: int, metres: float, organisations: tuple[int, ...],
+                  since: datetime | None = None) -> Select:
+    """Missing episodes of ``organisations`` that started (last seen) or ended (found) within
+    ``metres`` of a context, newest first, with which end was near; only those started ``since``
+    when it is given. The box test uses the spatial indexes; the distance is measured on the
+    spheroid."""
     geometry = select(Context.geometry).where(Context.id == context_id).scalar_subquery()
     # Converted once: a busy park has over 100,000 episodes to measure against its outline.
     geography = select(func.geography(Context.geometry)).where(Context.id == context_id).scalar_subquery()
@@ -442,17 +444,18 @@ def episodes_near(context_id: int, metres: float, since: datetime | None = None)
     query = (
         select(MissingEpisode.young_person_id, MissingEpisode.started_at, MissingEpisode.last_seen_location,
                MissingEpisode.found_location, started_near.label("started_near"), ended_near.label("ended_near"))
-        .where(started_near | ended_near)
+        .where(MissingEpisode.organisation_id.in_(organisations), started_near | ended_near)
         .order_by(MissingEpisode.started_at.desc())
     )
     return query.where(MissingEpisode.started_at >= since) if since is not None else query
 
 
-def episodes_near_by_start(context_id: int, metres: float, since: datetime | None = None) -> Select:
+def episodes_near_by_start(context_id: int, metres: float, organisations: tuple[int, ...],
+                           since: datetime | None = None) -> Select:
     """The episodes of episodes_near counted by the London day of the week (1 Monday to 7 Sunday)
     and hour they started, and once more in all (weekday and hour NULL), with how many young
     people they belong to. Counted in the database: a busy place has over 100,000."""
-    near = episodes_near(context_id, metres, since).order_by(None).subquery("near")
+    near = episodes_near(context_id, metres, organisations, since).order_by(None).subquery("near")
     started = (select(near.c.young_person_id, _local_part("isodow", near.c.started_at).label("weekday"),
                       _local_part("hour", near.c.started_at).label("hour"))
                .subquery("started"))
@@ -463,17 +466,33 @@ def episodes_near_by_start(context_id: int, metres: float, since: datetime | Non
     )
 
 
-def context_links(context_id: int) -> Select:
-    """The young people linked to a context, by pseudonymous reference."""
+def hers(model, person: YoungPerson):
+    """``model``'s rows about ``person``, found by her organisation as well as her id: on Citus
+    (models.distribution) the organisation sends the query to the one shard that holds her."""
+    return and_(model.organisation_id == person.organisation_id, model.young_person_id == person.id)
+
+
+def her_links(person: YoungPerson) -> Select:
+    """A young person's links with their contexts, the most recently seen first."""
+    return (select(ContextLink, Context).join(Context, Context.id == ContextLink.context_id)
+            .where(hers(ContextLink, person))
+            .order_by(ContextLink.last_seen_on.desc().nulls_first(), Context.name))
+
+
+def context_links(context_id: int, organisations: tuple[int, ...]) -> Select:
+    """The young people linked to a context, by pseudonymous reference, of ``organisations`` (those
+    the reader may see, as constants for routing as EpisodeSelection.organisations explains)."""
     return (
         select(ContextLink, YoungPerson.reference)
-        .join(YoungPerson, YoungPerson.id == ContextLink.young_person_id)
-        .where(ContextLink.context_id == context_id)
+        .join(YoungPerson, (YoungPerson.organisation_id == ContextLink.organisation_id)
+              & (YoungPerson.id == ContextLink.young_person_id))
+        .where(ContextLink.context_id == context_id, ContextLink.organisation_id.in_(organisations))
         .order_by(ContextLink.last_seen_on.desc().nulls_last(), YoungPerson.reference)
     )
 
 
-def linked_people(context_id: int) -> Select:
-    """The ids of the young people linked to a context, in order."""
-    return (select(ContextLink.young_person_id).where(ContextLink.context_id == context_id).distinct()
-            .order_by(ContextLink.young_person_id))
+def linked_people(context_id: int, organisations: tuple[int, ...]) -> Select:
+    """The ids of the young people of ``organisations`` linked to a context, in order."""
+    return (select(ContextLink.young_person_id)
+            .where(ContextLink.context_id == context_id, ContextLink.organisation_id.in_(organisations))
+            .distinct().order_by(ContextLink.young_person_id))

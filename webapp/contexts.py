@@ -50,7 +50,7 @@ from webapp import maps, params
 from webapp.access import Access, declare, needs
 from webapp.analysis import when_table
 from webapp.dashboard import authority_area
-from webapp.db import MAX_ID, get_session
+from webapp.db import MAX_ID, get_session, visible_organisations
 from webapp.peers import grouped, ties
 
 bp = Blueprint("contexts", __name__, url_prefix="/contexts")
@@ -207,17 +207,18 @@ def profile(context_id: int):
     period, since = params.period(request.args)
     merged = session.scalars(merged_into(context.id)).all()
     links_page = params.page_number(request.args, "links_page")
-    all_links = context_links(context.id)
+    organisations = visible_organisations()
+    all_links = context_links(context.id, organisations)
     links_total = session.scalar(select(func.count()).select_from(all_links.order_by(None).subquery()))
     links = session.execute(all_links.limit(LINKS_PER_PAGE).offset((links_page - 1) * LINKS_PER_PAGE)).all()
-    linked = session.scalars(linked_people(context.id).limit(PEER_GROUPS_AT_MOST + 1)).all()
+    linked = session.scalars(linked_people(context.id, organisations).limit(PEER_GROUPS_AT_MOST + 1)).all()
     groups = (grouped(session, linked, ties(session, linked, among_them=True, leave_out_context=context.id))
               if len(linked) <= PEER_GROUPS_AT_MOST else None)
     if context.geometry is not None:
-        by_start = session.execute(episodes_near_by_start(context.id, within, since)).all()
+        by_start = session.execute(episodes_near_by_start(context.id, within, organisations, since)).all()
         near_total = next(row for row in by_start if row.weekday is None)
         grid = {(row.weekday, row.hour): row.episodes for row in by_start if row.weekday is not None}
-        latest = session.execute(episodes_near(context.id, within, since).limit(NEAR_ON_THE_MAP_AT_MOST)).all()
+        latest = session.execute(episodes_near(context.id, within, organisations, since).limit(NEAR_ON_THE_MAP_AT_MOST)).all()
     else:
         near_total, grid, latest = None, {}, []
     return render_template(

@@ -84,7 +84,13 @@ def get_or_404(model, record_id: int, what: str, organisation_id: int | None = N
     """The ``model`` row with ``record_id``, or a 404 that says there is no such ``what``; with
     ``organisation_id``, a row of another organisation is not there either (row-level security
     says the same in the database)."""
-    record = get_session().get(model, record_id) if record_id <= MAX_ID else None
-    if record is None or (organisation_id is not None and record.organisation_id != organisation_id):
+    if record_id > MAX_ID:
+        record = None
+    elif organisation_id is None:
+        record = get_session().get(model, record_id)
+    else:  # by the organisation too, which on Citus finds the one shard that may hold it
+        record = get_session().scalar(select(model).where(model.organisation_id == organisation_id,
+                                                          model.id == record_id))
+    if record is None:
         abort(404, description=f"There is no {what} {record_id}.")
     return record

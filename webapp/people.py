@@ -20,7 +20,8 @@ from models.codes import (
     ContextStatus,
 )
 from models.meetings import add_meeting, her_contexts, meetings_of
-from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
+from models.queries import her_links, hers
+from models.safeguarding import Context, MissingEpisode, Placement, YoungPerson
 from models.times import LONDON
 from models.validation import InvalidInput
 from webapp import params
@@ -51,16 +52,12 @@ def profile(person_id: int):
     person = get_or_404(YoungPerson, person_id, "young person", current_user.organisation_id)
     session = get_session()
     period, since = params.period(request.args)
-    links = session.execute(
-        select(ContextLink, Context).join(Context, Context.id == ContextLink.context_id)
-        .where(ContextLink.young_person_id == person.id)
-        .order_by(ContextLink.last_seen_on.desc().nulls_first(), Context.name)
-    ).all()
-    episodes = select(MissingEpisode).where(MissingEpisode.young_person_id == person.id)
+    links = session.execute(her_links(person)).all()
+    episodes = select(MissingEpisode).where(hers(MissingEpisode, person))
     if since is not None:
         episodes = episodes.where(MissingEpisode.started_at >= since)
     placements = session.scalars(
-        select(Placement).where(Placement.young_person_id == person.id).order_by(Placement.started_on.desc())
+        select(Placement).where(hers(Placement, person)).order_by(Placement.started_on.desc())
     ).all()
     # Direct peers first, then the groups they form among themselves.
     direct = ties(session, [person.id], among_them=False)
@@ -75,7 +72,7 @@ def profile(person_id: int):
         links=links,
         cases=cases,
         stage_labels=CASE_STAGE_LABELS,
-        meetings=session.scalars(meetings_of(person.id)).all(),
+        meetings=session.scalars(meetings_of(person)).all(),
         meeting_labels=CHILD_MEETING_LABELS,
         context_names={context.id: context.name for _, context in links},
         own_contexts=session.execute(select(Context.id, Context.name).where(

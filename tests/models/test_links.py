@@ -88,11 +88,11 @@ def test_a_removed_link_is_hidden_until_restored(session, park, worker, users):
         remove_link(session, link, worker, version=1, note="")
     remove_link(session, link, worker, version=1, note="Recorded against the wrong child")
     session.commit()
-    assert [row.reference for row in session.execute(context_links(park.id))] == ["YP-LINK02"]
+    assert [row.reference for row in session.execute(context_links(park.id, (park.organisation_id,)))] == ["YP-LINK02"]
     assert [row.reference for row in session.execute(removed_links(park.id))] == ["YP-LINK01"]
     restore_link(session, link, users[Role.ADMINISTRATOR])
     session.commit()
-    assert {row.reference for row in session.execute(context_links(park.id))} == {"YP-LINK01", "YP-LINK02"}
+    assert {row.reference for row in session.execute(context_links(park.id, (park.organisation_id,)))} == {"YP-LINK01", "YP-LINK02"}
     assert [c.action for c in history(session, park)][-2:] == [ContextChangeAction.LINK_REMOVED,
                                                               ContextChangeAction.LINK_RESTORED]
 
