@@ -5,7 +5,7 @@ Query builders return ``Select`` objects; callers run them and own the transacti
 
 import models.contexts  # noqa: F401  (registers the soft-deletion filter on every session)
 import models.links  # noqa: F401  (and the one for removed links)
-from models.aggregates import EpisodeDataVersion, EpisodeHexMonth
+from models.aggregates import EpisodeDataVersion, EpisodeHexMonth, OrganisationDataVersion
 from models.audit import AuditEvent
 from models.base import Base
 from models.geography import LocalAuthority, Postcode
@@ -37,6 +37,7 @@ __all__ = [
     "ContextLink",
     "ContextRead",
     "EpisodeDataVersion",
+    "OrganisationDataVersion",
     "EpisodeHexMonth",
     "ImportRun",
     "LocalAuthority",

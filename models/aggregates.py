@@ -7,9 +7,10 @@ array's length, and the distinct young people over several months are the size o
 union, which ``intarray`` merges in C (the ``distinct_union`` aggregate). Whole months of a window
 come from here and its partial months from the episodes table, so any window is exact.
 
-Triggers on ``missing_episodes`` keep the rows right on every insert, update, delete and
-truncate (migrations ``c3d9e1f2a7b4`` and ``a4c8e2f61b93``, which split them by organisation and
-put them under row-level security); the application never writes them. Only the resolutions
+Triggers on ``missing_episodes`` keep the rows right on every insert, update and delete
+(migrations ``c3d9e1f2a7b4``, ``a4c8e2f61b93``, which split them by organisation and put them under
+row-level security, and ``c2e4a6b8d0f3``, which recounts only the organisation whose episodes
+changed); the application never writes them. The owner truncates both tables together. Only the resolutions
 that are drawn over whole areas are kept: at 10 a month's row is about one episode.
 """
 
@@ -38,12 +39,25 @@ class EpisodeHexMonth(Base):
 
 
 class EpisodeDataVersion(Base):
-    """Tokens that change with every statement writing their tables (triggers, migrations
-    ``e7f8a9b0c1d2`` and ``6c8e0a2b4d71``): row 1 missing episodes, row 2 contexts and links, row 3
-    young people. Results kept under the tokens (webapp.data_cache) are current while they are."""
+    """The contexts' token, which changes with every statement writing contexts (a trigger,
+    migration ``6c8e0a2b4d71``); the organisations' records have theirs in OrganisationDataVersion.
+    Results kept under the tokens (webapp.data_cache) are current while they are."""
 
     __tablename__ = "episode_data_versions"
-    __table_args__ = (CheckConstraint("id IN (1, 2, 3)", name="known_rows"),)
+    __table_args__ = (CheckConstraint("id = 2", name="contexts_row"),)
 
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    token: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+
+
+class OrganisationDataVersion(Base):
+    """A token per organisation and table (young people, context links, missing episodes), renewed
+    by triggers for every statement that writes the organisation's rows (migration
+    ``d4f6a8c0e2b5``): one authority's import leaves the others' kept results current, and on
+    Citus the tokens live in the organisation's shard."""
+
+    __tablename__ = "organisation_data_versions"
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(63), primary_key=True)
     token: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon, Point, Polygon
-from sqlalchemy import Select, event, func, or_, select, update
+from sqlalchemy import Connection, Select, event, func, or_, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from geo.areas import AreaError, area_from_geojson, area_m2, inside_point
@@ -314,6 +314,27 @@ def _hide_deleted(state: ORMExecuteState) -> None:
     if state.is_select and not state.is_column_load and not state.execution_options.get("include_deleted", False):
         state.statement = state.statement.options(
             with_loader_criteria(Context, lambda context: context.deleted_at.is_(None), include_aliases=True))
+
+
+def renew_contexts_version(connection: Connection) -> None:
+    """A new contexts token (models.aggregates.EpisodeDataVersion) in the writer's transaction, so
+    that results kept under the old one (webapp.data_cache) are worked out again. Sessions call it
+    for themselves (below); a bulk load calls it after copying contexts in."""
+    connection.execute(select(func.csmap_new_contexts_version()))
+
+
+@event.listens_for(Session, "after_flush")
+def _renew_after_writing_contexts(session: Session, _flush_context) -> None:
+    # After a flush the session still lists what it was asked to write.
+    if any(isinstance(row, Context) for rows in (session.new, session.dirty, session.deleted) for row in rows):
+        renew_contexts_version(session.connection())
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _renew_for_statements_on_contexts(state: ORMExecuteState) -> None:
+    """An UPDATE, INSERT or DELETE statement on contexts run through a session (a merge's)."""
+    if (state.is_update or state.is_insert or state.is_delete) and state.bind_mapper is Context.__mapper__:
+        renew_contexts_version(state.session.connection())
 
 
 def merged_into(context_id: int) -> Select:

@@ -27,6 +27,7 @@ from geo.hexes import cells_of
 from models.base import copy_rows
 from models.cases import add_case_note, add_case_record
 from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability, ReturnedBy
+from models.contexts import renew_contexts_version
 from models.people import Organisation, OrganisationSharing, User
 from models.safeguarding import CaseRecord, Context, ContextLink, YoungPerson
 from models.times import LONDON, london_midnight, london_today, months_before
@@ -586,6 +587,7 @@ def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSi
         connection, "missing_episodes", EPISODE_COLUMNS, owned_by(authority, generator.missing_episodes(people)))
     for table, rows in generator.featured_case(authority, contexts, people).items():
         counts[table] += rows
+    renew_contexts_version(connection)  # copied in, past the sessions that renew it
     for table in ("contexts", "young_people", "context_links", "placements", "missing_episodes"):
         connection.execute(
             text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 1)) FROM {table}")

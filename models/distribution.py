@@ -26,6 +26,13 @@ KEY = "organisation_id"
 ANCHOR = "young_people"
 # Trigger functions that look at nothing but the row they fire for, so they run on a shard as well.
 ROW_ONLY_TRIGGERS = frozenset({"refuse_history_change", "refuse_audit_change"})
+# Trigger functions that write only rows of another distributed table under the organisation_id of
+# the rows that fired them, each with the table it writes: the pattern Citus's own tests run under
+# citus.enable_unsafe_triggers (a shard fires the trigger for its rows, and the writes land in the
+# co-located shard on the same node). tests/models/test_distribution.py checks that each leaves
+# other organisations' rows alone.
+CO_LOCATED_TRIGGERS = {"maintain_episode_hex_months": "episode_hex_months",
+                       "new_organisation_data_version": "organisation_data_versions"}
 # Constraints Citus cannot keep, which the distribution step drops, each with why that is safe.
 DROPPED_WHEN_DISTRIBUTING = {
     "fk_context_changes_link_id_context_links": "a reference table may not refer to a distributed one; a link is "
@@ -47,6 +54,7 @@ PLAN: dict[str, Placing] = {
     "context_links": Placing.DISTRIBUTED,  # with the child it links, whichever authority holds the context
     "episode_hex_months": Placing.DISTRIBUTED,
     "import_runs": Placing.DISTRIBUTED,
+    "organisation_data_versions": Placing.DISTRIBUTED,
     "organisations": Placing.REFERENCE,
     "organisation_sharing": Placing.REFERENCE,
     "users": Placing.REFERENCE,  # found by username at sign-in, before any organisation is known
@@ -94,7 +102,7 @@ def blockers(connection: Connection, plan: dict[str, Placing] = PLAN, schema: st
     found += _key_columns(connection, schema, distributed)
     found += _constraints(connection, schema, plan)
     found += _policies(connection, schema, distributed)
-    found += _triggers(connection, schema, distributed)
+    found += _triggers(connection, schema, plan)
     return sorted(found)
 
 
@@ -170,29 +178,56 @@ def _constraints(connection, schema, plan) -> list[Blocker]:
 
 def adjustments(connection: Connection, plan: dict[str, Placing] = PLAN, schema: str = "public") -> list[str]:
     """What the distribution step changes in the schema first, on plain PostgreSQL: the dropped
-    constraints go, and each key, unique and exclusion constraint of a distributed table gains the
+    constraints go; each key, unique and exclusion constraint of a distributed table gains the
     distribution key (an id stays unique across the cluster, handed out by its sequence, but each
-    shard can check only its own rows)."""
+    shard can check only its own rows); and the distributed tables' policies call their settings
+    functions directly instead of once per query, the one subquery Citus would otherwise refuse."""
     rows = _constraint_rows(connection, schema)
     statements = [f"ALTER TABLE {row.table} DROP CONSTRAINT {row.name};"
                   for row in rows if row.name in DROPPED_WHEN_DISTRIBUTING]
     widened = [_widened(row) for row in rows
                if row.kind in "pux" and plan.get(row.table) == Placing.DISTRIBUTED and KEY not in row.columns]
-    return statements + [statement for statement in widened if statement]
+    direct = [f"ALTER POLICY {policy.name} ON {policy.table} USING ({_direct(connection, policy.using)})"
+              + (f" WITH CHECK ({_direct(connection, policy.check)})" if policy.check else "") + ";"
+              for policy in _policy_rows(connection, schema)
+              if plan.get(policy.table) == Placing.DISTRIBUTED
+              and _direct(connection, policy.expression) != policy.expression]
+    return statements + [statement for statement in widened if statement] + direct
+
+
+# "(SELECT f())", which PostgreSQL runs once per query: Citus refuses it, but the call alone is the
+# same test when f reads only settings.
+ONCE_PER_QUERY = re.compile(r"\(\s*SELECT ((?:\w+\.)?(\w+))\(\) AS \2\)")
+
+
+def _policy_rows(connection, schema):
+    return connection.execute(text("""
+        SELECT tablename AS table, policyname AS name, qual AS using, with_check AS check,
+               concat_ws(' ', qual, with_check) AS expression
+        FROM pg_policies WHERE schemaname = :schema ORDER BY tablename, policyname"""), {"schema": schema}).all()
+
+
+def _reads_a_table(connection, function: str) -> bool:
+    bodies = connection.scalars(text("SELECT prosrc FROM pg_proc WHERE proname = :f"), {"f": function}).all()
+    return any(re.search(r"\bFROM\b", body, re.IGNORECASE) for body in bodies)
+
+
+def _direct(connection, expression: str) -> str:
+    """``expression`` with each once-per-query call of a function that reads no table made directly."""
+    return ONCE_PER_QUERY.sub(
+        lambda call: call[0] if _reads_a_table(connection, call[2]) else f"{call[1]}()", expression)
 
 
 def _policies(connection, schema, distributed) -> list[Blocker]:
     """Citus refuses a subquery in a distributed table's policy: each shard evaluates the policy
     alone, so it may test the row and settings but read no table, neither in the policy itself nor
-    in a function it calls (each shard would query that table again for every row it tests)."""
-    rows = connection.execute(text("""
-        SELECT tablename, policyname, concat_ws(' ', qual, with_check) AS expression
-        FROM pg_policies WHERE schemaname = :schema"""), {"schema": schema})
-    found = [Blocker(table, f"policy {policy} holds a subquery; compare {KEY} with a setting instead")
-             for table, policy, expression in rows
-             if table in distributed and re.search(r"\bSELECT\b", expression, re.IGNORECASE)]
+    in a function it calls (each shard would query that table again for every row it tests). A
+    function that reads only settings, called once per query, the adjustments call directly."""
+    rows = [row for row in _policy_rows(connection, schema) if row.table in distributed]
+    found = [Blocker(row.table, f"policy {row.name} holds a subquery; compare {KEY} with a setting instead")
+             for row in rows if re.search(r"\bSELECT\b", _direct(connection, row.expression), re.IGNORECASE)]
     calls = connection.execute(text("""
-        SELECT DISTINCT c.relname, pol.polname, p.proname, p.prosrc FROM pg_policy pol
+        SELECT DISTINCT c.relname, pol.polname, p.proname FROM pg_policy pol
         JOIN pg_class c ON c.oid = pol.polrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = :schema
         JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = pol.oid
@@ -200,21 +235,34 @@ def _policies(connection, schema, distributed) -> list[Blocker]:
         JOIN pg_proc p ON p.oid = d.refobjid"""), {"schema": schema})
     return found + [Blocker(table, f"policy {policy} calls {function}(), which reads a table; "
                                    "have it read a setting instead")
-                    for table, policy, function, body in calls
-                    if table in distributed and re.search(r"\bFROM\b", body, re.IGNORECASE)]
+                    for table, policy, function in calls
+                    if table in distributed and _reads_a_table(connection, function)]
 
 
-def _triggers(connection, schema, distributed) -> list[Blocker]:
-    """Citus fires a distributed table's triggers on its shards (citus.enable_unsafe_triggers),
-    where one that only refuses a change to its own row still works, but one that writes another
-    table (the monthly totals, the data versions) would write from inside a shard."""
+def _triggers(connection, schema, plan) -> list[Blocker]:
+    """Citus fires a distributed or reference table's triggers on each of its shards
+    (citus.enable_unsafe_triggers), where one that only refuses a change to its own row still
+    works, and one that writes a co-located table under the firing rows' key (CO_LOCATED_TRIGGERS)
+    writes its own node's shard; any other write would start a distributed write from inside a
+    shard, on every node for a reference table."""
     rows = connection.execute(text("""
         SELECT c.relname, t.tgname, p.proname FROM pg_trigger t
         JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = :schema
         WHERE NOT t.tgisinternal"""), {"schema": schema})
-    return [Blocker(table, f"trigger {trigger} runs {function}(), which writes beyond its own row")
-            for table, trigger, function in rows if table in distributed and function not in ROW_ONLY_TRIGGERS]
+    found = []
+    for table, trigger, function in rows:
+        placing = plan.get(table)
+        if placing not in (Placing.DISTRIBUTED, Placing.REFERENCE) or function in ROW_ONLY_TRIGGERS:
+            continue
+        written = CO_LOCATED_TRIGGERS.get(function)
+        if written is None:
+            found.append(Blocker(table, f"trigger {trigger} runs {function}(), which writes beyond its own row"
+                                        + (" on every node's copy" if placing == Placing.REFERENCE else "")))
+        elif placing != Placing.DISTRIBUTED or plan.get(written) != Placing.DISTRIBUTED:
+            found.append(Blocker(table, f"trigger {trigger} runs {function}(), which writes {written}: both must "
+                                        "be distributed by the key for the write to stay on the shard's node"))
+    return found
 
 
 def distribution_sql(connection: Connection, plan: dict[str, Placing] = PLAN, schema: str = "public") -> list[str]:

@@ -1,8 +1,9 @@
 """Results computed from the records, kept in this process while the records they come from are
-unchanged: the database's data version tokens (models.aggregates.EpisodeDataVersion) change with
-every statement that writes missing episodes, young people, contexts or links, so a result kept
-under the tokens is current while they are. Keys include the organisations whose rows the user
-may see (row-level security), so one organisation's figures never answer another's request.
+unchanged: the database's data version tokens change with every statement that writes contexts
+(models.aggregates.EpisodeDataVersion) or an organisation's missing episodes, young people or
+links (OrganisationDataVersion), so a result kept under the tokens of the organisations whose rows
+the user may see is current while they are. Keys include those organisations (row-level
+security), so one organisation's figures never answer another's request.
 
 Panels open the same default views (the last 12 months at the county's resolution): under load,
 each process works each one out once per change of the data instead of once per request.
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from models.aggregates import EpisodeDataVersion
+from models.aggregates import EpisodeDataVersion, OrganisationDataVersion
 
 T = TypeVar("T")
 KEPT = 32  # results per process: a county's resolution-9 hexagons are a few MB
@@ -34,11 +35,16 @@ class DataCache:
     def get(self, session: Session, key: Hashable, compute: Callable[[], T]) -> T:
         """The result for ``key`` under the current data, computed by ``compute`` if not kept.
         Callers must not change what they are given: later requests receive the same object."""
-        tokens = select(func.array_agg(aggregate_order_by(EpisodeDataVersion.token, EpisodeDataVersion.id)))
-        visible, version = session.execute(select(func.csmap_visible_organisations(), tokens.scalar_subquery())).one()
-        if not version:  # no tokens (a database built without the migrations' rows): nothing can be kept
+        visible = func.csmap_visible_organisations()
+        theirs = (select(func.array_agg(aggregate_order_by(
+            OrganisationDataVersion.token, OrganisationDataVersion.organisation_id, OrganisationDataVersion.table_name)))
+            .where(OrganisationDataVersion.organisation_id == func.any(visible)))
+        contexts = select(EpisodeDataVersion.token)
+        organisations, contexts_version, version = session.execute(
+            select(visible, contexts.scalar_subquery(), theirs.scalar_subquery())).one()
+        if contexts_version is None:  # a database built without the migrations' rows: nothing can be kept
             return compute()
-        full_key = (str(session.get_bind().engine.url), tuple(visible), tuple(version), key)
+        full_key = (str(session.get_bind().engine.url), tuple(organisations), contexts_version, tuple(version or ()), key)
         with self._lock:
             if full_key in self._results:
                 self._results.move_to_end(full_key)

@@ -7,11 +7,12 @@ from datetime import date, datetime, timezone
 
 import pytest
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from geo.coords import LatLng
 from geo.hexes import cells_of
+from models.aggregates import EpisodeDataVersion
 from models.codes import ContextChangeAction, ContextKind, ContextStatus, LinkRole, MissingType, Reliability, Role
 from models.contexts import (
     StaleChange,
@@ -299,3 +300,37 @@ def test_a_drawn_area_that_cannot_be_stored_is_refused_with_the_other_fields(ses
                     organisation_id=worker.organisation_id, user=worker)
     assert problem in str(refused.value) and "name: '' is required" in str(refused.value)
     assert session.scalar(select(func.count()).select_from(Context)) == 0
+
+
+def contexts_token(session):
+    return session.scalar(select(EpisodeDataVersion.token))
+
+
+@pytest.mark.parametrize("write", ["new", "changed", "statement", "deleted"])
+def test_every_session_write_to_contexts_renews_their_data_version(session, park, worker, write):
+    """What keeps results computed from contexts (webapp.data_cache) current, since contexts have
+    no trigger of their own (a reference table on Citus: models.distribution)."""
+    chat = Context(name="Token chat", kind=ContextKind.ONLINE_SPACE, organisation_id=worker.organisation_id)
+    if write == "deleted":  # one with no history: a context with some is only ever marked deleted
+        session.add(chat)
+        session.flush()
+    before = contexts_token(session)
+    if write == "new":
+        session.add(chat)
+    elif write == "changed":
+        park.name = "Willow Gardens North"
+    elif write == "statement":
+        session.execute(update(Context).where(Context.id == park.id).values(status=ContextStatus.CLOSED)
+                        .execution_options(synchronize_session=False))
+    else:
+        session.delete(chat)
+    session.flush()
+    assert contexts_token(session) != before
+
+
+def test_reading_contexts_keeps_their_data_version(session, park):
+    before = contexts_token(session)
+    session.scalars(select(Context)).all()
+    session.execute(update(ContextLink).where(ContextLink.context_id == park.id).values(concern_codes=["11A"]))
+    session.flush()
+    assert contexts_token(session) == before

@@ -2,15 +2,29 @@
 each, and the real one."""
 
 import re
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
+from geo.coords import LatLng
+from geo.hexes import MAP_RESOLUTIONS, cells_of
+from models.aggregates import AGGREGATED_RESOLUTIONS, EpisodeHexMonth, OrganisationDataVersion
 from models.base import make_engine
-from models.codes import ContextKind
+from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability
 from models.distribution import ANCHOR, PLAN, Placing, adjustments, blockers, distribution_sql, tables
-from models.queries import EpisodeSelection, episode_hex_counts
-from models.safeguarding import MissingEpisode, Placement, YoungPerson
+from models.meetings import meetings_of
+from models.queries import (
+    EpisodeSelection,
+    context_links,
+    episode_hex_counts,
+    episodes_near,
+    episodes_near_by_start,
+    her_links,
+    hers,
+    linked_people,
+)
+from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 from models.security import act_for
 from tests.conftest import as_app_role, copy_template_database, drop_database
 
@@ -94,6 +108,20 @@ def test_a_schema_that_follows_the_rules_has_no_blockers(scratch):
       f"CREATE TRIGGER counted AFTER INSERT ON {SCHEMA}.{ANCHOR} EXECUTE FUNCTION {SCHEMA}.count_people()"],
      {ANCHOR: Placing.DISTRIBUTED, "tally": Placing.REFERENCE},
      f"{ANCHOR}: trigger counted runs count_people(), which writes beyond its own row"),
+    ([f"CREATE TABLE {SCHEMA}.places (id int PRIMARY KEY)", f"CREATE TABLE {SCHEMA}.tally (n int)",
+      f"""CREATE FUNCTION {SCHEMA}.count_places() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN UPDATE {SCHEMA}.tally SET n = n + 1; RETURN NULL; END $$""",
+      f"CREATE TRIGGER counted AFTER INSERT ON {SCHEMA}.places EXECUTE FUNCTION {SCHEMA}.count_places()"],
+     {"places": Placing.REFERENCE, "tally": Placing.REFERENCE},
+     "places: trigger counted runs count_places(), which writes beyond its own row on every node's copy"),
+    ([ANCHOR_TABLE, f"CREATE TABLE {SCHEMA}.episode_hex_months (organisation_id int NOT NULL)",
+      f"""CREATE FUNCTION {SCHEMA}.maintain_episode_hex_months() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RETURN NULL; END $$""",
+      f"CREATE TRIGGER totals AFTER INSERT ON {SCHEMA}.{ANCHOR} "
+      f"EXECUTE FUNCTION {SCHEMA}.maintain_episode_hex_months()"],
+     {ANCHOR: Placing.DISTRIBUTED, "episode_hex_months": Placing.REFERENCE},
+     f"{ANCHOR}: trigger totals runs maintain_episode_hex_months(), which writes episode_hex_months: both must be "
+     "distributed"),
 ])
 def test_each_rule_citus_enforces_is_named(scratch, statements, plan, problem):
     for statement in statements:
@@ -127,11 +155,18 @@ def test_every_table_of_the_schema_is_placed(connection):
     assert not [blocker for blocker in blockers(connection) if "placed" in blocker.problem]
 
 
-def test_every_distributed_table_holds_the_key_refers_to_the_others_by_it_and_reads_settings(connection):
-    """Done so far (migrations f4b6d8a0c2e3 and b8d0f2a4c6e1); README "Past one machine" lists
-    what remains: the triggers."""
-    problems = [str(blocker) for blocker in blockers(connection)]
-    assert all(" trigger " in problem for problem in problems), problems
+def test_the_schema_is_ready_to_distribute(connection):
+    """Migrations f4b6d8a0c2e3 to e6a8c0e2b4d7 (README "Past one machine")."""
+    assert [str(blocker) for blocker in blockers(connection)] == []
+
+
+def test_after_the_adjustments_the_policies_call_their_settings_functions_directly(connection):
+    for statement in adjustments(connection):
+        connection.execute(text(statement))
+    policies = connection.execute(text(
+        "SELECT tablename, concat_ws(' ', qual, with_check) FROM pg_policies WHERE schemaname = 'public'")).all()
+    distributed = [(table, expression) for table, expression in policies if PLAN.get(table) == Placing.DISTRIBUTED]
+    assert distributed and not [(table, expression) for table, expression in distributed if "SELECT" in expression]
 
 
 def test_the_statements_create_what_a_table_refers_to_first(connection):
@@ -176,24 +211,6 @@ def scans(plan: dict) -> list[dict]:
     return found
 
 
-@pytest.mark.parametrize("query", [
-    episode_hex_counts(8),  # the monthly totals
-    episode_hex_counts(9, EpisodeSelection(hours=(22, 6), concerns=frozenset({"11A"}))),  # episodes, people, links
-    select(MissingEpisode.started_at, Placement.postcode).select_from(YoungPerson).join(MissingEpisode).join(Placement)
-    .where(YoungPerson.reference == "YP-0001"),
-], ids=["monthly totals", "filtered episodes", "a child's page"])
-def test_each_distributed_table_a_query_reads_is_filtered_by_its_own_key(as_the_app, query):
-    """Under Citus each of these scans runs on the shards holding the organisations named."""
-    with as_the_app.begin() as connection:
-        act_for(connection, 1)
-        plan = explain(connection, query)
-    read = [node for node in scans(plan) if PLAN.get(node["Relation Name"]) == Placing.DISTRIBUTED]
-    assert read
-    for node in read:
-        conditions = " ".join(str(node.get(key, "")) for key in ("Filter", "Index Cond", "Recheck Cond"))
-        assert f"{node['Alias']}.organisation_id = ANY" in conditions, (node["Relation Name"], conditions)
-
-
 JOIN_ON_A_CHILD = re.compile(r"\w+\.(young_person_id|id) = \w+\.young_person_id|\w+\.young_person_id = \w+\.(young_person_id|id)")
 JOIN_ON_THE_KEY = re.compile(r"\w+\.organisation_id = \w+\.organisation_id")
 
@@ -213,23 +230,128 @@ def nodes(plan: dict) -> list[dict]:
     return [plan, *(node for child in beneath for node in nodes(child))]
 
 
+def assert_routed(every: list[dict]) -> None:
+    """What Citus needs to send a query to the shards of the organisations it names only: every
+    join between a child's rows made on the key as well as her id, and each distributed table
+    holding a constant key itself or joined on the key to one that does."""
+    joins = [conditions_of(node) for node in every if JOIN_ON_A_CHILD.search(conditions_of(node))]
+    assert all(JOIN_ON_THE_KEY.search(condition) for condition in joins), joins
+    joined_on_the_key = {alias for condition in joins for alias in re.findall(r"(\w+)\.organisation_id", condition)}
+    read = [node for node in every if PLAN.get(node.get("Relation Name")) == Placing.DISTRIBUTED]
+    assert read
+    for node in read:
+        constant = re.search(rf"\b{node['Alias']}\.organisation_id = (ANY \('{{[\d,]+}}'::integer\[\]\)|\d+\))",
+                             conditions_of(node))
+        assert constant or node["Alias"] in joined_on_the_key, (node["Alias"], conditions_of(node), joins)
+
+
 @pytest.mark.parametrize("selection", [
     EpisodeSelection(organisations=(1, 2)),
     EpisodeSelection(organisations=(1, 2), sex=2, ages=(13, 15), hours=(22, 6), concerns=frozenset({"11A"}),
                      kinds=frozenset({ContextKind.TAKEAWAY})),
 ], ids=["monthly totals", "every filter"])
 def test_a_selection_names_its_organisations_as_constants_and_joins_on_the_key(as_the_app, selection):
-    """What Citus needs to send a map's query to the shards of those organisations only: a constant
-    key on every distributed table, and every join between a child's rows made on the key too."""
+    """The maps' queries (hex API, dashboard, live and shared maps)."""
     with as_the_app.begin() as connection:
         act_for(connection, 1)
         every = nodes(explain(connection, episode_hex_counts(8, selection)))
-    joins = [conditions_of(node) for node in every if JOIN_ON_A_CHILD.search(conditions_of(node))]
-    assert joins or selection.by_date_and_place_only
-    assert all(JOIN_ON_THE_KEY.search(condition) for condition in joins), joins
-    # Each table holds the constants itself, or is joined on the key to one that does.
-    joined_on_the_key = {alias for condition in joins for alias in re.findall(r"(\w+)\.organisation_id", condition)}
-    for node in every:
-        if PLAN.get(node.get("Relation Name")) == Placing.DISTRIBUTED:
-            constant = f"{node['Alias']}.organisation_id = ANY ('{{1,2}}'::integer[])" in conditions_of(node)
-            assert constant or node["Alias"] in joined_on_the_key, (node["Alias"], conditions_of(node), joins)
+    assert_routed(every)
+    assert selection.by_date_and_place_only or [node for node in every if JOIN_ON_A_CHILD.search(conditions_of(node))]
+
+
+CHILD = YoungPerson(id=1, organisation_id=1)
+
+
+@pytest.mark.parametrize("query", [
+    select(YoungPerson).where(YoungPerson.organisation_id == 1, YoungPerson.id == 1),
+    her_links(CHILD),
+    select(MissingEpisode).where(hers(MissingEpisode, CHILD)),
+    select(Placement).where(hers(Placement, CHILD)),
+    meetings_of(CHILD),
+    context_links(1, (1, 2)),
+    linked_people(1, (1, 2)),
+    episodes_near(1, 250, (1, 2)).limit(500),
+    episodes_near_by_start(1, 250, (1, 2)),
+], ids=["a child", "her links", "her episodes", "her placements", "her meetings", "a context's links",
+        "its linked young people", "episodes near it", "them by hour"])
+def test_a_child_s_and_a_context_s_page_name_their_organisations_as_constants(as_the_app, query):
+    """A child's page reads her shard only; a context's, those of the organisations the reader may see."""
+    with as_the_app.begin() as connection:
+        act_for(connection, 1)
+        assert_routed(nodes(explain(connection, query)))
+
+
+POINT = LatLng(51.4901, -0.1901)
+STARTED = datetime(2026, 3, 10, 23, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def two_authorities_one_hexagon(session, organisations):
+    """Two organisations, each with a child who went missing from the same spot in the same month."""
+    children = []
+    for kind in (OrganisationKind.LOCAL_AUTHORITY, OrganisationKind.POLICE):
+        child = YoungPerson(reference=f"YP-TWO-{kind.value[:6]}", birth_month=date(2011, 1, 1), sex=2,
+                            responsible_authority_code="E09000020", organisation_id=organisations[kind].id)
+        session.add(child)
+        session.flush()
+        session.add(MissingEpisode(young_person_id=child.id, missing_type=MissingType.MISSING, started_at=STARTED,
+                                   ended_at=STARTED + timedelta(hours=3), last_seen_location=POINT.wkt,
+                                   last_seen_cells=cells_of(POINT)))
+        children.append(child)
+    session.flush()
+    return children
+
+
+def stored_rows(session, table: str, organisation_id: int) -> list[str]:
+    """Where each of the organisation's rows is stored: a row a statement rewrote moves."""
+    return session.scalars(text(f"SELECT ctid::text FROM {table} WHERE organisation_id = :o ORDER BY 1"),
+                           {"o": organisation_id}).all()
+
+
+def tokens(session, organisation_id: int) -> dict:
+    return dict(session.execute(select(OrganisationDataVersion.table_name, OrganisationDataVersion.token)
+                                .where(OrganisationDataVersion.organisation_id == organisation_id)).all())
+
+
+def test_the_monthly_totals_trigger_recounts_only_the_organisation_that_changed(session, two_authorities_one_hexagon):
+    """What lets it run on a shard (models.distribution.CO_LOCATED_TRIGGERS)."""
+    ours, theirs = two_authorities_one_hexagon
+    before = stored_rows(session, "episode_hex_months", theirs.organisation_id)
+    assert before and stored_rows(session, "episode_hex_months", ours.organisation_id)
+    episode = session.scalar(select(MissingEpisode).where(MissingEpisode.young_person_id == ours.id))
+    moved = LatLng(51.52, -0.10)
+    episode.last_seen_location, episode.last_seen_cells = moved.wkt, cells_of(moved)
+    session.flush()
+    assert stored_rows(session, "episode_hex_months", theirs.organisation_id) == before
+    cells = {cell for (cell,) in session.execute(select(EpisodeHexMonth.cell).where(
+        EpisodeHexMonth.organisation_id == ours.organisation_id, EpisodeHexMonth.layer == "last_seen"))}
+    assert cells == {cells_of(moved)[MAP_RESOLUTIONS.index(resolution)] for resolution in AGGREGATED_RESOLUTIONS}
+    session.delete(episode)
+    session.flush()
+    assert stored_rows(session, "episode_hex_months", theirs.organisation_id) == before
+    assert stored_rows(session, "episode_hex_months", ours.organisation_id) == []
+
+
+@pytest.mark.parametrize("table", ["missing_episodes", "young_people", "context_links"])
+def test_a_write_renews_only_its_own_organisation_s_data_version(session, two_authorities_one_hexagon, table):
+    ours, theirs = two_authorities_one_hexagon
+    context = Context(name="Versions park", kind=ContextKind.PARK, organisation_id=ours.organisation_id,
+                      geometry=POINT.wkt, cells=cells_of(POINT))
+    session.add(context)
+    session.flush()
+    ours_before, theirs_before = tokens(session, ours.organisation_id), tokens(session, theirs.organisation_id)
+    if table == "missing_episodes":
+        session.execute(update(MissingEpisode).where(MissingEpisode.young_person_id == ours.id)
+                        .values(ended_at=STARTED + timedelta(hours=5)))
+    elif table == "young_people":
+        session.execute(update(YoungPerson).where(YoungPerson.id == ours.id).values(sex=1))
+    else:
+        session.add(ContextLink(young_person=ours, context_id=context.id, role=LinkRole.FREQUENTS,
+                                first_seen_on=date(2026, 1, 1), recorded_by_id=ours.organisation_id,
+                                reliability=Reliability.CORROBORATED))
+        session.flush()
+    after = tokens(session, ours.organisation_id)
+    assert after[table] != ours_before.get(table)
+    assert {name: token for name, token in after.items() if name != table} == {
+        name: token for name, token in ours_before.items() if name != table}
+    assert tokens(session, theirs.organisation_id) == theirs_before
