@@ -39,9 +39,10 @@ class EpisodeHexMonth(Base):
 
 
 class EpisodeDataVersion(Base):
-    """The contexts' token, which changes with every statement writing contexts (a trigger,
-    migration ``6c8e0a2b4d71``); the organisations' records have theirs in OrganisationDataVersion.
-    Results kept under the tokens (webapp.data_cache) are current while they are."""
+    """The contexts' token, renewed in every transaction that writes contexts by the sessions and
+    bulk loads doing it (models.contexts.renew_contexts_version, migration ``e6a8c0e2b4d7``); the
+    organisations' records have theirs in OrganisationDataVersion. Results kept under the tokens
+    (webapp.data_cache) are current while they are."""
 
     __tablename__ = "episode_data_versions"
     __table_args__ = (CheckConstraint("id = 2", name="contexts_row"),)

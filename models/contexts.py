@@ -325,8 +325,11 @@ def renew_contexts_version(connection: Connection) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _renew_after_writing_contexts(session: Session, _flush_context) -> None:
-    # After a flush the session still lists what it was asked to write.
-    if any(isinstance(row, Context) for rows in (session.new, session.dirty, session.deleted) for row in rows):
+    # After a flush the session still lists what it was asked to write. A context is "dirty" also
+    # when only its history or links collection grew, which writes no row of contexts.
+    written = [*session.new, *session.deleted,
+               *(row for row in session.dirty if session.is_modified(row, include_collections=False))]
+    if any(isinstance(row, Context) for row in written):
         renew_contexts_version(session.connection())
 
 

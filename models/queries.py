@@ -453,15 +453,16 @@ def episodes_near(context_id: int, metres: float, organisations: tuple[int, ...]
 def episodes_near_by_start(context_id: int, metres: float, organisations: tuple[int, ...],
                            since: datetime | None = None) -> Select:
     """The episodes of episodes_near counted by the London day of the week (1 Monday to 7 Sunday)
-    and hour they started, and once more in all (weekday and hour NULL), with how many young
-    people they belong to. Counted in the database: a busy place has over 100,000."""
+    and hour they started, and once more in all (``total`` true), with how many young people they
+    belong to. Counted in the database: a busy place has over 100,000."""
     near = episodes_near(context_id, metres, organisations, since).order_by(None).subquery("near")
     started = (select(near.c.young_person_id, _local_part("isodow", near.c.started_at).label("weekday"),
                       _local_part("hour", near.c.started_at).label("hour"))
                .subquery("started"))
     return (
         select(started.c.weekday, started.c.hour, func.count().label("episodes"),
-               func.count(started.c.young_person_id.distinct()).label("young_people"))
+               func.count(started.c.young_person_id.distinct()).label("young_people"),
+               (func.grouping(started.c.weekday, started.c.hour) > 0).label("total"))
         .group_by(func.grouping_sets(tuple_(started.c.weekday, started.c.hour), tuple_()))
     )
 
@@ -487,7 +488,8 @@ def context_links(context_id: int, organisations: tuple[int, ...]) -> Select:
         .join(YoungPerson, (YoungPerson.organisation_id == ContextLink.organisation_id)
               & (YoungPerson.id == ContextLink.young_person_id))
         .where(ContextLink.context_id == context_id, ContextLink.organisation_id.in_(organisations))
-        .order_by(ContextLink.last_seen_on.desc().nulls_last(), YoungPerson.reference)
+        # The id last: references repeat across organisations, and pages need one order.
+        .order_by(ContextLink.last_seen_on.desc().nulls_last(), YoungPerson.reference, ContextLink.id)
     )
 
 

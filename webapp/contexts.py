@@ -210,14 +210,17 @@ def profile(context_id: int):
     organisations = visible_organisations()
     all_links = context_links(context.id, organisations)
     links_total = session.scalar(select(func.count()).select_from(all_links.order_by(None).subquery()))
+    links_pages = max(1, -(-links_total // LINKS_PER_PAGE))
+    if links_page > links_pages:
+        params.bad_parameter("links_page", str(links_page), f"is past the last page ({links_pages})")
     links = session.execute(all_links.limit(LINKS_PER_PAGE).offset((links_page - 1) * LINKS_PER_PAGE)).all()
     linked = session.scalars(linked_people(context.id, organisations).limit(PEER_GROUPS_AT_MOST + 1)).all()
     groups = (grouped(session, linked, ties(session, linked, among_them=True, leave_out_context=context.id))
               if len(linked) <= PEER_GROUPS_AT_MOST else None)
     if context.geometry is not None:
         by_start = session.execute(episodes_near_by_start(context.id, within, organisations, since)).all()
-        near_total = next(row for row in by_start if row.weekday is None)
-        grid = {(row.weekday, row.hour): row.episodes for row in by_start if row.weekday is not None}
+        near_total = next(row for row in by_start if row.total)
+        grid = {(row.weekday, row.hour): row.episodes for row in by_start if not row.total}
         latest = session.execute(episodes_near(context.id, within, organisations, since).limit(NEAR_ON_THE_MAP_AT_MOST)).all()
     else:
         near_total, grid, latest = None, {}, []
@@ -229,7 +232,8 @@ def profile(context_id: int):
         links=links,
         links_total=links_total,
         links_page=links_page,
-        links_pages=max(1, -(-links_total // LINKS_PER_PAGE)),
+        links_pages=links_pages,
+        peer_groups_at_most=PEER_GROUPS_AT_MOST,
         peer_groups=groups,
         near_total=near_total,
         near_on_map=len(latest),

@@ -176,7 +176,8 @@ def main() -> None:
     def new_episode_data_version():
         """As any write to missing episodes does: the check's cached hexagon counts are read again."""
         with writer.connect() as connection:
-            connection.execute(text("UPDATE organisation_data_versions SET token = gen_random_uuid()"))
+            connection.execute(text("UPDATE organisation_data_versions SET token = gen_random_uuid() "
+                                    "WHERE table_name = 'missing_episodes'"))
 
     # CSRF off for these in-process clients only: they sign in with a form post. The app serves as
     # its own role, under row-level security; a second app as the table owner, to measure that.

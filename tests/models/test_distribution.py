@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 
 from geo.coords import LatLng
 from geo.hexes import MAP_RESOLUTIONS, cells_of
@@ -332,17 +332,22 @@ def test_the_monthly_totals_trigger_recounts_only_the_organisation_that_changed(
     assert stored_rows(session, "episode_hex_months", ours.organisation_id) == []
 
 
-@pytest.mark.parametrize("table", ["missing_episodes", "young_people", "context_links"])
-def test_a_write_renews_only_its_own_organisation_s_data_version(session, two_authorities_one_hexagon, table):
+@pytest.mark.parametrize(("table", "write"), [
+    ("missing_episodes", "update"), ("missing_episodes", "delete"), ("young_people", "update"),
+    ("context_links", "insert"),
+])
+def test_a_write_renews_only_its_own_organisation_s_data_version(session, two_authorities_one_hexagon, table, write):
     ours, theirs = two_authorities_one_hexagon
     context = Context(name="Versions park", kind=ContextKind.PARK, organisation_id=ours.organisation_id,
                       geometry=POINT.wkt, cells=cells_of(POINT))
     session.add(context)
     session.flush()
     ours_before, theirs_before = tokens(session, ours.organisation_id), tokens(session, theirs.organisation_id)
-    if table == "missing_episodes":
+    if table == "missing_episodes" and write == "update":
         session.execute(update(MissingEpisode).where(MissingEpisode.young_person_id == ours.id)
                         .values(ended_at=STARTED + timedelta(hours=5)))
+    elif table == "missing_episodes":
+        session.execute(delete(MissingEpisode).where(MissingEpisode.young_person_id == ours.id))
     elif table == "young_people":
         session.execute(update(YoungPerson).where(YoungPerson.id == ours.id).values(sex=1))
     else:
@@ -355,3 +360,14 @@ def test_a_write_renews_only_its_own_organisation_s_data_version(session, two_au
     assert {name: token for name, token in after.items() if name != table} == {
         name: token for name, token in ours_before.items() if name != table}
     assert tokens(session, theirs.organisation_id) == theirs_before
+
+
+def test_one_statement_renews_the_version_of_each_organisation_it_writes(session, two_authorities_one_hexagon):
+    children = two_authorities_one_hexagon
+    before = {child.organisation_id: tokens(session, child.organisation_id) for child in children}
+    session.execute(update(MissingEpisode).where(MissingEpisode.young_person_id.in_([c.id for c in children]))
+                    .values(ended_at=STARTED + timedelta(hours=6)))
+    for child in children:
+        after = tokens(session, child.organisation_id)
+        assert after["missing_episodes"] != before[child.organisation_id]["missing_episodes"]
+        assert after["young_people"] == before[child.organisation_id]["young_people"]

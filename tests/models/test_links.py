@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from models.aggregates import EpisodeDataVersion
 from models.codes import ContextChangeAction, Role
 from models.links import StaleLink, add_link, change_link, remove_link, removed_links, restore_link
 from models.queries import context_links
@@ -110,3 +111,14 @@ def test_the_history_lists_fields_in_the_forms_order(session, park, worker):
     session.commit()
     fields = [field for field, _, _ in history(session, park)[-1].ordered_changes()]
     assert fields == ["young person", "role", "concerns", "first seen", "last seen", "recorded by", "reliability"]
+
+
+def test_link_changes_keep_the_contexts_data_version(session, park, worker):
+    """Each change adds to the context's history, which leaves the context "dirty" in the session
+    but writes no row of contexts: the contexts' token, in every organisation's kept answers, stays."""
+    before = session.scalar(select(EpisodeDataVersion.token))
+    link = add_link(session, park, worker, **entered(worker))
+    session.commit()
+    remove_link(session, link, worker, version=1, note="Recorded against the wrong child")
+    session.commit()
+    assert session.scalar(select(EpisodeDataVersion.token)) == before

@@ -173,3 +173,13 @@ def test_another_organisations_context_is_not_there(client, auth, session, organ
         assert client.get(path).status_code == 404
     response = client.post(f"/contexts/{park}/merge", data={"version": "1", "duplicate": str(other.id)})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("query", ["endpoint=x", "context_id=5", "_external=1"])
+def test_the_register_s_page_links_carry_only_its_search(signed_in, park, monkeypatch, query):
+    monkeypatch.setattr("webapp.contexts.PAGE_SIZE", 1)
+    add(signed_in, name="Second park", kind="park", location="SW5 0AB")
+    response = signed_in.get(f"/contexts/?kind=park&{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(r'href="/contexts/\?[^"]*kind=park[^"]*page=2"', html) and query not in html

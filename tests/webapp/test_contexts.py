@@ -1,13 +1,15 @@
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from geoalchemy2.shape import to_shape
 from pyproj import Geod
 from sqlalchemy import func, select
 
-from models.codes import LinkRole, Reliability
-from models.safeguarding import Context, ContextLink, YoungPerson
+from geo.coords import LatLng
+from geo.hexes import cells_of
+from models.codes import LinkRole, MissingType, OrganisationKind, Reliability
+from models.safeguarding import Context, ContextLink, MissingEpisode, YoungPerson
 from models.times import LONDON
 
 
@@ -100,6 +102,25 @@ def test_profile_maps_every_episode_when_they_are_few(signed_in, takeaway, episo
     html = signed_in.get(f"/contexts/{takeaway.id}?within=1000&period=all").get_data(as_text=True)
     assert len(re.findall(r'"started": "', html)) == len(near) > 0
     assert "The map shows the latest" not in html
+
+
+def test_profile_leaves_out_episodes_of_organisations_that_do_not_share(signed_in, session, takeaway, episodes,
+                                                                      organisations):
+    """The police share nothing with the authority (the fixtures bypass row-level security, so this
+    is the page's own filter by the organisations the reader may see)."""
+    near = near_episodes(takeaway, episodes, 1000)
+    police_child = YoungPerson(reference="YP-POL001", birth_month=date(2011, 1, 1), sex=2,
+                               responsible_authority_code="E09000020",
+                               organisation_id=organisations[OrganisationKind.POLICE].id)
+    session.add(police_child)
+    session.flush()
+    spot = to_shape(takeaway.geometry)
+    session.add(MissingEpisode(young_person_id=police_child.id, missing_type=MissingType.MISSING,
+                               started_at=near[0], ended_at=near[0] + timedelta(hours=1), last_seen_location=spot.wkt,
+                               last_seen_cells=cells_of(LatLng(spot.y, spot.x))))
+    session.commit()
+    html = signed_in.get(f"/contexts/{takeaway.id}?within=1000&period=all").get_data(as_text=True)
+    assert f"{len(near)} episodes of 1 young people" in html
 
 
 def test_profile_counts_only_episodes_of_the_period(signed_in, takeaway, episodes):

@@ -111,7 +111,7 @@ def test_a_context_linked_to_too_many_for_groups_says_so(signed_in, peers, monke
     response = signed_in.get(f"/contexts/{contexts['X'].id}?period=all")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'data-testid="peer-group"' not in html
-    assert "3 links are too many to work out groups" in html
+    assert "More than 2 young people are linked: too many" in html
 
 
 def test_a_context_lists_its_links_a_page_at_a_time(signed_in, peers, monkeypatch):
@@ -128,12 +128,25 @@ def test_a_context_lists_its_links_a_page_at_a_time(signed_in, peers, monkeypatc
     assert 'data-testid="peer-group"' in pages[1]
 
 
-@pytest.mark.parametrize("links_page", ["0", "-1", "two", "99999"])
-def test_a_bad_links_page_is_400_naming_it(signed_in, peers, links_page):
+@pytest.mark.parametrize(("links_page", "reason"), [
+    ("0", "is not a page number"), ("-1", "is not a page number"), ("two", "is not a page number"),
+    ("99999", "is not a page number"), ("2", "is past the last page (1)"),
+])
+def test_a_bad_links_page_is_400_naming_it(signed_in, peers, links_page, reason):
     _, contexts = peers
     response = signed_in.get(f"/contexts/{contexts['X'].id}?links_page={links_page}")
     assert response.status_code == 400
-    assert f"links_page: &#39;{links_page}&#39; is not a page number" in response.get_data(as_text=True)
+    assert f"links_page: &#39;{links_page}&#39; {reason}" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["context_id=5", "endpoint=x", "_external=1", "_anchor=top"])
+def test_unexpected_parameters_stay_out_of_the_page_links(signed_in, peers, monkeypatch, query):
+    _, contexts = peers
+    monkeypatch.setattr("webapp.contexts.LINKS_PER_PAGE", 2)
+    response = signed_in.get(f"/contexts/{contexts['X'].id}?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "links_page=2" in html
+    assert query not in html.split('data-testid="links-pages"')[1].split("</nav>")[0]
 
 
 @pytest.mark.parametrize("path", ["/young-people/999999", "/young-people/99999999999", "/young-people/abc"])

@@ -8,7 +8,8 @@ Create Date: 2026-11-30 10:30:00
 Before, the trigger looked each episode's organisation up in young_people, and a changed episode's
 hexagon and month were deleted and recounted for every organisation. Episodes carry their
 organisation now (f4b6d8a0c2e3), so the trigger reads and writes only rows of the organisations of
-the episodes that fired it. That is what lets it run on Citus (models.distribution): each shard
+the episodes that fired it, and waits only for other writers of the same organisations' totals.
+That is what lets it run on Citus (models.distribution): each shard
 fires it for its own episodes, and its writes, keyed by the same organisation, land in the
 co-located shard of the totals. The TRUNCATE trigger goes: a shard's truncate would empty every
 organisation's totals (nothing in the app truncates episodes; the owner truncates both tables
@@ -28,8 +29,10 @@ KEYS = "CROSS JOIN LATERAL episode_hex_keys(e.last_seen_cells, e.found_cells, e.
 PER_ORGANISATION = f"""
 CREATE OR REPLACE FUNCTION maintain_episode_hex_months() RETURNS trigger LANGUAGE plpgsql {OWNER_ONLY} AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('episode_hex_months'));
+    -- One writer of an organisation's totals at a time; organisations in order, against deadlocks.
     IF TG_OP = 'INSERT' THEN
+        PERFORM pg_advisory_xact_lock(hashtext('episode_hex_months'), o.organisation_id)
+        FROM (SELECT DISTINCT organisation_id FROM new_rows ORDER BY organisation_id) AS o;
         INSERT INTO episode_hex_months AS total (organisation_id, layer, resolution, month, cell, young_people)
         SELECT e.organisation_id, k.layer, k.resolution, k.month, k.cell, sort(array_agg(k.young_person_id))
         FROM new_rows AS e {KEYS}
@@ -45,6 +48,8 @@ BEGIN
         INSERT INTO touched_hex_months
         SELECT DISTINCT e.organisation_id, k.layer, k.resolution, k.month, k.cell FROM new_rows AS e {KEYS};
     END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('episode_hex_months'), o.organisation_id)
+    FROM (SELECT DISTINCT organisation_id FROM touched_hex_months ORDER BY organisation_id) AS o;
 
     -- The organisation's row of each hexagon and month it touched goes, and is counted again
     -- from that organisation's episodes of the month.

@@ -35,19 +35,24 @@ RENEW = """
 CREATE FUNCTION new_organisation_data_version() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 BEGIN
-    -- As the owner: the app's role may read the tokens but not write them.
+    -- As the owner: the app's role may read the tokens but not write them. The table's name comes
+    -- as an argument, since on a Citus shard TG_TABLE_NAME is the shard's. In the organisations'
+    -- order, so that two statements renewing the same ones wait for each other, not deadlock.
     IF TG_OP = 'INSERT' THEN
         INSERT INTO organisation_data_versions AS v (organisation_id, table_name, token)
-        SELECT organisation_id, TG_TABLE_NAME, gen_random_uuid() FROM (SELECT DISTINCT organisation_id FROM new_rows) AS w
+        SELECT organisation_id, TG_ARGV[0], gen_random_uuid() FROM (SELECT DISTINCT organisation_id FROM new_rows) AS w
+        ORDER BY organisation_id
         ON CONFLICT (organisation_id, table_name) DO UPDATE SET token = excluded.token;
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO organisation_data_versions AS v (organisation_id, table_name, token)
-        SELECT organisation_id, TG_TABLE_NAME, gen_random_uuid()
+        SELECT organisation_id, TG_ARGV[0], gen_random_uuid()
         FROM (SELECT organisation_id FROM new_rows UNION SELECT organisation_id FROM old_rows) AS w
+        ORDER BY organisation_id
         ON CONFLICT (organisation_id, table_name) DO UPDATE SET token = excluded.token;
     ELSE
         INSERT INTO organisation_data_versions AS v (organisation_id, table_name, token)
-        SELECT organisation_id, TG_TABLE_NAME, gen_random_uuid() FROM (SELECT DISTINCT organisation_id FROM old_rows) AS w
+        SELECT organisation_id, TG_ARGV[0], gen_random_uuid() FROM (SELECT DISTINCT organisation_id FROM old_rows) AS w
+        ORDER BY organisation_id
         ON CONFLICT (organisation_id, table_name) DO UPDATE SET token = excluded.token;
     END IF;
     RETURN NULL;
@@ -87,7 +92,8 @@ def upgrade() -> None:
         op.execute(f"DROP TRIGGER {OLD_TRIGGERS[table]} ON {table}")
         for statement, transitions in STATEMENTS.items():
             op.execute(f"CREATE TRIGGER {table}_data_version_{statement} AFTER {statement.upper()} ON {table} "
-                       f"REFERENCING {transitions} FOR EACH STATEMENT EXECUTE FUNCTION new_organisation_data_version()")
+                       f"REFERENCING {transitions} FOR EACH STATEMENT "
+                       f"EXECUTE FUNCTION new_organisation_data_version('{table}')")
     op.execute("DROP FUNCTION new_episode_data_version()")
     op.execute("DELETE FROM episode_data_versions WHERE id <> 2")
     op.drop_constraint(op.f("ck_episode_data_versions_known_rows"), "episode_data_versions", type_="check")
