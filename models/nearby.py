@@ -4,7 +4,9 @@ began and ended. Her own contexts and episodes are few, so those searches start 
 peers' search starts from the place (spatial indexes), because one popular context can tie a
 child to thousands of others.
 
-Every builder returns rows of (label, lat, lng).
+Every builder returns rows of (label, lat, lng). Her own rows are found by her organisation as
+well as her id, the peers' among the organisations the reader may see, as constants: on Citus
+(models.distribution) each search goes only to the shards that can hold what it finds.
 """
 
 from datetime import datetime
@@ -13,7 +15,7 @@ from sqlalchemy import Select, exists, func, literal, select, union_all
 
 from geo.coords import LatLng
 from models.codes import LinkRole
-from models.queries import in_list
+from models.queries import hers, in_list
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 from models.times import LONDON
 
@@ -40,53 +42,57 @@ def _within(location, point: LatLng, metres: float):
     return func.ST_DWithin(func.geography(location), func.geography(_point(point)), metres)
 
 
-def her_contexts_near(person_id: int, point: LatLng, metres: float) -> Select:
+def her_contexts_near(person: YoungPerson, point: LatLng, metres: float) -> Select:
     """The contexts she is linked to near ``point``; where she lives or is placed is not one."""
     return (
         select(Context.name.label("label"), *_lat_lng(Context.geometry))
         .join(ContextLink, ContextLink.context_id == Context.id)
-        .where(ContextLink.young_person_id == person_id, ContextLink.role != LinkRole.LIVES_OR_PLACED_THERE,
+        .where(hers(ContextLink, person), ContextLink.role != LinkRole.LIVES_OR_PLACED_THERE,
                _within(Context.geometry, point, metres))
         .distinct()
     )
 
 
-def her_context_ids(person_id: int) -> Select:
-    return select(ContextLink.context_id).where(ContextLink.young_person_id == person_id).distinct()
+def her_context_ids(person: YoungPerson) -> Select:
+    return select(ContextLink.context_id).where(hers(ContextLink, person)).distinct()
 
 
-def peers_near(person_id: int, her_contexts: list[int], point: LatLng, metres: float) -> Select:
-    """Homes and current placements near ``point`` of young people sharing one of ``her_contexts``
-    (her_context_ids) with her."""
+def peers_near(person: YoungPerson, her_contexts: list[int], point: LatLng, metres: float,
+               organisations: tuple[int, ...]) -> Select:
+    """Homes and current placements near ``point`` of young people of ``organisations`` sharing one
+    of ``her_contexts`` (her_context_ids) with her."""
     # The places near the point first, materialised, then each person's own few links checked
     # against her contexts. Left to itself the planner started from everyone linked to her
     # contexts (18,000 people for a child linked to a popular context) and took most of the time.
     homes = (
-        select(YoungPerson.id.label("person"), (YoungPerson.reference + literal("'s home")).label("label"),
-               *_lat_lng(YoungPerson.home_location))
-        .where(YoungPerson.id != person_id, _near(YoungPerson.home_location, point, metres))
+        select(YoungPerson.organisation_id, YoungPerson.id.label("young_person_id"),
+               (YoungPerson.reference + literal("'s home")).label("label"), *_lat_lng(YoungPerson.home_location))
+        .where(YoungPerson.organisation_id.in_(organisations), YoungPerson.id != person.id,
+               _near(YoungPerson.home_location, point, metres))
     )
     placements = (
-        select(YoungPerson.id.label("person"), (YoungPerson.reference + literal("'s placement")).label("label"),
-               *_lat_lng(Placement.location))
-        .join(YoungPerson, YoungPerson.id == Placement.young_person_id)
-        .where(Placement.young_person_id != person_id, Placement.ended_on.is_(None),
-               _near(Placement.location, point, metres))
+        select(YoungPerson.organisation_id, YoungPerson.id.label("young_person_id"),
+               (YoungPerson.reference + literal("'s placement")).label("label"), *_lat_lng(Placement.location))
+        .join(YoungPerson, (YoungPerson.organisation_id == Placement.organisation_id)
+              & (YoungPerson.id == Placement.young_person_id))
+        .where(Placement.organisation_id.in_(organisations), Placement.young_person_id != person.id,
+               Placement.ended_on.is_(None), _near(Placement.location, point, metres))
     )
     nearby = union_all(homes, placements).cte("nearby").prefix_with("MATERIALIZED")
     return select(nearby.c.label, nearby.c.lat, nearby.c.lng).where(
-        exists().where(ContextLink.young_person_id == nearby.c.person, in_list(ContextLink.context_id, her_contexts))
+        exists().where(ContextLink.organisation_id == nearby.c.organisation_id,
+                       ContextLink.young_person_id == nearby.c.young_person_id, in_list(ContextLink.context_id, her_contexts))
     )
 
 
-def her_episodes_near(person_id: int, since: datetime, point: LatLng, metres: float) -> Select:
+def her_episodes_near(person: YoungPerson, since: datetime, point: LatLng, metres: float) -> Select:
     """Where her episodes started since ``since`` began (last seen) or ended (found), near ``point``."""
 
     def end(location, what: str):
         return (
             select((literal(what + " ") + func.to_char(func.timezone(LONDON.key, MissingEpisode.started_at), "DD Mon YYYY")).label("label"),
                    *_lat_lng(location))
-            .where(MissingEpisode.young_person_id == person_id, MissingEpisode.started_at >= since,
+            .where(hers(MissingEpisode, person), MissingEpisode.started_at >= since,
                    _within(location, point, metres))
         )
 

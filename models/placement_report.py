@@ -21,7 +21,13 @@ HomeAuthority, PlacementAuthority = aliased(LocalAuthority), aliased(LocalAuthor
 
 
 def _current(organisation_id: int):
-    return (Placement.ended_on.is_(None), YoungPerson.organisation_id == organisation_id)
+    return (Placement.ended_on.is_(None), Placement.organisation_id == organisation_id,
+            YoungPerson.organisation_id == organisation_id)
+
+
+# A child's rows joined by her organisation as well as her id: on Citus (models.distribution) the
+# organisation keeps each join on the shard that holds her.
+HER_PLACEMENTS = (YoungPerson.organisation_id == Placement.organisation_id) & (YoungPerson.id == Placement.young_person_id)
 
 
 def current_placements(organisation_id: int, resolution: int) -> Select:
@@ -43,7 +49,7 @@ def current_placements(organisation_id: int, resolution: int) -> Select:
                cell_at(Placement.cells, resolution).label("cell"),
                *postcode_columns(HomePostcode, HomeAuthority, "home"),
                *postcode_columns(PlacementPostcode, PlacementAuthority, "placement"))
-        .join(YoungPerson, YoungPerson.id == Placement.young_person_id)
+        .join(YoungPerson, HER_PLACEMENTS)
         .outerjoin(HomePostcode, HomePostcode.postcode == YoungPerson.home_postcode)
         .outerjoin(HomeAuthority, HomeAuthority.code == HomePostcode.local_authority_code)
         .outerjoin(PlacementPostcode, PlacementPostcode.postcode == Placement.postcode)
@@ -57,8 +63,8 @@ def _current_cte(organisation_id: int):
     """The organisation's current placements with a location, read once: each flag query then
     starts from them and reaches the child's own rows through their young_person_id indexes."""
     return (
-        select(Placement.id, Placement.young_person_id, Placement.location)
-        .join(YoungPerson, YoungPerson.id == Placement.young_person_id)
+        select(Placement.id, Placement.organisation_id, Placement.young_person_id, Placement.location)
+        .join(YoungPerson, HER_PLACEMENTS)
         .where(*_current(organisation_id), Placement.location.is_not(None))
         .cte("current_placements").prefix_with("MATERIALIZED")
     )
@@ -83,7 +89,8 @@ def _near_her_contexts(current, metres: float) -> Select:
     check's map shows it (where she lives or is placed is not one of "her contexts")."""
     return (
         select(current.c.id)
-        .join(ContextLink, ContextLink.young_person_id == current.c.young_person_id)
+        .join(ContextLink, (ContextLink.organisation_id == current.c.organisation_id)
+              & (ContextLink.young_person_id == current.c.young_person_id))
         .join(Context, Context.id == ContextLink.context_id)
         .where(ContextLink.role != LinkRole.LIVES_OR_PLACED_THERE,
                _within_on_grid(func.ST_PointOnSurface(Context.geometry), current.c.location, metres))
@@ -95,7 +102,8 @@ def _near_her_episodes(current, since: datetime, metres: float) -> Select:
     """Placements near where the child was last seen or found in a missing episode since ``since``."""
     return (
         select(current.c.id)
-        .join(MissingEpisode, MissingEpisode.young_person_id == current.c.young_person_id)
+        .join(MissingEpisode, (MissingEpisode.organisation_id == current.c.organisation_id)
+              & (MissingEpisode.young_person_id == current.c.young_person_id))
         .where(MissingEpisode.started_at >= since,
                or_(_within_on_grid(MissingEpisode.last_seen_location, current.c.location, metres),
                    _within_on_grid(MissingEpisode.found_location, current.c.location, metres)))
@@ -113,17 +121,20 @@ def flagged_near(organisation_id: int, since: datetime, metres: float) -> Select
     )
 
 
-def homes_and_current_placements() -> Select:
-    """(person, lat, lng) of every young person's home and current placement: the places the
-    peers flag looks for (webapp.placement_report joins them in Python, geo.proximity)."""
+def homes_and_current_placements(organisations: tuple[int, ...]) -> Select:
+    """(person, lat, lng) of the home and current placement of every young person of
+    ``organisations`` (those the reader may see): the places the peers flag looks for
+    (webapp.placement_report joins them in Python, geo.proximity)."""
     homes = select(YoungPerson.id.label("person"), func.ST_Y(YoungPerson.home_location).label("lat"),
-                   func.ST_X(YoungPerson.home_location).label("lng")).where(YoungPerson.home_location.is_not(None))
+                   func.ST_X(YoungPerson.home_location).label("lng")).where(
+        YoungPerson.organisation_id.in_(organisations), YoungPerson.home_location.is_not(None))
     placements = select(Placement.young_person_id, func.ST_Y(Placement.location), func.ST_X(Placement.location)).where(
-        Placement.ended_on.is_(None), Placement.location.is_not(None))
+        Placement.organisation_id.in_(organisations), Placement.ended_on.is_(None), Placement.location.is_not(None))
     return union_all(homes, placements)
 
 
-def context_ids_by_person() -> Select:
-    """(person, context ids) of everyone linked to a context: who shares a context with whom."""
-    return select(ContextLink.young_person_id, func.array_agg(ContextLink.context_id)).group_by(
-        ContextLink.young_person_id)
+def context_ids_by_person(organisations: tuple[int, ...]) -> Select:
+    """(person, context ids) of everyone of ``organisations`` linked to a context: who shares a
+    context with whom."""
+    return (select(ContextLink.young_person_id, func.array_agg(ContextLink.context_id))
+            .where(ContextLink.organisation_id.in_(organisations)).group_by(ContextLink.young_person_id))

@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select
 from models.cases import latest_case_records
 from models.codes import CaseStage, LinkRole
 from models.people import Organisation
-from models.safeguarding import CaseNote, CaseRecord, ChildMeeting, Context, ContextLink, YoungPerson
+from models.safeguarding import CaseNote, CaseRecord, ChildMeeting, Context, ContextLink
 from models.times import london_midnight
 
 HARM_ROLES = (LinkRole.HARMED_THERE, LinkRole.AT_RISK_THERE)
@@ -90,27 +90,28 @@ def notes_by_agency(organisation_id: int, period: Period) -> Select:
             .group_by(Organisation.name))
 
 
-def _harm_links(organisation_id: int, period: Period):
-    return (ContextLink.role.in_(HARM_ROLES), _of(organisation_id),
+def _harm_links(organisation_id: int, period: Period, organisations: tuple[int, ...]):
+    # Links to the organisation's contexts, of the young people of ``organisations`` (those it may see).
+    return (ContextLink.role.in_(HARM_ROLES), _of(organisation_id), ContextLink.organisation_id.in_(organisations),
             ContextLink.first_seen_on <= period.last,
             func.coalesce(ContextLink.last_seen_on, period.last) >= period.first)
 
 
-def harm_by_kind(organisation_id: int, period: Period) -> Select:
+def harm_by_kind(organisation_id: int, period: Period, organisations: tuple[int, ...]) -> Select:
     """Sources of harm active in the period (links of young people harmed or at risk at a context,
     seen at some point in it), by context kind: links, distinct young people and contexts."""
     return (select(Context.kind, func.count().label("links"),
                    func.count(ContextLink.young_person_id.distinct()).label("young_people"),
                    func.count(Context.id.distinct()).label("contexts"))
             .join(Context, Context.id == ContextLink.context_id)
-            .where(*_harm_links(organisation_id, period)).group_by(Context.kind))
+            .where(*_harm_links(organisation_id, period, organisations)).group_by(Context.kind))
 
 
-def harm_by_concern(organisation_id: int, period: Period) -> Select:
+def harm_by_concern(organisation_id: int, period: Period, organisations: tuple[int, ...]) -> Select:
     """The same links by Children in Need concern code (a link with two codes counts under each)."""
     code = func.unnest(ContextLink.concern_codes).label("code")
     links = (select(code, ContextLink.young_person_id).join(Context, Context.id == ContextLink.context_id)
-             .where(*_harm_links(organisation_id, period)).subquery("coded"))
+             .where(*_harm_links(organisation_id, period, organisations)).subquery("coded"))
     return (select(links.c.code, func.count().label("links"),
                    func.count(links.c.young_person_id.distinct()).label("young_people"))
             .group_by(links.c.code))
@@ -121,8 +122,7 @@ def meetings_considering_harm(organisation_id: int, period: Period) -> Select:
     found extra-familial harm a factor."""
     return (select(ChildMeeting.kind, func.count().label("meetings"),
                    func.count().filter(ChildMeeting.extra_familial_harm).label("extra_familial"))
-            .join(YoungPerson, YoungPerson.id == ChildMeeting.young_person_id)
-            .where(YoungPerson.organisation_id == organisation_id,
+            .where(ChildMeeting.organisation_id == organisation_id,
                    ChildMeeting.held_on.between(period.first, period.last))
             .group_by(ChildMeeting.kind))
 
@@ -130,8 +130,8 @@ def meetings_considering_harm(organisation_id: int, period: Period) -> Select:
 def meeting_sources_by_kind(organisation_id: int, period: Period) -> Select:
     """The contexts named as sources of extra-familial harm by the period's meetings, by kind."""
     source = func.unnest(ChildMeeting.source_context_ids).label("context_id")
-    named = (select(source).join(YoungPerson, YoungPerson.id == ChildMeeting.young_person_id)
-             .where(YoungPerson.organisation_id == organisation_id,
+    named = (select(source)
+             .where(ChildMeeting.organisation_id == organisation_id,
                     ChildMeeting.held_on.between(period.first, period.last)).subquery("named"))
     return (select(Context.kind, func.count().label("times_named"), func.count(Context.id.distinct()).label("contexts"))
             .join(named, named.c.context_id == Context.id).group_by(Context.kind))

@@ -26,6 +26,7 @@ from models.safeguarding import Context, YoungPerson
 from models.times import last_months_start
 from models.validation import FieldError, InvalidInput
 from webapp.data_cache import RESULTS
+from webapp.db import visible_organisations
 
 HOTSPOT_RESOLUTION = 8  # hexagons of about 530 m, as the panel's map
 HOTSPOT_RINGS = 10  # the area Gi* is computed over: about 10 km around the candidate
@@ -190,13 +191,13 @@ def _near_flags(session, person: YoungPerson, point: LatLng, near_miles: float, 
     """Her contexts, her peers' homes and placements, and her recent episodes near ``point``."""
     # The database searches a little wider on the spheroid; the British-grid miles decide, as shown.
     metres = near_miles * METRES_PER_MILE * 1.01
-    hers = session.scalars(her_context_ids(person.id)).all()
+    her_contexts = session.scalars(her_context_ids(person)).all()
     searches = (
-        ("linked_context", f"Near contexts {person.reference} is linked to", her_contexts_near(person.id, point, metres)),
+        ("linked_context", f"Near contexts {person.reference} is linked to", her_contexts_near(person, point, metres)),
         ("peers", f"Near the homes or placements of young people linked to {person.reference} through shared contexts",
-         peers_near(person.id, hers, point, metres)),
+         peers_near(person, her_contexts, point, metres, visible_organisations())),
         ("missing", f"Near places {person.reference} was last seen or found while missing in the last 12 months",
-         her_episodes_near(person.id, since, point, metres)),
+         her_episodes_near(person, since, point, metres)),
     )
     flags = []
     for kind, intro, query in searches:
@@ -213,15 +214,17 @@ def _near_flags(session, person: YoungPerson, point: LatLng, near_miles: float, 
 
 def _hotspot_near(session, point: LatLng, since: datetime) -> Flag | None:
     """The hotspot flag of a candidate, from the episode counts around it."""
-    return hotspot_flag(point, hotspot_field(session, since))
+    return hotspot_flag(point, hotspot_field(session, since, visible_organisations()))
 
 
-def hotspot_field(session, since: datetime) -> LocalGiStar:
+def hotspot_field(session, since: datetime, organisations: tuple[int, ...] = ()) -> LocalGiStar:
     """The counts of missing episodes (last seen) per hexagon since ``since``, everywhere, ready
     for Gi*; kept while the data is unchanged (webapp.data_cache): reading the counts is most of a
-    check's time. Whole calendar months: the counts come from the monthly totals alone."""
+    check's time. Whole calendar months: the counts come from the monthly totals alone.
+    ``organisations``, those the reader may see, are named to the query as constants for routing
+    (EpisodeSelection.organisations); the policies apply either way."""
     def compute():
-        selection = replace(EpisodeSelection(), started_from=since)
+        selection = replace(EpisodeSelection(), started_from=since, organisations=organisations)
         return LocalGiStar({row.cell: row.episodes
                             for row in session.execute(episode_hex_counts(HOTSPOT_RESOLUTION, selection))})
     return RESULTS.get(session, ("hotspot field", since), compute)

@@ -105,16 +105,19 @@ def _place(row, prefix: str) -> PostcodePlace | None:
 
 
 def placements_report(session: Session, organisation: Organisation, settings: CheckSettings,
-                      since: datetime | None = None) -> Report:
+                      organisations: tuple[int, ...], since: datetime | None = None) -> Report:
+    """The organisation's current placements with their distances and flags. ``organisations``,
+    those whose young people it may see, bound the peers and the hotspots as constants (on Citus
+    they name the shards to read; models.distribution)."""
     since = since or last_months_start(RECENT_MONTHS)
     metres = settings.near_miles * METRES_PER_MILE
     near: dict[int, set[str]] = defaultdict(set)
     for placement_id, kind in session.execute(flagged_near(organisation.id, since, metres)):
         near[placement_id].add(kind)
     rows = session.execute(current_placements(organisation.id, HOTSPOT_RESOLUTION)).all()
-    for placement_id in _near_peers(session, [row for row in rows if row.lat is not None], metres):
+    for placement_id in _near_peers(session, [row for row in rows if row.lat is not None], metres, organisations):
         near[placement_id].add("peers")
-    field = hotspot_field(session, since)
+    field = hotspot_field(session, since, organisations)
     hot_cells: dict[int, bool] = {}  # many placements share a hexagon, and Gi* costs 10 ms an area
     lines = []
     for row in rows:
@@ -145,12 +148,12 @@ def placements_report(session: Session, organisation: Organisation, settings: Ch
     return Report(lines, table, medians)
 
 
-def _near_peers(session: Session, placements, metres: float) -> set[int]:
+def _near_peers(session: Session, placements, metres: float, organisations: tuple[int, ...]) -> set[int]:
     """Placements near the home or current placement of a young person who shares a context with
     the child. In Python, by a grid hash join (geo.proximity): in a dense city each placement has
     hundreds of homes within a mile, and the database would check them one pair at a time."""
-    contexts = {person: frozenset(ids) for person, ids in session.execute(context_ids_by_person())}
-    places = session.execute(homes_and_current_placements()).all()
+    contexts = {person: frozenset(ids) for person, ids in session.execute(context_ids_by_person(organisations))}
+    places = session.execute(homes_and_current_placements(organisations)).all()
     eastings, northings = latlngs_to_british_grid([p.lat for p in places], [p.lng for p in places])
     spots = [Spot(e, n, contexts.get(place.person, frozenset()), place.person)
              for place, e, n in zip(places, eastings.tolist(), northings.tolist())]

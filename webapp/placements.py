@@ -10,7 +10,7 @@ from models.safeguarding import Context
 from models.validation import FieldError, InvalidInput
 from webapp import maps
 from webapp.access import Access, declare
-from webapp.db import get_session
+from webapp.db import get_session, visible_organisations
 from webapp.params import bad_parameter
 from webapp.placement_check import MAX_CANDIDATES, CheckSettings, candidate_of, check, home_of
 from webapp.placement_report import DISTANCE_CATEGORIES, FLAG_LABELS, placements_report, report_csv
@@ -79,13 +79,14 @@ def report_page():
     if flag is not None and flag not in FLAG_LABELS:
         bad_parameter("flag", flag, f"is not one of {', '.join(FLAG_LABELS)}")
     settings = CheckSettings.from_config(current_app.config)
-    report = placements_report(get_session(), current_user.organisation, settings)
+    report = placements_report(get_session(), current_user.organisation, settings, visible_organisations())
     return render_template("placements/report.html", report=report, categories=DISTANCE_CATEGORIES,
                            flag_labels=FLAG_LABELS, flag=flag, settings=settings, listed=FLAGGED_LISTED)
 
 
 @bp.get("/report.csv")
 def report_download():
-    report = placements_report(get_session(), current_user.organisation, CheckSettings.from_config(current_app.config))
+    report = placements_report(get_session(), current_user.organisation, CheckSettings.from_config(current_app.config),
+                               visible_organisations())
     return Response(report_csv(report), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=placements-report.csv"})

@@ -24,7 +24,7 @@ from models.reports import (
 )
 from webapp import params
 from webapp.access import Access, declare
-from webapp.db import get_session
+from webapp.db import get_session, visible_organisations
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 declare(bp, Access.INDIVIDUALS)
@@ -55,8 +55,8 @@ def _tables(period: Period) -> dict[str, Table]:
     referrals = dict(session.execute(referrals_by_kind(organisation, period)).all())
     steps = dict(session.execute(steps_in_period(organisation, period)).all())
     open_cases = dict(session.execute(open_cases_at(organisation, period.last)).all())
-    kinds = {row.kind: row for row in session.execute(harm_by_kind(organisation, period))}
-    concerns = {row.code: row for row in session.execute(harm_by_concern(organisation, period))}
+    kinds = {row.kind: row for row in session.execute(harm_by_kind(organisation, period, visible_organisations()))}
+    concerns = {row.code: row for row in session.execute(harm_by_concern(organisation, period, visible_organisations()))}
     meetings = {row.kind: row for row in session.execute(meetings_considering_harm(organisation, period))}
     named = {row.kind: row for row in session.execute(meeting_sources_by_kind(organisation, period))}
     notes = session.execute(notes_by_agency(organisation, period)).all()

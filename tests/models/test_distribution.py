@@ -14,6 +14,13 @@ from models.base import make_engine
 from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability
 from models.distribution import ANCHOR, PLAN, Placing, adjustments, blockers, distribution_sql, tables
 from models.meetings import meetings_of
+from models.nearby import her_context_ids, her_contexts_near, her_episodes_near, peers_near
+from models.placement_report import (
+    context_ids_by_person,
+    current_placements,
+    flagged_near,
+    homes_and_current_placements,
+)
 from models.queries import (
     EpisodeSelection,
     context_links,
@@ -24,6 +31,7 @@ from models.queries import (
     hers,
     linked_people,
 )
+from models.reports import Period, harm_by_concern, harm_by_kind, meeting_sources_by_kind, meetings_considering_harm
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 from models.security import act_for
 from tests.conftest import as_app_role, copy_template_database, drop_database
@@ -230,19 +238,27 @@ def nodes(plan: dict) -> list[dict]:
     return [plan, *(node for child in beneath for node in nodes(child))]
 
 
+def constant_key(node: dict) -> bool:
+    """Whether a scan tests its own organisation_id against constants."""
+    return bool(re.search(rf"\b{node['Alias']}\.organisation_id = (ANY \('{{[\d,]+}}'::integer\[\]\)|\d+\))",
+                          conditions_of(node)))
+
+
 def assert_routed(every: list[dict]) -> None:
-    """What Citus needs to send a query to the shards of the organisations it names only: every
-    join between a child's rows made on the key as well as her id, and each distributed table
-    holding a constant key itself or joined on the key to one that does."""
-    joins = [conditions_of(node) for node in every if JOIN_ON_A_CHILD.search(conditions_of(node))]
-    assert all(JOIN_ON_THE_KEY.search(condition) for condition in joins), joins
-    joined_on_the_key = {alias for condition in joins for alias in re.findall(r"(\w+)\.organisation_id", condition)}
+    """What Citus needs to send a query to the shards of the organisations it names only: each
+    distributed table holding a constant key itself or joined on the key to one that does, and
+    every join between a child's rows made on the key as well as her id unless both sides hold the
+    same constant (PostgreSQL then drops the key's join as implied)."""
     read = [node for node in every if PLAN.get(node.get("Relation Name")) == Placing.DISTRIBUTED]
     assert read
+    constant = {node["Alias"] for node in read if constant_key(node)}
+    joins = [conditions_of(node) for node in every if JOIN_ON_A_CHILD.search(conditions_of(node))]
+    unkeyed = [condition for condition in joins if not JOIN_ON_THE_KEY.search(condition)
+               and not set(re.findall(r"(\w+)\.(?:young_person_id|id)\b", condition)) <= constant]
+    assert not unkeyed, unkeyed
+    joined_on_the_key = {alias for condition in joins for alias in re.findall(r"(\w+)\.organisation_id", condition)}
     for node in read:
-        constant = re.search(rf"\b{node['Alias']}\.organisation_id = (ANY \('{{[\d,]+}}'::integer\[\]\)|\d+\))",
-                             conditions_of(node))
-        assert constant or node["Alias"] in joined_on_the_key, (node["Alias"], conditions_of(node), joins)
+        assert node["Alias"] in constant | joined_on_the_key, (node["Alias"], conditions_of(node), joins)
 
 
 @pytest.mark.parametrize("selection", [
@@ -260,6 +276,9 @@ def test_a_selection_names_its_organisations_as_constants_and_joins_on_the_key(a
 
 
 CHILD = YoungPerson(id=1, organisation_id=1)
+PLACE = LatLng(51.49, -0.19)
+SINCE = datetime(2025, 12, 1, tzinfo=timezone.utc)
+QUARTER = Period.quarter("2026-Q3")
 
 
 @pytest.mark.parametrize("query", [
@@ -272,10 +291,26 @@ CHILD = YoungPerson(id=1, organisation_id=1)
     linked_people(1, (1, 2)),
     episodes_near(1, 250, (1, 2)).limit(500),
     episodes_near_by_start(1, 250, (1, 2)),
+    her_context_ids(CHILD),
+    her_contexts_near(CHILD, PLACE, 1600),
+    peers_near(CHILD, [1, 2], PLACE, 1600, (1, 2)),
+    her_episodes_near(CHILD, SINCE, PLACE, 1600),
+    current_placements(1, 8),
+    flagged_near(1, SINCE, 1600),
+    homes_and_current_placements((1, 2)),
+    context_ids_by_person((1, 2)),
+    harm_by_kind(1, QUARTER, (1, 2)),
+    harm_by_concern(1, QUARTER, (1, 2)),
+    meetings_considering_harm(1, QUARTER),
+    meeting_sources_by_kind(1, QUARTER),
 ], ids=["a child", "her links", "her episodes", "her placements", "her meetings", "a context's links",
-        "its linked young people", "episodes near it", "them by hour"])
-def test_a_child_s_and_a_context_s_page_name_their_organisations_as_constants(as_the_app, query):
-    """A child's page reads her shard only; a context's, those of the organisations the reader may see."""
+        "its linked young people", "episodes near it", "them by hour", "check: her contexts",
+        "check: her contexts near", "check: peers near", "check: her episodes near", "report: placements",
+        "report: flags near her own", "report: homes and placements", "report: who shares a context",
+        "report: harm by kind", "report: harm by concern", "report: meetings", "report: meetings' sources"])
+def test_the_pages_name_their_organisations_as_constants(as_the_app, query):
+    """A child's page and the placement check's searches of her own rows read her shard only; a
+    context's page, the check's peers and the reports, those of the organisations the reader may see."""
     with as_the_app.begin() as connection:
         act_for(connection, 1)
         assert_routed(nodes(explain(connection, query)))

@@ -70,7 +70,7 @@ def test_current_placements_fall_in_the_dfe_categories(session, authority, organ
     place(session, stranger, "LU1 1AA")
     session.flush()
 
-    report = placements_report(session, authority, SETTINGS)
+    report = placements_report(session, authority, SETTINGS, (authority.id,))
     assert sorted(line.reference for line in report.lines) == [
         "R-FAR-OUT", "R-NEAR-IN", "R-NEAR-OUT", "R-NO-HOME", "R-NO-PLACE", "R-SCOTLAND"]
     assert {category: dict(counts) for category, counts in report.table.items()} == {
@@ -94,7 +94,7 @@ def test_the_report_flags_a_placement_as_its_check_does(session, signed_in, chil
     postcode = nearest(session, where)
     place(session, child, postcode)
     session.commit()
-    line = next(line for line in placements_report(session, authority, SETTINGS).lines if line.reference == child.reference)
+    line = next(line for line in placements_report(session, authority, SETTINGS, (authority.id,)).lines if line.reference == child.reference)
     checked = check(signed_in, postcode, young_person=child.reference)[postcode]
     assert set(line.flags) == kinds(checked)
     assert line.miles == checked["miles"]
@@ -151,7 +151,7 @@ def test_the_list_can_be_narrowed_to_one_flag(session, report_client, child):
 def test_exactly_twenty_miles_is_twenty_or_less(session, authority, placement, miles, category, home_flag):
     place(session, young(session, authority, "R-TWENTY", "SW5 0AA"), placement)
     session.flush()
-    [line] = placements_report(session, authority, SETTINGS).lines
+    [line] = placements_report(session, authority, SETTINGS, (authority.id,)).lines
     assert (line.miles, line.category, "home" in line.flags) == (miles, category, home_flag)
 
 
