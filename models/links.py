@@ -150,9 +150,13 @@ def restore_link(session: Session, link: ContextLink, user: User) -> None:
                   {"young person": ["", link.young_person.reference]}, link=link)
 
 
-def removed_links(context_id: int) -> Select:
-    return (select(ContextLink, YoungPerson.reference).join(YoungPerson, YoungPerson.id == ContextLink.young_person_id)
-            .where(ContextLink.context_id == context_id, ContextLink.removed_at.is_not(None))
+def removed_links(context_id: int, organisations: tuple[int, ...]) -> Select:
+    """The removed links to a context of young people of ``organisations`` (those the reader may see)."""
+    return (select(ContextLink, YoungPerson.reference)
+            .join(YoungPerson, (YoungPerson.organisation_id == ContextLink.organisation_id)
+                  & (YoungPerson.id == ContextLink.young_person_id))
+            .where(ContextLink.context_id == context_id, ContextLink.organisation_id.in_(organisations),
+                   ContextLink.removed_at.is_not(None))
             .order_by(ContextLink.removed_at.desc()).execution_options(include_removed=True))
 
 

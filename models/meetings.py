@@ -9,14 +9,9 @@ from sqlalchemy.orm import Session
 
 from models.codes import ChildMeetingKind
 from models.people import User
-from models.queries import hers
-from models.safeguarding import ChildMeeting, ContextLink, YoungPerson
+from models.queries import her_context_ids, hers
+from models.safeguarding import ChildMeeting, YoungPerson
 from models.validation import FieldError, InvalidInput, choice, concern_codes, typed_date
-
-
-def her_contexts(person_id: int) -> Select:
-    """The ids of the contexts she is linked to: the only possible sources of her harm."""
-    return select(ContextLink.context_id).where(ContextLink.young_person_id == person_id).distinct()
 
 
 def add_meeting(session: Session, person: YoungPerson, user: User, *, kind: str | None, held_on: str | None,
@@ -30,7 +25,7 @@ def add_meeting(session: Session, person: YoungPerson, user: User, *, kind: str 
     if extra_familial_harm not in ("yes", "no"):
         errors.append(FieldError("extra_familial_harm", extra_familial_harm or "", "is not yes or no"))
     harm = extra_familial_harm == "yes"
-    linked = set(session.scalars(her_contexts(person.id)))
+    linked = set(session.scalars(her_context_ids(person)))
     chosen = [source.strip() for source in sources or [] if source.strip()]
     source_ids = [int(source) for source in chosen if source.isascii() and source.isdigit() and int(source) in linked]
     if len(source_ids) != len(chosen):

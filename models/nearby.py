@@ -53,10 +53,6 @@ def her_contexts_near(person: YoungPerson, point: LatLng, metres: float) -> Sele
     )
 
 
-def her_context_ids(person: YoungPerson) -> Select:
-    return select(ContextLink.context_id).where(hers(ContextLink, person)).distinct()
-
-
 def peers_near(person: YoungPerson, her_contexts: list[int], point: LatLng, metres: float,
                organisations: tuple[int, ...]) -> Select:
     """Homes and current placements near ``point`` of young people of ``organisations`` sharing one

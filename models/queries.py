@@ -341,6 +341,8 @@ def linked_people_by_cell(resolution: int, selection: EpisodeSelection) -> Selec
         resolution, selection.bbox, selection.kinds,
         func.count(ContextLink.young_person_id.distinct()).label("young_people"),
     ).join(ContextLink, ContextLink.context_id == Context.id)
+    if selection.organisations:
+        query = query.where(ContextLink.organisation_id.in_(selection.organisations))
     if selection.started_before is not None:
         query = query.where(ContextLink.first_seen_on < selection.started_before.astimezone(LONDON).date())
     if selection.started_from is not None:
@@ -349,8 +351,8 @@ def linked_people_by_cell(resolution: int, selection: EpisodeSelection) -> Selec
     if selection.concerns:
         query = query.where(ContextLink.concern_codes.overlap(sorted(selection.concerns)))
     if selection.sex is not None:
-        query = query.join(YoungPerson, YoungPerson.id == ContextLink.young_person_id).where(
-            YoungPerson.sex == selection.sex)
+        query = query.join(YoungPerson, (YoungPerson.organisation_id == ContextLink.organisation_id)
+                           & (YoungPerson.id == ContextLink.young_person_id)).where(YoungPerson.sex == selection.sex)
     return query
 
 
@@ -471,6 +473,11 @@ def hers(model, person: YoungPerson):
     """``model``'s rows about ``person``, found by her organisation as well as her id: on Citus
     (models.distribution) the organisation sends the query to the one shard that holds her."""
     return and_(model.organisation_id == person.organisation_id, model.young_person_id == person.id)
+
+
+def her_context_ids(person: YoungPerson) -> Select:
+    """The ids of the contexts she is linked to (the only possible sources of her harm)."""
+    return select(ContextLink.context_id).where(hers(ContextLink, person)).distinct()
 
 
 def her_links(person: YoungPerson) -> Select:

@@ -321,8 +321,9 @@ def _stored_episodes(session, organisation, children: set[str]) -> dict[str, lis
     rows = session.execute(
         select(MissingEpisode.id, YoungPerson.reference, MissingEpisode.started_at, MissingEpisode.ended_at,
                MissingEpisode.missing_type)
-        .join(YoungPerson, YoungPerson.id == MissingEpisode.young_person_id)
-        .where(YoungPerson.organisation_id == organisation.id,
+        .join(YoungPerson, (YoungPerson.organisation_id == MissingEpisode.organisation_id)
+              & (YoungPerson.id == MissingEpisode.young_person_id))
+        .where(MissingEpisode.organisation_id == organisation.id, YoungPerson.organisation_id == organisation.id,
                _text_in(YoungPerson.reference, children))
     )
     for row in rows:
@@ -472,7 +473,8 @@ def _write_people(session, checked: CheckedReturn, organisation: Organisation, w
         ids.update(dict(created.all()))
         written.add("young people", "created", len(new_rows))
     for change in changes:  # few, and each may set different columns
-        session.execute(update(YoungPerson).where(YoungPerson.id == change.pop("id")).values(**change))
+        session.execute(update(YoungPerson).where(YoungPerson.organisation_id == organisation.id,
+                                                  YoungPerson.id == change.pop("id")).values(**change))
     written.add("young people", "updated", len(changes))
     return ids
 
@@ -482,7 +484,8 @@ def _write_placements(session, checked: CheckedReturn, people: dict[str, int], o
     stored = {(row.young_person_id, row.started_on): row for row in session.execute(
         select(Placement.id, Placement.young_person_id, Placement.started_on, Placement.ended_on,
                Placement.place_code, Placement.postcode, Placement.urn)
-        .where(in_list(Placement.young_person_id, sorted(set(people.values())))))}
+        .where(Placement.organisation_id == organisation.id,
+               in_list(Placement.young_person_id, sorted(set(people.values())))))}
     new_rows = []
     for episode in checked.episodes:
         person_id = people[episode.child]
@@ -500,7 +503,8 @@ def _write_placements(session, checked: CheckedReturn, people: dict[str, int], o
             continue
         if "postcode" in differs:
             differs.update(_row_values(checked.postcodes.get(episode.placement_postcode)))
-        session.execute(update(Placement).where(Placement.id == existing.id).values(**differs))
+        session.execute(update(Placement).where(Placement.organisation_id == organisation.id,
+                                                Placement.id == existing.id).values(**differs))
         written.add("placements", "updated")
     if new_rows:
         columns = tuple(new_rows[0])
@@ -521,7 +525,8 @@ def _write_missing(session, checked: CheckedReturn, people: dict[str, int], orga
         elif existing.ended_at == ended and existing.missing_type == episode.missing_type:
             written.add("missing episodes", "unchanged")
         else:
-            session.execute(update(MissingEpisode).where(MissingEpisode.id == existing.id)
+            session.execute(update(MissingEpisode).where(MissingEpisode.organisation_id == organisation.id,
+                                                         MissingEpisode.id == existing.id)
                             .values(missing_type=episode.missing_type, ended_at=ended))
             written.add("missing episodes", "updated")
     if new_rows:

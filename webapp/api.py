@@ -22,7 +22,7 @@ from webapp import params
 from webapp.access import Access, declare
 from webapp.analysis import MEASURES, add_change, add_gi_star, hex_rows, previous_period
 from webapp.data_cache import RESULTS
-from webapp.db import get_session
+from webapp.db import get_session, visible_organisations
 from webapp.placement_check import MAX_CANDIDATES, CheckSettings, candidate_of, check, home_of, result_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -48,7 +48,8 @@ def hexes():
     session = get_session()
     # The same question asked again while the data is unchanged gets the same answer, kept as JSON.
     body = RESULTS.get(session, ("api.hexes", tuple(sorted(request.args.items(multi=True)))),
-                       lambda: json.dumps(_hex_collection(session, resolution, layer, selection), separators=(",", ":")))
+                       lambda: json.dumps(_hex_collection(session, resolution, layer, selection), separators=(",", ":")),
+                       visible_organisations())
     return current_app.response_class(body, mimetype="application/json")
 
 

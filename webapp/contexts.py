@@ -247,7 +247,7 @@ def profile(context_id: int):
         london=LONDON,
         status_form=ChangeForm(version=context.version),
         merged=request.args.get("merged", type=int),
-        removed=session.execute(removed_links(context.id)).all() if current_user.role == Role.ADMINISTRATOR else [],
+        removed=session.execute(removed_links(context.id, organisations)).all() if current_user.role == Role.ADMINISTRATOR else [],
         case=case_state(session, context.id),
         case_records=session.scalars(case_records(context.id)).all(),
         merged_case_records=session.scalars(case_records(*merged)).all() if merged else [],

@@ -43,7 +43,7 @@ from webapp.analysis import (
     when_table,
 )
 from webapp.data_cache import RESULTS
-from webapp.db import get_session
+from webapp.db import get_session, visible_organisations
 
 bp = Blueprint("dashboard", __name__)
 declare(bp, Access.INDIVIDUALS)
@@ -191,7 +191,8 @@ def _page_data(session) -> tuple[Hotspots, dict, dict]:
         found = hotspots(session, busiest_only=True)
         parts = _parts(session, found)
         return found, parts, _map_hexes(found.rows, parts["measure"], parts["breaks"])
-    return RESULTS.get(session, ("dashboard", current_user.organisation_id, request.query_string), compute)
+    return RESULTS.get(session, ("dashboard", current_user.organisation_id, request.query_string), compute,
+                       visible_organisations())
 
 
 def _base_map(session, found: Hotspots) -> tuple[maps.RenderedMap, int]:
@@ -201,7 +202,8 @@ def _base_map(session, found: Hotspots) -> tuple[maps.RenderedMap, int]:
         contexts = session.execute(contexts_for_map(found.selection.bbox)).all()
         fmap, layer_control = maps.base_hex_map(contexts, found.outline)
         return maps.render(fmap, layers=layer_control), len(contexts)
-    return RESULTS.get(session, ("dashboard map", current_user.organisation.local_authority_code), compute)
+    return RESULTS.get(session, ("dashboard map", current_user.organisation.local_authority_code), compute,
+                       visible_organisations())
 
 
 @bp.route("/")

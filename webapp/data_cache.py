@@ -14,8 +14,8 @@ from collections.abc import Callable, Hashable
 from threading import Lock
 from typing import TypeVar
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import Integer, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
 
 from models.aggregates import EpisodeDataVersion, OrganisationDataVersion
@@ -32,10 +32,15 @@ class DataCache:
         self._results: OrderedDict[tuple, object] = OrderedDict()
         self._lock = Lock()
 
-    def get(self, session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+    def get(self, session: Session, key: Hashable, compute: Callable[[], T],
+            organisations: tuple[int, ...] | None = None) -> T:
         """The result for ``key`` under the current data, computed by ``compute`` if not kept.
-        Callers must not change what they are given: later requests receive the same object."""
-        visible = func.csmap_visible_organisations()
+        Callers must not change what they are given: later requests receive the same object.
+        ``organisations`` are those the transaction may read (webapp.db.visible_organisations),
+        named as constants so that on Citus the tokens are read from their shards only; without
+        them, as the policies name them."""
+        visible = (func.csmap_visible_organisations() if organisations is None
+                   else literal(list(organisations), ARRAY(Integer)))
         theirs = (select(func.array_agg(aggregate_order_by(
             OrganisationDataVersion.token, OrganisationDataVersion.organisation_id, OrganisationDataVersion.table_name)))
             .where(OrganisationDataVersion.organisation_id == func.any(visible)))

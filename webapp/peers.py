@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from models.peers import shared_context_pairs, shared_episode_pairs
 from models.safeguarding import YoungPerson
+from webapp.db import visible_organisations
 
 
 def peer_groups(people: Sequence[int], pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
@@ -78,7 +79,8 @@ def grouped(session, people: Sequence[int], joined: dict) -> list[PeerGroup]:
     joined = {pair: tie for pair, tie in joined.items() if tie.strong}
     groups = peer_groups(people, joined)
     wanted = {person for group in groups for person in group}
-    loaded = {p.id: p for p in session.scalars(select(YoungPerson).where(YoungPerson.id.in_(wanted)))} if wanted else {}
+    loaded = ({p.id: p for p in session.scalars(select(YoungPerson).where(
+        YoungPerson.organisation_id.in_(visible_organisations()), YoungPerson.id.in_(wanted)))} if wanted else {})
     return [
         PeerGroup(
             members=sorted((loaded[person] for person in group), key=lambda p: p.reference),

@@ -19,15 +19,15 @@ from models.codes import (
     PLACE_CODES,
     ContextStatus,
 )
-from models.meetings import add_meeting, her_contexts, meetings_of
-from models.queries import her_links, hers
+from models.meetings import add_meeting, meetings_of
+from models.queries import her_context_ids, her_links, hers
 from models.safeguarding import Context, MissingEpisode, Placement, YoungPerson
 from models.times import LONDON
 from models.validation import InvalidInput
 from webapp import params
 from webapp.access import Access, declare
 from webapp.contexts import show_errors
-from webapp.db import MAX_ID, get_or_404, get_session
+from webapp.db import MAX_ID, get_or_404, get_session, visible_organisations
 from webapp.peers import grouped, ties
 
 bp = Blueprint("people", __name__, url_prefix="/young-people")
@@ -63,7 +63,8 @@ def profile(person_id: int):
     direct = ties(session, [person.id], among_them=False)
     peer_ids = sorted({peer for _, peer in direct})
     strong_ids = sorted({peer for (_, peer), tie in direct.items() if tie.strong})
-    peers = {p.id: p for p in session.scalars(select(YoungPerson).where(YoungPerson.id.in_(peer_ids)))} if peer_ids else {}
+    peers = ({p.id: p for p in session.scalars(select(YoungPerson).where(
+        YoungPerson.organisation_id.in_(visible_organisations()), YoungPerson.id.in_(peer_ids)))} if peer_ids else {})
     cases = {record.context_id: CaseState(record)
              for record in session.scalars(latest_records([context.id for _, context in links]))} if links else {}
     return render_template(
@@ -115,7 +116,7 @@ def meeting(person_id: int):
     session = get_session()
     form = MeetingForm()
     form.sources.choices = [SelectChoice(str(context.id), context.name) for context in session.scalars(
-        select(Context).where(Context.id.in_(her_contexts(person.id))).order_by(Context.name))]
+        select(Context).where(Context.id.in_(her_context_ids(person))).order_by(Context.name))]
     if form.validate_on_submit():
         try:
             add_meeting(session, person, current_user, kind=form.kind.data, held_on=form.held_on.data,

@@ -20,8 +20,8 @@ from geo.hotspots import LocalGiStar, surrounding_cells
 from geo.locations import LocationError
 from models.distances import PostcodePlace, distance, inside_boundary, place_of
 from models.locations import resolve_location
-from models.nearby import her_context_ids, her_contexts_near, her_episodes_near, peers_near
-from models.queries import EpisodeSelection, episode_hex_counts, nearest_postcodes
+from models.nearby import her_contexts_near, her_episodes_near, peers_near
+from models.queries import EpisodeSelection, episode_hex_counts, her_context_ids, nearest_postcodes
 from models.safeguarding import Context, YoungPerson
 from models.times import last_months_start
 from models.validation import FieldError, InvalidInput
@@ -227,7 +227,7 @@ def hotspot_field(session, since: datetime, organisations: tuple[int, ...] = ())
         selection = replace(EpisodeSelection(), started_from=since, organisations=organisations)
         return LocalGiStar({row.cell: row.episodes
                             for row in session.execute(episode_hex_counts(HOTSPOT_RESOLUTION, selection))})
-    return RESULTS.get(session, ("hotspot field", since), compute)
+    return RESULTS.get(session, ("hotspot field", since), compute, organisations or None)
 
 
 def hotspot_flag(point: LatLng, field: LocalGiStar) -> Flag | None:

@@ -13,8 +13,9 @@ from models.aggregates import AGGREGATED_RESOLUTIONS, EpisodeHexMonth, Organisat
 from models.base import make_engine
 from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability
 from models.distribution import ANCHOR, PLAN, Placing, adjustments, blockers, distribution_sql, tables
+from models.links import removed_links
 from models.meetings import meetings_of
-from models.nearby import her_context_ids, her_contexts_near, her_episodes_near, peers_near
+from models.nearby import her_contexts_near, her_episodes_near, peers_near
 from models.placement_report import (
     context_ids_by_person,
     current_placements,
@@ -27,9 +28,11 @@ from models.queries import (
     episode_hex_counts,
     episodes_near,
     episodes_near_by_start,
+    her_context_ids,
     her_links,
     hers,
     linked_people,
+    linked_people_by_cell,
 )
 from models.reports import Period, harm_by_concern, harm_by_kind, meeting_sources_by_kind, meetings_considering_harm
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
@@ -303,11 +306,14 @@ QUARTER = Period.quarter("2026-Q3")
     harm_by_concern(1, QUARTER, (1, 2)),
     meetings_considering_harm(1, QUARTER),
     meeting_sources_by_kind(1, QUARTER),
+    removed_links(1, (1, 2)),
+    linked_people_by_cell(8, EpisodeSelection(organisations=(1, 2), sex=2, concerns=frozenset({"11A"}))),
 ], ids=["a child", "her links", "her episodes", "her placements", "her meetings", "a context's links",
         "its linked young people", "episodes near it", "them by hour", "check: her contexts",
         "check: her contexts near", "check: peers near", "check: her episodes near", "report: placements",
         "report: flags near her own", "report: homes and placements", "report: who shares a context",
-        "report: harm by kind", "report: harm by concern", "report: meetings", "report: meetings' sources"])
+        "report: harm by kind", "report: harm by concern", "report: meetings", "report: meetings' sources",
+        "a context's removed links", "map: linked young people"])
 def test_the_pages_name_their_organisations_as_constants(as_the_app, query):
     """A child's page and the placement check's searches of her own rows read her shard only; a
     context's page, the check's peers and the reports, those of the organisations the reader may see."""

@@ -90,7 +90,7 @@ def test_a_removed_link_is_hidden_until_restored(session, park, worker, users):
     remove_link(session, link, worker, version=1, note="Recorded against the wrong child")
     session.commit()
     assert [row.reference for row in session.execute(context_links(park.id, (park.organisation_id,)))] == ["YP-LINK02"]
-    assert [row.reference for row in session.execute(removed_links(park.id))] == ["YP-LINK01"]
+    assert [row.reference for row in session.execute(removed_links(park.id, (park.organisation_id,)))] == ["YP-LINK01"]
     restore_link(session, link, users[Role.ADMINISTRATOR])
     session.commit()
     assert {row.reference for row in session.execute(context_links(park.id, (park.organisation_id,)))} == {"YP-LINK01", "YP-LINK02"}

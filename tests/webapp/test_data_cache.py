@@ -43,7 +43,8 @@ def test_the_same_question_is_answered_from_memory_until_the_episodes_change(sig
     assert total(signed_in, "period=12") == 1
     computed = []
     original = RESULTS.get
-    monkeypatch.setattr(RESULTS, "get", lambda s, key, compute: original(s, key, lambda: computed.append(key) or compute()))
+    monkeypatch.setattr(RESULTS, "get", lambda s, key, compute, organisations=None: original(
+        s, key, lambda: computed.append(key) or compute(), organisations))
     assert total(signed_in, "period=12") == 1 and computed == []  # kept
     went_missing(session, girl, days_ago=10)
     assert total(signed_in, "period=12") == 2 and len(computed) == 1  # worked out again
