@@ -271,10 +271,12 @@ def restore_context(session: Session, context: Context, user: User) -> None:
 
 
 def merge_contexts(session: Session, kept: Context, duplicate: Context, user: User, *, kept_version: object,
-                   duplicate_version: object, note: str | None) -> int:
+                   duplicate_version: object, note: str | None, organisations: tuple[int, ...] | None = None) -> int:
     """Merge ``duplicate`` into ``kept``: its links to young people, the missing episodes placed at
     it and the placements with it as provider move to ``kept``; it is deleted, pointing at ``kept``,
-    and each record's history says so. Returns how many rows moved."""
+    and each record's history says so. Returns how many rows moved. ``organisations``, those whose
+    rows the user may see, are named to the moves as constants (on Citus, their shards only); the
+    policies limit the moves to them either way."""
     check_version(kept, kept_version)
     check_version(duplicate, duplicate_version)
     note = note_checked(note, required=False)
@@ -291,9 +293,11 @@ def merge_contexts(session: Session, kept: Context, duplicate: Context, user: Us
     moved = 0
     for column in (ContextLink.context_id, MissingEpisode.last_seen_context_id, MissingEpisode.found_context_id,
                    Placement.provider_context_id):
-        moved += session.execute(
-            update(column.class_).where(column == duplicate.id).values({column.key: kept.id})
-            .execution_options(synchronize_session=False)).rowcount
+        statement = update(column.class_).where(column == duplicate.id)
+        if organisations is not None:
+            statement = statement.where(column.class_.organisation_id.in_(organisations))
+        moved += session.execute(statement.values({column.key: kept.id})
+                                 .execution_options(synchronize_session=False)).rowcount
     duplicate.deleted_at, duplicate.merged_into_id = utcnow(), kept.id
     # Records merged into the duplicate earlier now point at the kept one too: one step finds them all.
     session.execute(update(Context).where(Context.merged_into_id == duplicate.id).values(merged_into_id=kept.id)

@@ -4,7 +4,9 @@ missing together shows in the records.
 
 Each builder returns pairs ``(person, peer, ...)`` with ``person`` one of the given people. With
 ``among_them`` both must be given people, each pair once (``person < peer``); without it,
-``peer`` is anyone else.
+``peer`` is anyone else. Both are young people of ``organisations`` (those the reader may see),
+named as constants: on Citus (models.distribution) the pairs are then looked for in those
+organisations' shards only, though pairing across two of them takes a repartition join.
 """
 
 from collections.abc import Collection
@@ -20,14 +22,15 @@ SHARED_EPISODE_METRES = 250
 SHARED_EPISODE_WITHIN = timedelta(hours=2)
 
 
-def _pair_condition(person, peer, people: Collection[int], among_them: bool):
-    ids = sorted(people)
+def _pair_condition(mine, theirs, people: Collection[int], among_them: bool, organisations: tuple[int, ...]):
+    ids, person, peer = sorted(people), mine.young_person_id, theirs.young_person_id
+    visible = and_(mine.organisation_id.in_(organisations), theirs.organisation_id.in_(organisations))
     if among_them:
-        return and_(person.in_(ids), peer.in_(ids), person < peer)
-    return and_(person.in_(ids), peer != person)
+        return and_(visible, person.in_(ids), peer.in_(ids), person < peer)
+    return and_(visible, person.in_(ids), peer != person)
 
 
-def shared_context_pairs(people: Collection[int], among_them: bool = False) -> Select:
+def shared_context_pairs(people: Collection[int], organisations: tuple[int, ...], among_them: bool = False) -> Select:
     """(person, peer, context id, context name) for every context both are linked to."""
     mine, theirs = aliased(ContextLink), aliased(ContextLink)
     return (
@@ -35,13 +38,13 @@ def shared_context_pairs(people: Collection[int], among_them: bool = False) -> S
                Context.id.label("context_id"), Context.name.label("context_name"))
         .join(theirs, theirs.context_id == mine.context_id)
         .join(Context, Context.id == mine.context_id)
-        .where(_pair_condition(mine.young_person_id, theirs.young_person_id, people, among_them))
+        .where(_pair_condition(mine, theirs, people, among_them, organisations))
         .distinct()
         .order_by("person", "peer", "context_name")
     )
 
 
-def shared_episode_pairs(people: Collection[int], among_them: bool = False) -> Select:
+def shared_episode_pairs(people: Collection[int], organisations: tuple[int, ...], among_them: bool = False) -> Select:
     """(person, peer, episodes): how many of the person's episodes began near one of the peer's,
     within :data:`SHARED_EPISODE_METRES` and :data:`SHARED_EPISODE_WITHIN`, or ended so."""
     mine, theirs = aliased(MissingEpisode), aliased(MissingEpisode)
@@ -57,8 +60,7 @@ def shared_episode_pairs(people: Collection[int], among_them: bool = False) -> S
             select(mine.id.label("episode"), mine.young_person_id.label("person"),
                    theirs.young_person_id.label("peer"))
             .join(theirs, literal(True))
-            .where(_pair_condition(mine.young_person_id, theirs.young_person_id, people, among_them),
-                   together(location, time))
+            .where(_pair_condition(mine, theirs, people, among_them, organisations), together(location, time))
         )
 
     both = union_all(matches("last_seen_location", "started_at"), matches("found_location", "ended_at")).subquery()

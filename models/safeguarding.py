@@ -227,7 +227,9 @@ class ContextLink(Base):
     context: Mapped[Context] = relationship(back_populates="links")
     recorded_by: Mapped[Organisation] = relationship()
 
-    __mapper_args__ = {"version_id_col": version}
+    # Known to the ORM by her organisation and its id, so that its own updates say both (on Citus
+    # the organisation sends them to her shard; models.distribution): session.get takes the pair.
+    __mapper_args__ = {"version_id_col": version, "primary_key": [organisation_id, id]}
 
 
 class MissingEpisode(Base):

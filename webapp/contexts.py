@@ -43,7 +43,7 @@ from models.links import removed_links
 from models.locations import resolve_location
 from models.people import Organisation
 from models.queries import context_links, episodes_near, episodes_near_by_start, linked_people
-from models.safeguarding import Context
+from models.safeguarding import Context, ContextLink
 from models.times import LONDON
 from models.validation import InvalidInput
 from webapp import maps, params
@@ -405,7 +405,8 @@ def merge(context_id: int):
         if duplicate is not None and form.duplicate_version.data:  # the confirmation
             try:
                 moved = merge_contexts(session, context, duplicate, current_user, kept_version=form.version.data,
-                                       duplicate_version=form.duplicate_version.data, note=form.note.data)
+                                       duplicate_version=form.duplicate_version.data, note=form.note.data,
+                                       organisations=visible_organisations())
                 session.commit()
             except InvalidInput as error:
                 session.rollback()
@@ -426,8 +427,13 @@ MERGE_PAGE_HELPERS = {"kind_labels": CONTEXT_KIND_LABELS, "location_text": locat
 
 
 def _merge_page(context: Context, form: MergeForm, candidates: list[Context], duplicate: Context | None = None) -> str:
+    counted = [context.id] + ([duplicate.id] if duplicate is not None else [])
+    links = dict(get_session().execute(
+        select(ContextLink.context_id, func.count())
+        .where(ContextLink.context_id.in_(counted), ContextLink.organisation_id.in_(visible_organisations()))
+        .group_by(ContextLink.context_id)).all())
     return render_template("contexts/merge.html", form=form, context=context, candidates=candidates,
-                           duplicate=duplicate, **MERGE_PAGE_HELPERS)
+                           duplicate=duplicate, links=links, **MERGE_PAGE_HELPERS)
 
 
 @bp.get("/deleted")

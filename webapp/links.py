@@ -17,7 +17,7 @@ from models.safeguarding import Context, ContextLink
 from models.validation import InvalidInput
 from webapp.access import Access, declare, needs
 from webapp.contexts import ChangeForm, own_context, require_form, show_errors, stale_page
-from webapp.db import MAX_ID, get_session
+from webapp.db import MAX_ID, get_session, visible_organisations
 
 bp = Blueprint("links", __name__, url_prefix="/contexts/<int:context_id>/links")
 declare(bp, Access.INDIVIDUALS)
@@ -56,9 +56,12 @@ def _entered(form: LinkForm) -> dict:
 
 
 def _link(context: Context, link_id: int, include_removed: bool = False) -> ContextLink:
-    link = get_session().get(ContextLink, link_id, execution_options={"include_removed": include_removed}) \
-        if link_id <= MAX_ID else None
-    if link is None or link.context_id != context.id:
+    """A link to ``context`` of a young person the user may see, or a 404."""
+    link = get_session().scalar(
+        select(ContextLink).where(ContextLink.organisation_id.in_(visible_organisations()), ContextLink.id == link_id,
+                                  ContextLink.context_id == context.id)
+        .execution_options(include_removed=include_removed)) if link_id <= MAX_ID else None
+    if link is None:
         abort(404, description=f"There is no link {link_id} on this context.")
     return link
 

@@ -60,10 +60,11 @@ class Tie:
 def ties(session, people: Sequence[int], among_them: bool, leave_out_context: int | None = None) -> dict:
     """{(person, peer): Tie} for the given people (see models.peers for ``among_them``)."""
     found: dict[tuple[int, int], Tie] = defaultdict(Tie)
-    for row in session.execute(shared_context_pairs(people, among_them)):
+    organisations = visible_organisations()
+    for row in session.execute(shared_context_pairs(people, organisations, among_them)):
         if row.context_id != leave_out_context:
             found[(row.person, row.peer)].contexts.append(row.context_name)
-    for row in session.execute(shared_episode_pairs(people, among_them)):
+    for row in session.execute(shared_episode_pairs(people, organisations, among_them)):
         found[(row.person, row.peer)].episodes = row.episodes
     return dict(found)
 

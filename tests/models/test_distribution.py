@@ -16,6 +16,7 @@ from models.distribution import ANCHOR, PLAN, Placing, adjustments, blockers, di
 from models.links import removed_links
 from models.meetings import meetings_of
 from models.nearby import her_contexts_near, her_episodes_near, peers_near
+from models.peers import shared_context_pairs, shared_episode_pairs
 from models.placement_report import (
     context_ids_by_person,
     current_placements,
@@ -308,12 +309,15 @@ QUARTER = Period.quarter("2026-Q3")
     meeting_sources_by_kind(1, QUARTER),
     removed_links(1, (1, 2)),
     linked_people_by_cell(8, EpisodeSelection(organisations=(1, 2), sex=2, concerns=frozenset({"11A"}))),
+    shared_context_pairs([1, 2], (1, 2)),
+    shared_episode_pairs([1, 2], (1, 2), among_them=True),
 ], ids=["a child", "her links", "her episodes", "her placements", "her meetings", "a context's links",
         "its linked young people", "episodes near it", "them by hour", "check: her contexts",
         "check: her contexts near", "check: peers near", "check: her episodes near", "report: placements",
         "report: flags near her own", "report: homes and placements", "report: who shares a context",
         "report: harm by kind", "report: harm by concern", "report: meetings", "report: meetings' sources",
-        "a context's removed links", "map: linked young people"])
+        "a context's removed links", "map: linked young people", "peers: shared contexts",
+        "peers: missing together"])
 def test_the_pages_name_their_organisations_as_constants(as_the_app, query):
     """A child's page and the placement check's searches of her own rows read her shard only; a
     context's page, the check's peers and the reports, those of the organisations the reader may see."""

@@ -5,7 +5,7 @@ and a removed link gone from every query until it is restored."""
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from models.aggregates import EpisodeDataVersion
 from models.codes import ContextChangeAction, Role
@@ -122,3 +122,19 @@ def test_link_changes_keep_the_contexts_data_version(session, park, worker):
     remove_link(session, link, worker, version=1, note="Recorded against the wrong child")
     session.commit()
     assert session.scalar(select(EpisodeDataVersion.token)) == before
+
+
+def test_a_link_s_own_update_names_its_organisation(session, connection, park, worker):
+    """What sends the ORM's update to the child's shard on Citus (models.distribution)."""
+    link = add_link(session, park, worker, **entered(worker))
+    session.commit()
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731  (conn, cursor, statement, ...)
+    event.listen(connection, "before_cursor_execute", listen)
+    try:
+        change_link(session, link, worker, version=1, **entered(worker, role="frequents"))
+        session.flush()
+    finally:
+        event.remove(connection, "before_cursor_execute", listen)
+    [updated] = [statement for statement in statements if statement.startswith("UPDATE context_links")]
+    assert "context_links.organisation_id = " in updated and "context_links.id = " in updated

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from models.codes import ContextStatus, Role
-from models.safeguarding import Context, ContextChange
+from models.codes import ContextStatus, LinkRole, Reliability, Role
+from models.safeguarding import Context, ContextChange, ContextLink, YoungPerson
 
 
 def add(client, **fields) -> int:
@@ -95,9 +95,16 @@ def test_merging_a_duplicate(signed_in, session, park):
     duplicate = add(signed_in, name="Willow Gdns", location="51.4850, -0.1840")
     choose = signed_in.get(f"/contexts/{park}/merge").get_data(as_text=True)
     assert f"#{duplicate}" in choose  # offered as a possible duplicate
+    child = YoungPerson(reference="YP-MERGE1", birth_month=date(2011, 1, 1), sex=2, responsible_authority_code="E09000020",
+                        organisation_id=session.get(Context, duplicate).organisation_id)
+    session.add(ContextLink(young_person=child, context_id=duplicate, role=LinkRole.FREQUENTS,
+                            first_seen_on=date(2026, 1, 1), recorded_by_id=child.organisation_id,
+                            reliability=Reliability.CORROBORATED))
+    session.commit()
     compare = signed_in.post(f"/contexts/{park}/merge", data={"version": "1", "duplicate": f"#{duplicate}"})
     html = compare.get_data(as_text=True)
     assert compare.status_code == 200 and 'data-testid="merge-compare"' in html and "Willow Gdns" in html
+    assert "Links to young people</th><td>0</td><td>1</td>" in html
     merged = signed_in.post(f"/contexts/{park}/merge", data={
         "version": "1", "duplicate": str(duplicate), "duplicate_version": "1", "note": "Same park"})
     assert merged.status_code == 302

@@ -75,7 +75,7 @@ def test_only_an_administrator_restores_a_removed_link(client, auth, session, pa
     assert 'data-testid="removed-links"' in client.get(f"/contexts/{park}").get_data(as_text=True)
     assert client.post(f"/contexts/{park}/links/{link.id}/restore").status_code == 302
     session.expire_all()
-    assert session.get(ContextLink, link.id).removed_at is None
+    assert session.get(ContextLink, (link.organisation_id, link.id)).removed_at is None
 
 
 @pytest.mark.parametrize("path", ["/contexts/{park}/links/999999", "/contexts/{park}/links/99999999999/remove",

@@ -63,7 +63,7 @@ def named(people, rows, *columns):
 def test_missing_together_is_the_same_place_at_nearly_the_same_time(session, peers):
     people, _ = peers
     ids = [p.id for p in people.values()]
-    together = named(people, session.execute(shared_episode_pairs(ids, among_them=True)), "episodes")
+    together = named(people, session.execute(shared_episode_pairs(ids, (people["A"].organisation_id,), among_them=True)), "episodes")
     # Pairs come once each, ordered by id (the fixture adds people in name order).
     assert together == {("C", "D"): (1,), ("C", "K"): (1,), ("D", "K"): (1,), ("G", "H"): (1,)}
 
@@ -72,7 +72,7 @@ def test_shared_contexts_name_each_context(session, peers):
     people, _ = peers
     by_id = {person.id: name for name, person in people.items()}
     shared = defaultdict(list)
-    for row in session.execute(shared_context_pairs([people["A"].id])):
+    for row in session.execute(shared_context_pairs([people["A"].id], (people["A"].organisation_id,))):
         shared[(by_id[row.person], by_id[row.peer])].append(row.context_name)
     assert dict(shared) == {("A", "B"): ["Peer V", "Peer X", "Peer Y", "Peer Z"], ("A", "J"): ["Peer X"],
                             ("A", "C"): ["Peer W"]}
