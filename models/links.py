@@ -16,6 +16,7 @@ from models.base import utcnow
 from models.codes import ContextChangeAction, LinkRole, Reliability
 from models.contexts import StaleChange, check_version, note_checked, record_change
 from models.people import Organisation, User
+from models.queries import same_child
 from models.safeguarding import Context, ContextLink, YoungPerson
 from models.validation import FieldError, InvalidInput, choice, concern_codes, record_id, typed_date
 
@@ -153,8 +154,7 @@ def restore_link(session: Session, link: ContextLink, user: User) -> None:
 def removed_links(context_id: int, organisations: tuple[int, ...]) -> Select:
     """The removed links to a context of young people of ``organisations`` (those the reader may see)."""
     return (select(ContextLink, YoungPerson.reference)
-            .join(YoungPerson, (YoungPerson.organisation_id == ContextLink.organisation_id)
-                  & (YoungPerson.id == ContextLink.young_person_id))
+            .join(YoungPerson, same_child(YoungPerson, ContextLink))
             .where(ContextLink.context_id == context_id, ContextLink.organisation_id.in_(organisations),
                    ContextLink.removed_at.is_not(None))
             .order_by(ContextLink.removed_at.desc()).execution_options(include_removed=True))

@@ -15,7 +15,7 @@ from sqlalchemy import Select, exists, func, literal, select, union_all
 
 from geo.coords import LatLng
 from models.codes import LinkRole
-from models.queries import hers, in_list
+from models.queries import hers, in_list, same_child
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 from models.times import LONDON
 
@@ -69,15 +69,13 @@ def peers_near(person: YoungPerson, her_contexts: list[int], point: LatLng, metr
     placements = (
         select(YoungPerson.organisation_id, YoungPerson.id.label("young_person_id"),
                (YoungPerson.reference + literal("'s placement")).label("label"), *_lat_lng(Placement.location))
-        .join(YoungPerson, (YoungPerson.organisation_id == Placement.organisation_id)
-              & (YoungPerson.id == Placement.young_person_id))
+        .join(YoungPerson, same_child(YoungPerson, Placement))
         .where(Placement.organisation_id.in_(organisations), Placement.young_person_id != person.id,
                Placement.ended_on.is_(None), _near(Placement.location, point, metres))
     )
     nearby = union_all(homes, placements).cte("nearby").prefix_with("MATERIALIZED")
     return select(nearby.c.label, nearby.c.lat, nearby.c.lng).where(
-        exists().where(ContextLink.organisation_id == nearby.c.organisation_id,
-                       ContextLink.young_person_id == nearby.c.young_person_id, in_list(ContextLink.context_id, her_contexts))
+        exists().where(same_child(ContextLink, nearby.c), in_list(ContextLink.context_id, her_contexts))
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from geo.grid import BRITISH_NATIONAL_GRID
 from models.codes import LinkRole
 from models.geography import LocalAuthority, Postcode
-from models.queries import cell_at
+from models.queries import cell_at, same_child
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 
 HomePostcode, PlacementPostcode = aliased(Postcode), aliased(Postcode)
@@ -24,10 +24,6 @@ def _current(organisation_id: int):
     return (Placement.ended_on.is_(None), Placement.organisation_id == organisation_id,
             YoungPerson.organisation_id == organisation_id)
 
-
-# A child's rows joined by her organisation as well as her id: on Citus (models.distribution) the
-# organisation keeps each join on the shard that holds her.
-HER_PLACEMENTS = (YoungPerson.organisation_id == Placement.organisation_id) & (YoungPerson.id == Placement.young_person_id)
 
 
 def current_placements(organisation_id: int, resolution: int) -> Select:
@@ -49,7 +45,7 @@ def current_placements(organisation_id: int, resolution: int) -> Select:
                cell_at(Placement.cells, resolution).label("cell"),
                *postcode_columns(HomePostcode, HomeAuthority, "home"),
                *postcode_columns(PlacementPostcode, PlacementAuthority, "placement"))
-        .join(YoungPerson, HER_PLACEMENTS)
+        .join(YoungPerson, same_child(YoungPerson, Placement))
         .outerjoin(HomePostcode, HomePostcode.postcode == YoungPerson.home_postcode)
         .outerjoin(HomeAuthority, HomeAuthority.code == HomePostcode.local_authority_code)
         .outerjoin(PlacementPostcode, PlacementPostcode.postcode == Placement.postcode)
@@ -64,7 +60,7 @@ def _current_cte(organisation_id: int):
     starts from them and reaches the child's own rows through their young_person_id indexes."""
     return (
         select(Placement.id, Placement.organisation_id, Placement.young_person_id, Placement.location)
-        .join(YoungPerson, HER_PLACEMENTS)
+        .join(YoungPerson, same_child(YoungPerson, Placement))
         .where(*_current(organisation_id), Placement.location.is_not(None))
         .cte("current_placements").prefix_with("MATERIALIZED")
     )
@@ -89,8 +85,7 @@ def _near_her_contexts(current, metres: float) -> Select:
     check's map shows it (where she lives or is placed is not one of "her contexts")."""
     return (
         select(current.c.id)
-        .join(ContextLink, (ContextLink.organisation_id == current.c.organisation_id)
-              & (ContextLink.young_person_id == current.c.young_person_id))
+        .join(ContextLink, same_child(ContextLink, current.c))
         .join(Context, Context.id == ContextLink.context_id)
         .where(ContextLink.role != LinkRole.LIVES_OR_PLACED_THERE,
                _within_on_grid(func.ST_PointOnSurface(Context.geometry), current.c.location, metres))
@@ -102,8 +97,7 @@ def _near_her_episodes(current, since: datetime, metres: float) -> Select:
     """Placements near where the child was last seen or found in a missing episode since ``since``."""
     return (
         select(current.c.id)
-        .join(MissingEpisode, (MissingEpisode.organisation_id == current.c.organisation_id)
-              & (MissingEpisode.young_person_id == current.c.young_person_id))
+        .join(MissingEpisode, same_child(MissingEpisode, current.c))
         .where(MissingEpisode.started_at >= since,
                or_(_within_on_grid(MissingEpisode.last_seen_location, current.c.location, metres),
                    _within_on_grid(MissingEpisode.found_location, current.c.location, metres)))

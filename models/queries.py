@@ -144,9 +144,7 @@ class EpisodeSelection:
         if self.weekdays:
             conditions.append(_local_part("isodow", episode.started_at).in_(sorted(self.weekdays)))
         if self.sex is not None or self.ages is not None:
-            # Each lookup of her other rows names her organisation too: a join on the shard key stays
-            # on one node of a distributed database.
-            person = [YoungPerson.organisation_id == episode.organisation_id, YoungPerson.id == episode.young_person_id]
+            person = [same_child(YoungPerson, episode)]
             if self.sex is not None:
                 person.append(YoungPerson.sex == self.sex)
             if self.ages is not None:
@@ -154,18 +152,11 @@ class EpisodeSelection:
                 person.append(age.between(*self.ages))
             conditions.append(exists().where(*person))
         if self.concerns:
-            conditions.append(exists().where(
-                ContextLink.organisation_id == episode.organisation_id,
-                ContextLink.young_person_id == episode.young_person_id,
-                ContextLink.concern_codes.overlap(sorted(self.concerns)),
-            ))
+            conditions.append(exists().where(same_child(ContextLink, episode),
+                                             ContextLink.concern_codes.overlap(sorted(self.concerns))))
         if self.kinds:
-            conditions.append(exists().where(
-                ContextLink.organisation_id == episode.organisation_id,
-                ContextLink.young_person_id == episode.young_person_id,
-                ContextLink.context_id == Context.id,
-                Context.kind.in_(sorted(self.kinds)),
-            ))
+            conditions.append(exists().where(same_child(ContextLink, episode), ContextLink.context_id == Context.id,
+                                             Context.kind.in_(sorted(self.kinds))))
         return and_(*conditions)
 
 
@@ -351,8 +342,7 @@ def linked_people_by_cell(resolution: int, selection: EpisodeSelection) -> Selec
     if selection.concerns:
         query = query.where(ContextLink.concern_codes.overlap(sorted(selection.concerns)))
     if selection.sex is not None:
-        query = query.join(YoungPerson, (YoungPerson.organisation_id == ContextLink.organisation_id)
-                           & (YoungPerson.id == ContextLink.young_person_id)).where(YoungPerson.sex == selection.sex)
+        query = query.join(YoungPerson, same_child(YoungPerson, ContextLink)).where(YoungPerson.sex == selection.sex)
     return query
 
 
@@ -475,6 +465,17 @@ def hers(model, person: YoungPerson):
     return and_(model.organisation_id == person.organisation_id, model.young_person_id == person.id)
 
 
+def same_child(one, other):
+    """Rows of two tables about the same young person, joined by her organisation as well as her id
+    so that on Citus the join stays on the shard that holds her. Each side is YoungPerson, a child's
+    records (episodes, placements, links, meetings) or a subquery's columns naming both."""
+    return and_(one.organisation_id == other.organisation_id, _child_id(one) == _child_id(other))
+
+
+def _child_id(rows):
+    return rows.young_person_id if hasattr(rows, "young_person_id") else rows.id
+
+
 def her_context_ids(person: YoungPerson) -> Select:
     """The ids of the contexts she is linked to (the only possible sources of her harm)."""
     return select(ContextLink.context_id).where(hers(ContextLink, person)).distinct()
@@ -492,8 +493,7 @@ def context_links(context_id: int, organisations: tuple[int, ...]) -> Select:
     the reader may see, as constants for routing as EpisodeSelection.organisations explains)."""
     return (
         select(ContextLink, YoungPerson.reference)
-        .join(YoungPerson, (YoungPerson.organisation_id == ContextLink.organisation_id)
-              & (YoungPerson.id == ContextLink.young_person_id))
+        .join(YoungPerson, same_child(YoungPerson, ContextLink))
         .where(ContextLink.context_id == context_id, ContextLink.organisation_id.in_(organisations))
         # The id last: references repeat across organisations, and pages need one order.
         .order_by(ContextLink.last_seen_on.desc().nulls_last(), YoungPerson.reference, ContextLink.id)

@@ -33,7 +33,7 @@ from models.codes import PLACE_CODES, MissingType
 from models.geography import Postcode
 from models.imports import ImportOutcome, ImportRun
 from models.people import Organisation, User
-from models.queries import in_list
+from models.queries import in_list, same_child
 from models.safeguarding import MissingEpisode, Placement, YoungPerson
 from models.spreadsheet import spreadsheet_text
 from models.times import LONDON, london_midnight, london_today
@@ -321,8 +321,7 @@ def _stored_episodes(session, organisation, children: set[str]) -> dict[str, lis
     rows = session.execute(
         select(MissingEpisode.id, YoungPerson.reference, MissingEpisode.started_at, MissingEpisode.ended_at,
                MissingEpisode.missing_type)
-        .join(YoungPerson, (YoungPerson.organisation_id == MissingEpisode.organisation_id)
-              & (YoungPerson.id == MissingEpisode.young_person_id))
+        .join(YoungPerson, same_child(YoungPerson, MissingEpisode))
         .where(MissingEpisode.organisation_id == organisation.id, YoungPerson.organisation_id == organisation.id,
                _text_in(YoungPerson.reference, children))
     )
