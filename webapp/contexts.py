@@ -161,10 +161,9 @@ def _search_arguments(args) -> dict:
     within = args.get("within", "1000")
     if within not in {str(metres) for metres in SEARCH_DISTANCES}:
         params.bad_parameter("within", within, "is not one of: " + ", ".join(map(str, SEARCH_DISTANCES)) + " (metres)")
-    page = params.page_number(args)
     return {"text": text, "kinds": frozenset({ContextKind(kind)} if kind else ()),
             "status": None if status == "any" else ContextStatus(status), "near": near,
-            "metres": int(within) if near else None, "page": page,
+            "metres": int(within) if near else None,
             "form": {"q": text, "kind": kind, "status": status, "near": near_text, "within": within}}
 
 
@@ -172,15 +171,12 @@ def _search_arguments(args) -> dict:
 def index():
     """The register: search by name, address or postcode, kind, status and distance from a place."""
     arguments = _search_arguments(request.args)
-    page = arguments.pop("page")
     form = arguments.pop("form")
-    query = context_search(current_user.organisation_id, **arguments)
-    session = get_session()
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    contexts = session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("contexts/index.html", contexts=contexts, kind_labels=CONTEXT_KIND_LABELS, total=total,
-                           page=page, pages=max(1, -(-total // PAGE_SIZE)), form=form, distances=SEARCH_DISTANCES,
-                           location_text=location_text)
+    found = params.paginate(context_search(current_user.organisation_id, **arguments), request.args, PAGE_SIZE,
+                            scalars=True)
+    return render_template("contexts/index.html", contexts=found.rows, kind_labels=CONTEXT_KIND_LABELS,
+                           total=found.total, page=found.number, pages=found.pages, form=form,
+                           distances=SEARCH_DISTANCES, location_text=location_text)
 
 
 NEAR_DISTANCES = (100, 250, 500, 1000)
@@ -206,14 +202,8 @@ def profile(context_id: int):
     within = int(raw)
     period, since = params.period(request.args)
     merged = session.scalars(merged_into(context.id)).all()
-    links_page = params.page_number(request.args, "links_page")
     organisations = visible_organisations()
-    all_links = context_links(context.id, organisations)
-    links_total = session.scalar(select(func.count()).select_from(all_links.order_by(None).subquery()))
-    links_pages = max(1, -(-links_total // LINKS_PER_PAGE))
-    if links_page > links_pages:
-        params.bad_parameter("links_page", str(links_page), f"is past the last page ({links_pages})")
-    links = session.execute(all_links.limit(LINKS_PER_PAGE).offset((links_page - 1) * LINKS_PER_PAGE)).all()
+    links = params.paginate(context_links(context.id, organisations), request.args, LINKS_PER_PAGE, "links_page")
     linked = session.scalars(linked_people(context.id, organisations).limit(PEER_GROUPS_AT_MOST + 1)).all()
     groups = (grouped(session, linked, ties(session, linked, among_them=True, leave_out_context=context.id))
               if len(linked) <= PEER_GROUPS_AT_MOST else None)
@@ -229,10 +219,10 @@ def profile(context_id: int):
         context=context,
         kind_label=CONTEXT_KIND_LABELS[context.kind],
         concern_labels=CONCERN_CODES,
-        links=links,
-        links_total=links_total,
-        links_page=links_page,
-        links_pages=links_pages,
+        links=links.rows,
+        links_total=links.total,
+        links_page=links.number,
+        links_pages=links.pages,
         peer_groups_at_most=PEER_GROUPS_AT_MOST,
         peer_groups=groups,
         near_total=near_total,

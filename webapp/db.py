@@ -2,7 +2,7 @@
 user's organisation (row-level security, models.security)."""
 
 from flask import Flask, abort, current_app, g
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from models.base import make_engine, make_session_factory
@@ -50,10 +50,11 @@ def act_for_organisation(organisation_id: int | None) -> None:
 
 def visible_organisations() -> tuple[int, ...]:
     """The organisations whose rows this request may read (its own and those sharing with it), as
-    named to row-level security; looked up once per request."""
+    named to row-level security: looked up by the first transaction that acts for an organisation,
+    none when the request acts for none."""
     if "visible_organisations" not in g:
-        g.visible_organisations = tuple(sorted(get_session().scalar(select(func.csmap_visible_organisations()))))
-    return g.visible_organisations
+        get_session().connection()  # beginning a transaction names them (_act_in_new_transaction)
+    return g.get("visible_organisations", ())
 
 
 def _act_in_new_transaction(_session, _transaction, connection) -> None:

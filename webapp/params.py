@@ -1,15 +1,17 @@
 """Query parameters shared by pages and the API; a bad value is a 400 naming the parameter."""
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import abort, request
+from sqlalchemy import Select, func, select
 
 from geo.hexes import MAP_RESOLUTIONS, BBox, resolution_for_zoom
 from models.codes import CONCERN_CODES, ContextKind, MissingType
 from models.queries import EpisodeLayer, EpisodeSelection, MapLayer
 from models.times import last_months_start, london_midnight
-from webapp.db import visible_organisations
+from webapp.db import get_session, visible_organisations
 
 DEFAULT_RESOLUTION = 9
 
@@ -101,6 +103,27 @@ def page_number(args, name: str = "page") -> int:
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10_000:
         bad_parameter(name, raw, "is not a page number")
     return int(raw)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list
+    number: int
+    pages: int
+    total: int
+
+
+def paginate(query: Select, args, size: int, name: str = "page", scalars: bool = False) -> Page:
+    """The page of ``query``'s rows that ``args[name]`` names (the first when it names none), and how
+    many there are; a page past the last is a 400 naming it. ``scalars``: rows of one entity."""
+    number = page_number(args, name)
+    session = get_session()
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-total // size))
+    if number > pages:
+        bad_parameter(name, str(number), f"is past the last page ({pages})")
+    result = session.execute(query.limit(size).offset((number - 1) * size))
+    return Page(result.scalars().all() if scalars else result.all(), number, pages, total)
 
 
 def iso_date(args, name: str) -> date | None:

@@ -217,17 +217,17 @@ def _hotspot_near(session, point: LatLng, since: datetime) -> Flag | None:
     return hotspot_flag(point, hotspot_field(session, since, visible_organisations()))
 
 
-def hotspot_field(session, since: datetime, organisations: tuple[int, ...] = ()) -> LocalGiStar:
+def hotspot_field(session, since: datetime, organisations: tuple[int, ...] | None = None) -> LocalGiStar:
     """The counts of missing episodes (last seen) per hexagon since ``since``, everywhere, ready
     for Gi*; kept while the data is unchanged (webapp.data_cache): reading the counts is most of a
     check's time. Whole calendar months: the counts come from the monthly totals alone.
     ``organisations``, those the reader may see, are named to the query as constants for routing
-    (EpisodeSelection.organisations); the policies apply either way."""
+    (EpisodeSelection.organisations); without them the policies alone decide."""
     def compute():
-        selection = replace(EpisodeSelection(), started_from=since, organisations=organisations)
+        selection = replace(EpisodeSelection(), started_from=since, organisations=organisations or ())
         return LocalGiStar({row.cell: row.episodes
                             for row in session.execute(episode_hex_counts(HOTSPOT_RESOLUTION, selection))})
-    return RESULTS.get(session, ("hotspot field", since), compute, organisations or None)
+    return RESULTS.get(session, ("hotspot field", since), compute, organisations)
 
 
 def hotspot_flag(point: LatLng, field: LocalGiStar) -> Flag | None:

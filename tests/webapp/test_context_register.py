@@ -165,6 +165,7 @@ def test_the_register_is_searched(signed_in, park):
     ("near=XX1+1XX", "near: &#39;XX1 1XX&#39;"),
     ("within=7", "within: &#39;7&#39;"),
     ("page=0", "page: &#39;0&#39;"),
+    ("page=9", "page: &#39;9&#39; is past the last page (1)"),
 ])
 def test_a_bad_search_is_a_400_naming_the_field(signed_in, query, named):
     response = signed_in.get(f"/contexts/?{query}")
