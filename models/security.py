@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, func, select
 
+from models.validation import record_id
+
 APP_ROLE = "csmap_app"
 ORGANISATION_SETTING = "csmap.organisation_id"
 VISIBLE_SETTING = "csmap.visible_organisations"
@@ -33,7 +35,7 @@ def act_for(connection: Connection, organisation_id: int | None,
 
 def _number(value) -> int:
     """An organisation's id, from an int or its digits; anything else is refused."""
-    if isinstance(value, bool) or not isinstance(value, int | str) \
-            or not (str(value).isascii() and str(value).isdigit()):
+    number = record_id(value)
+    if number is None:
         raise ValueError(f"{value!r} is not an organisation's id")
-    return int(value)
+    return number

@@ -75,13 +75,19 @@ class PeerGroup:
     ties: list[tuple]  # (YoungPerson, YoungPerson, Tie) within the group
 
 
+def people_by_id(session, ids: Iterable[int]) -> dict[int, YoungPerson]:
+    """The young people with ``ids`` among those the reader may see, by id."""
+    ids = sorted(set(ids))
+    return {person.id: person for person in session.scalars(select(YoungPerson).where(
+        YoungPerson.organisation_id.in_(visible_organisations()), YoungPerson.id.in_(ids)))} if ids else {}
+
+
 def grouped(session, people: Sequence[int], joined: dict) -> list[PeerGroup]:
     """The peer groups that the strong ``joined`` ties make among ``people``, with the people loaded."""
     joined = {pair: tie for pair, tie in joined.items() if tie.strong}
     groups = peer_groups(people, joined)
     wanted = {person for group in groups for person in group}
-    loaded = ({p.id: p for p in session.scalars(select(YoungPerson).where(
-        YoungPerson.organisation_id.in_(visible_organisations()), YoungPerson.id.in_(wanted)))} if wanted else {})
+    loaded = people_by_id(session, wanted)
     return [
         PeerGroup(
             members=sorted((loaded[person] for person in group), key=lambda p: p.reference),

@@ -27,8 +27,8 @@ from models.validation import InvalidInput
 from webapp import params
 from webapp.access import Access, declare
 from webapp.contexts import show_errors
-from webapp.db import MAX_ID, get_or_404, get_session, visible_organisations
-from webapp.peers import grouped, ties
+from webapp.db import MAX_ID, get_or_404, get_session
+from webapp.peers import grouped, people_by_id, ties
 
 bp = Blueprint("people", __name__, url_prefix="/young-people")
 declare(bp, Access.INDIVIDUALS)
@@ -63,8 +63,7 @@ def profile(person_id: int):
     direct = ties(session, [person.id], among_them=False)
     peer_ids = sorted({peer for _, peer in direct})
     strong_ids = sorted({peer for (_, peer), tie in direct.items() if tie.strong})
-    peers = ({p.id: p for p in session.scalars(select(YoungPerson).where(
-        YoungPerson.organisation_id.in_(visible_organisations()), YoungPerson.id.in_(peer_ids)))} if peer_ids else {})
+    peers = people_by_id(session, peer_ids)
     cases = {record.context_id: CaseState(record)
              for record in session.scalars(latest_records([context.id for _, context in links]))} if links else {}
     return render_template(
