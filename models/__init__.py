@@ -5,6 +5,7 @@ Query builders return ``Select`` objects; callers run them and own the transacti
 
 import models.contexts  # noqa: F401  (registers the soft-deletion filter on every session)
 import models.links  # noqa: F401  (and the one for removed links)
+import models.upkeep  # noqa: F401  (and the totals and tokens kept after each flush)
 from models.aggregates import EpisodeDataVersion, EpisodeHexMonth, OrganisationDataVersion
 from models.audit import AuditEvent
 from models.base import Base

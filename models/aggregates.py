@@ -7,11 +7,10 @@ array's length, and the distinct young people over several months are the size o
 union, which ``intarray`` merges in C (the ``distinct_union`` aggregate). Whole months of a window
 come from here and its partial months from the episodes table, so any window is exact.
 
-Triggers on ``missing_episodes`` keep the rows right on every insert, update and delete
-(migrations ``c3d9e1f2a7b4``, ``a4c8e2f61b93``, which split them by organisation and put them under
-row-level security, and ``c2e4a6b8d0f3``, which recounts only the organisation whose episodes
-changed); the application never writes them. The owner truncates both tables together. Only the resolutions
-that are drawn over whole areas are kept: at 10 a month's row is about one episode.
+Every writer of ``missing_episodes`` recounts the months it changed, for the organisation whose
+episodes they are, in its own transaction (models.upkeep; migration ``1a3c5e7b9d2f``, where
+triggers did it before); the app's role cannot write them itself. Only the resolutions that are
+drawn over whole areas are kept: at 10 a month's row is about one episode.
 """
 
 import uuid
@@ -53,9 +52,9 @@ class EpisodeDataVersion(Base):
 
 class OrganisationDataVersion(Base):
     """A token per organisation and table (young people, context links, missing episodes), renewed
-    by triggers for every statement that writes the organisation's rows (migration
-    ``d4f6a8c0e2b5``): one authority's import leaves the others' kept results current, and on
-    Citus the tokens live in the organisation's shard."""
+    by every writer of the organisation's rows in its own transaction (models.upkeep): one
+    authority's import leaves the others' kept results current, and on Citus the tokens live in
+    the organisation's shard."""
 
     __tablename__ = "organisation_data_versions"
 

@@ -29,13 +29,27 @@ def utcnow() -> datetime:
 def copy_rows(connection: Connection, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
     """Stream ``rows`` into ``table`` with ``COPY``, through ``connection``'s transaction: ten times
     faster than INSERTs for the demo's million episodes or an import's 100,000 placements.
-    Geometries go as extended WKT, arrays as lists. Returns the number of rows."""
+    Geometries go as extended WKT, arrays as lists. Returns the number of rows. Rows of the tables
+    that totals and tokens are kept for must name their organisation, and are kept for here."""
+    from models import upkeep  # which imports the models, and so this module
+
+    kept = table in upkeep.KEPT_TABLES.values()
+    if kept and "organisation_id" not in columns:
+        raise ValueError(f"rows copied into {table} must name their organisation_id")
+    written = upkeep.Written()
+    organisation_at = columns.index("organisation_id") if kept else None
+    started_at = columns.index("started_at") if kept and table == "missing_episodes" else None
     count = 0
     with connection.connection.driver_connection.cursor() as cursor:
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
                 count += 1
+                if started_at is not None:
+                    written.episode_month(row[organisation_at], row[started_at])
+                elif kept:
+                    written.table(row[organisation_at], table)
+    upkeep.keep(connection, written)
     return count
 
 

@@ -18,6 +18,7 @@ from geo.areas import AreaError, area_from_geojson, area_m2, inside_point
 from geo.coords import LatLng
 from geo.hexes import cells_of
 from geo.locations import LocationError
+from models import upkeep
 from models.base import utcnow
 from models.codes import CONTEXT_KIND_LABELS, ContextChangeAction, ContextKind, ContextStatus
 from models.locations import resolve_location
@@ -290,14 +291,19 @@ def merge_contexts(session: Session, kept: Context, duplicate: Context, user: Us
                                  f"not a {CONTEXT_KIND_LABELS[kept.kind].lower()}: edit one first"))
     if errors:
         raise InvalidInput(errors)
-    moved = 0
+    moved, written = 0, upkeep.Written()
     for column in (ContextLink.context_id, MissingEpisode.last_seen_context_id, MissingEpisode.found_context_id,
                    Placement.provider_context_id):
         statement = update(column.class_).where(column == duplicate.id)
         if organisations is not None:
             statement = statement.where(column.class_.organisation_id.in_(organisations))
-        moved += session.execute(statement.values({column.key: kept.id})
-                                 .execution_options(synchronize_session=False)).rowcount
+        owners = session.scalars(statement.values({column.key: kept.id}).returning(column.class_.organisation_id)
+                                 .execution_options(synchronize_session=False, upkeep_by_caller=True)).all()
+        moved += len(owners)
+        if column.class_ in upkeep.KEPT_TABLES:  # a context moves no episode between hexagons: tokens only
+            for organisation_id in set(owners):
+                written.table(organisation_id, upkeep.KEPT_TABLES[column.class_])
+    upkeep.keep(session.connection(), written)
     duplicate.deleted_at, duplicate.merged_into_id = utcnow(), kept.id
     # Records merged into the duplicate earlier now point at the kept one too: one step finds them all.
     session.execute(update(Context).where(Context.merged_into_id == duplicate.id).values(merged_into_id=kept.id)

@@ -28,17 +28,18 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
 from models.cases import latest_per_context
-from models.safeguarding import CaseNote, CaseRecord, Context
+from models.safeguarding import CaseNote, CaseRecord, Context, its_context_key, its_context_organisation
 
 
 class ContextRead(Base):
     """When a user last opened another organisation's context from their list."""
 
     __tablename__ = "context_reads"
-    __table_args__ = (PrimaryKeyConstraint("user_id", "context_id"),)
+    __table_args__ = (PrimaryKeyConstraint("user_id", "context_id"), its_context_key())
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"), index=True)
+    context_id: Mapped[int] = mapped_column(index=True)
+    context_organisation_id: Mapped[int] = mapped_column(default=its_context_organisation)
     read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -122,6 +122,8 @@ class Context(Base):
             name="point_or_area",
         ),
         cells_check("cells"),
+        # Referred to with the organisation by the context's history (its_context_key).
+        UniqueConstraint("organisation_id", "id", name="uq_contexts_organisation_id_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,9 +154,32 @@ class Context(Base):
     responsible_organisation: Mapped[Organisation | None] = relationship(foreign_keys=[responsible_organisation_id])
     links: Mapped[list["ContextLink"]] = relationship(back_populates="context")
     changes: Mapped[list["ContextChange"]] = relationship(
-        back_populates="context", order_by="ContextChange.id.desc()", foreign_keys="ContextChange.context_id")
+        back_populates="context", order_by="ContextChange.id.desc()",
+        foreign_keys="[ContextChange.context_organisation_id, ContextChange.context_id]")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+def its_context_organisation(context) -> int | None:
+    """Column default for a history row written with only its context's id: the context's
+    organisation, looked up (one row is written at a time)."""
+    context_id = context.get_current_parameters()["context_id"]
+    return context.connection.scalar(select(Context.organisation_id).where(Context.id == context_id))
+
+
+def its_context_key() -> ForeignKeyConstraint:
+    """A context's history row names the context with its organisation, which its row-level
+    security policy tests on the row itself: on Citus a policy may read no other table."""
+    return ForeignKeyConstraint(["context_organisation_id", "context_id"], ["contexts.organisation_id", "contexts.id"])
+
+
+def its_link_organisation(context) -> int | None:
+    """Column default for a link's change written with only the link's id: the linked child's
+    organisation, looked up."""
+    link_id = context.get_current_parameters().get("link_id")
+    if link_id is None:
+        return None
+    return context.connection.scalar(select(ContextLink.organisation_id).where(ContextLink.id == link_id))
 
 
 class ContextChange(Base):
@@ -162,10 +187,15 @@ class ContextChange(Base):
     before and after. Append-only, like the audit log (migration 2d6b8f0e4a17)."""
 
     __tablename__ = "context_changes"
-    __table_args__ = ({"implicit_returning": False},)
+    __table_args__ = (
+        its_context_key(),
+        CheckConstraint("(link_id IS NULL) = (link_organisation_id IS NULL)", name="link_organisation"),
+        {"implicit_returning": False},
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"), index=True)
+    context_id: Mapped[int] = mapped_column(index=True)
+    context_organisation_id: Mapped[int] = mapped_column(default=its_context_organisation)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     username: Mapped[str] = mapped_column(String(80))
@@ -177,8 +207,12 @@ class ContextChange(Base):
     other_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"))
     # The link a link change is about.
     link_id: Mapped[int | None] = mapped_column(ForeignKey("context_links.id"))
+    # The linked child's organisation, which the policy tests: a change to a link is seen only by
+    # those who may see the link.
+    link_organisation_id: Mapped[int | None] = mapped_column(Integer, default=its_link_organisation)
 
-    context: Mapped[Context] = relationship(back_populates="changes", foreign_keys=[context_id])
+    context: Mapped[Context] = relationship(back_populates="changes",
+                                            foreign_keys=[context_organisation_id, context_id])
 
     # JSONB keeps keys shortest first: the history shows them in the order of the form instead.
     FIELD_ORDER = ("young person", "name", "kind", "location", "address", "responsible organisation", "status", "role", "concerns", "first seen",
@@ -314,11 +348,13 @@ class CaseRecord(Base):
         CheckConstraint("(stage = 'closure') = (next_review_on IS NULL)", name="review_unless_closed"),
         # The agencies' own lists (models.inbox) and row-level security ask which cases name them.
         Index("ix_case_records_agency_ids", "agency_ids", postgresql_using="gin"),
+        its_context_key(),
         {"implicit_returning": False},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"), index=True)
+    context_id: Mapped[int] = mapped_column(index=True)
+    context_organisation_id: Mapped[int] = mapped_column(default=its_context_organisation)
     stage: Mapped[CaseStage] = mapped_column(enum_column(CaseStage, name="case_stage"))
     held_on: Mapped[date] = mapped_column(Date)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -337,10 +373,11 @@ class CaseNote(Base):
     """A note an agency adds against a context. Never changed."""
 
     __tablename__ = "case_notes"
-    __table_args__ = ({"implicit_returning": False},)
+    __table_args__ = (its_context_key(), {"implicit_returning": False})
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"), index=True)
+    context_id: Mapped[int] = mapped_column(index=True)
+    context_organisation_id: Mapped[int] = mapped_column(default=its_context_organisation)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from geo.coords import LatLng
 from geo.hexes import cells_of
 from geo.postcodes import normalise_postcode
+from models import upkeep
 from models.base import copy_rows
 from models.codes import PLACE_CODES, MissingType
 from models.geography import Postcode
@@ -440,6 +441,11 @@ def _row_values(point: LatLng | None) -> dict:
     return {"location": point.wkt if point else None, "cells": cells_of(point) if point else None}
 
 
+def _renew(session, organisation: Organisation, table: str) -> None:
+    """The organisation's token of ``table``, after statements that wrote it (models.upkeep)."""
+    upkeep.renew_data_versions(session.connection(), organisation.id, [table])
+
+
 def _write_people(session, checked: CheckedReturn, organisation: Organisation, written: Written) -> dict[str, int]:
     # The home is the HOME_POST of each child's latest episode that has one.
     homes: dict[str, str] = {}
@@ -468,12 +474,16 @@ def _write_people(session, checked: CheckedReturn, organisation: Organisation, w
             written.add("young people", "unchanged")
     ids = {person.reference: person.id for person in stored.values()}
     if new_rows:
-        created = session.execute(insert(YoungPerson).returning(YoungPerson.reference, YoungPerson.id), new_rows)
+        created = session.execute(insert(YoungPerson).returning(YoungPerson.reference, YoungPerson.id)
+                                  .execution_options(upkeep_by_caller=True), new_rows)
         ids.update(dict(created.all()))
         written.add("young people", "created", len(new_rows))
     for change in changes:  # few, and each may set different columns
         session.execute(update(YoungPerson).where(YoungPerson.organisation_id == organisation.id,
-                                                  YoungPerson.id == change.pop("id")).values(**change))
+                                                  YoungPerson.id == change.pop("id")).values(**change)
+                        .execution_options(upkeep_by_caller=True))
+    if new_rows or changes:
+        _renew(session, organisation, "young_people")
     written.add("young people", "updated", len(changes))
     return ids
 
@@ -515,7 +525,7 @@ def _write_missing(session, checked: CheckedReturn, people: dict[str, int], orga
                    written: Written) -> None:
     stored = _stored_episodes(session, organisation, {episode.child for episode in checked.missing})
     by_day = {(s.child, _london_day(s.started_at)): s for episodes in stored.values() for s in episodes}
-    new_rows = []
+    new_rows, updated = [], False
     for episode in checked.missing:
         existing = by_day.get((episode.child, episode.started_on))
         started, ended = episode_times(episode, existing)
@@ -524,11 +534,16 @@ def _write_missing(session, checked: CheckedReturn, people: dict[str, int], orga
         elif existing.ended_at == ended and existing.missing_type == episode.missing_type:
             written.add("missing episodes", "unchanged")
         else:
+            # Neither column places the episode in the monthly totals: only the token is renewed.
             session.execute(update(MissingEpisode).where(MissingEpisode.organisation_id == organisation.id,
                                                          MissingEpisode.id == existing.id)
-                            .values(missing_type=episode.missing_type, ended_at=ended))
+                            .values(missing_type=episode.missing_type, ended_at=ended)
+                            .execution_options(upkeep_by_caller=True))
             written.add("missing episodes", "updated")
-    if new_rows:
+            updated = True
+    if updated:
+        _renew(session, organisation, "missing_episodes")
+    if new_rows:  # copy_rows keeps the totals and tokens of what it copies in
         copy_rows(session.connection(), MissingEpisode.__tablename__,
                   ("organisation_id", "young_person_id", "missing_type", "started_at", "ended_at"), new_rows)
         written.add("missing episodes", "created", len(new_rows))

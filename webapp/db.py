@@ -42,26 +42,26 @@ def get_session() -> Session:
 def act_for_organisation(organisation_id: int | None) -> None:
     """From now on in this request, every transaction acts for ``organisation_id``."""
     g.organisation_id = organisation_id
-    g.pop("visible_organisations", None)
+    g.pop("reach", None)
     session = get_session()
     if session.in_transaction():
-        g.visible_organisations = act_for(session.connection(), organisation_id)
+        g.reach = act_for(session.connection(), organisation_id)
 
 
 def visible_organisations() -> tuple[int, ...]:
     """The organisations whose rows this request may read (its own and those sharing with it), as
     named to row-level security: looked up by the first transaction that acts for an organisation,
     none when the request acts for none."""
-    if "visible_organisations" not in g:
+    if "reach" not in g:
         get_session().connection()  # beginning a transaction names them (_act_in_new_transaction)
-    return g.get("visible_organisations", ())
+    return g.reach.organisations if "reach" in g else ()
 
 
 def _act_in_new_transaction(_session, _transaction, connection) -> None:
     # SET LOCAL lasts one transaction: name the organisations again in each new one, looking up
-    # which it may read only in the first.
+    # what it may read only in the first.
     if "organisation_id" in g:
-        g.visible_organisations = act_for(connection, g.organisation_id, g.get("visible_organisations"))
+        g.reach = act_for(connection, g.organisation_id, g.get("reach"))
 
 
 def discard_changes() -> None:

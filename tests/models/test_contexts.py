@@ -331,6 +331,7 @@ def test_every_session_write_to_contexts_renews_their_data_version(session, park
 def test_reading_contexts_keeps_their_data_version(session, park):
     before = contexts_token(session)
     session.scalars(select(Context)).all()
-    session.execute(update(ContextLink).where(ContextLink.context_id == park.id).values(concern_codes=["11A"]))
+    session.execute(update(ContextLink).where(ContextLink.context_id == park.id).values(concern_codes=["11A"])
+                    .execution_options(upkeep_by_caller=True))
     session.flush()
     assert contexts_token(session) == before

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from geo.coords import LatLng
 from geo.hexes import MAP_RESOLUTIONS, cells_in_box, cells_of
+from models import upkeep
 from models.aggregates import AGGREGATED_RESOLUTIONS, EpisodeHexMonth
 from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability
 from models.people import Organisation
@@ -183,7 +184,13 @@ def test_monthly_totals_follow_inserts_updates_and_deletes(session, episodes):
         session.delete(episode)
     session.flush()
     assert totals_in_database(session) == totals_recounted(session)
-    session.execute(delete(MissingEpisode))
+    # A statement cannot be read for what it changed: its caller recounts, as after a change in psql.
+    organisation_id = stored[0].organisation_id
+    with pytest.raises(RuntimeError, match="upkeep_by_caller"):
+        session.execute(delete(MissingEpisode))
+    session.execute(delete(MissingEpisode).execution_options(upkeep_by_caller=True))
+    assert totals_in_database(session) != {}
+    upkeep.recount_organisation(session.connection(), organisation_id)
     assert totals_in_database(session) == {}
 
 
