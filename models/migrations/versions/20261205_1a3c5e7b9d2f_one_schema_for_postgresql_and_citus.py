@@ -79,11 +79,7 @@ DECLARE
     first_month date := (SELECT min(m) FROM unnest(months) AS m);
     last_month date := (SELECT max(m) FROM unnest(months) AS m);
 BEGIN
-    -- The writers' own organisations only; the owner (who names none) may recount any.
-    IF csmap_acting_organisation() IS NOT NULL AND NOT organisation = ANY (csmap_visible_organisations()) THEN
-        RAISE EXCEPTION 'organisation %: its totals are not yours to recount', organisation
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
+    -- Anyone may call it: it only brings an organisation's totals back to what its episodes say.
     -- One writer of an organisation's totals at a time.
     PERFORM pg_advisory_xact_lock(hashtext('episode_hex_months'), organisation);
     DELETE FROM episode_hex_months
@@ -107,7 +103,6 @@ LANGUAGE sql {OWNER_ONLY} AS $$
     -- so that two writers of the same organisation wait for each other rather than deadlock.
     INSERT INTO organisation_data_versions AS v (organisation_id, table_name, token)
     SELECT organisation, t, gen_random_uuid() FROM unnest(tables) AS t
-    WHERE csmap_acting_organisation() IS NULL OR organisation = ANY (csmap_visible_organisations())
     ORDER BY t
     ON CONFLICT (organisation_id, table_name) DO UPDATE SET token = excluded.token $$"""
 
