@@ -129,10 +129,12 @@ def citus_url() -> str:
 def plain_database():
     """The plain PostgreSQL side: a copy of the template with the tests' postcodes and the demo."""
     url = copy_template_database("citusref")
-    keep_only_the_tests_postcodes(url)
-    walk.seed_demo(url, DEMO_PASSWORD)
-    yield url
-    drop_database(url)
+    try:
+        keep_only_the_tests_postcodes(url)
+        walk.seed_demo(url, DEMO_PASSWORD)
+        yield url
+    finally:  # dropped even when the demo could not be written
+        drop_database(url)
 
 
 @pytest.fixture(scope="session")

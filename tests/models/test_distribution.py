@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import select, text
 
 from geo.coords import LatLng
 from geo.hexes import MAP_RESOLUTIONS, cells_of
@@ -358,8 +358,8 @@ def tokens(session, organisation_id: int) -> dict:
                                 .where(OrganisationDataVersion.organisation_id == organisation_id)).all())
 
 
-def test_the_monthly_totals_trigger_recounts_only_the_organisation_that_changed(session, two_authorities_one_hexagon):
-    """What lets it run on a shard (models.distribution.CO_LOCATED_TRIGGERS)."""
+def test_the_monthly_totals_are_recounted_only_for_the_organisation_that_changed(session, two_authorities_one_hexagon):
+    """Each statement names one organisation (models.upkeep), which Citus routes to its shards."""
     ours, theirs = two_authorities_one_hexagon
     before = stored_rows(session, "episode_hex_months", theirs.organisation_id)
     assert before and stored_rows(session, "episode_hex_months", ours.organisation_id)
@@ -388,13 +388,16 @@ def test_a_write_renews_only_its_own_organisation_s_data_version(session, two_au
     session.add(context)
     session.flush()
     ours_before, theirs_before = tokens(session, ours.organisation_id), tokens(session, theirs.organisation_id)
+    episode = session.scalar(select(MissingEpisode).where(MissingEpisode.young_person_id == ours.id))
     if table == "missing_episodes" and write == "update":
-        session.execute(update(MissingEpisode).where(MissingEpisode.young_person_id == ours.id)
-                        .values(ended_at=STARTED + timedelta(hours=5)))
+        episode.ended_at = STARTED + timedelta(hours=5)
+        session.flush()
     elif table == "missing_episodes":
-        session.execute(delete(MissingEpisode).where(MissingEpisode.young_person_id == ours.id))
+        session.delete(episode)
+        session.flush()
     elif table == "young_people":
-        session.execute(update(YoungPerson).where(YoungPerson.id == ours.id).values(sex=1))
+        ours.sex = 1
+        session.flush()
     else:
         session.add(ContextLink(young_person=ours, context_id=context.id, role=LinkRole.FREQUENTS,
                                 first_seen_on=date(2026, 1, 1), recorded_by_id=ours.organisation_id,
@@ -407,11 +410,13 @@ def test_a_write_renews_only_its_own_organisation_s_data_version(session, two_au
     assert tokens(session, theirs.organisation_id) == theirs_before
 
 
-def test_one_statement_renews_the_version_of_each_organisation_it_writes(session, two_authorities_one_hexagon):
+def test_one_flush_renews_the_version_of_each_organisation_it_writes(session, two_authorities_one_hexagon):
     children = two_authorities_one_hexagon
     before = {child.organisation_id: tokens(session, child.organisation_id) for child in children}
-    session.execute(update(MissingEpisode).where(MissingEpisode.young_person_id.in_([c.id for c in children]))
-                    .values(ended_at=STARTED + timedelta(hours=6)))
+    for episode in session.scalars(select(MissingEpisode).where(
+            MissingEpisode.young_person_id.in_([c.id for c in children]))):
+        episode.ended_at = STARTED + timedelta(hours=6)
+    session.flush()
     for child in children:
         after = tokens(session, child.organisation_id)
         assert after["missing_episodes"] != before[child.organisation_id]["missing_episodes"]

@@ -18,9 +18,11 @@ from webapp.access import Access, needs
 @pytest.fixture(scope="module")
 def walk_database():
     url = copy_template_database("walk")
-    walk.seed_demo(url, DEMO_PASSWORD)
-    yield url
-    drop_database(url)
+    try:
+        walk.seed_demo(url, DEMO_PASSWORD)
+        yield url
+    finally:  # dropped even when the demo could not be written
+        drop_database(url)
 
 
 @pytest.fixture(scope="module")
