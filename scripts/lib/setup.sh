@@ -217,6 +217,7 @@ prepare_database() {
 # SECRET_KEY from the environment, or one made once for this clone and kept in var/ (its owner only).
 ensure_secret_key() {
   if [ -z "${SECRET_KEY:-}" ]; then
+    mkdir -p "$VAR"
     [ -s "$VAR/secret_key" ] || (umask 077 && "$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(32))' > "$VAR/secret_key")
     SECRET_KEY="$(cat "$VAR/secret_key")"
   fi

@@ -16,9 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Both need a superuser where they are missing; ./scripts/run creates them before migrating.
-    op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    # Both need a superuser where they are missing; ./scripts/run and models.distribution.deploy
+    # create them before migrating. Only where missing: Citus passes CREATE EXTENSION on to the
+    # workers even when it exists, and there the migrating owner is not the extension's owner.
+    for extension in ("postgis", "btree_gist"):
+        if not op.get_bind().scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = :name"), {"name": extension}):
+            op.execute(f"CREATE EXTENSION {extension}")
     op.create_table('local_authorities',
     sa.Column('code', sa.String(length=9), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),

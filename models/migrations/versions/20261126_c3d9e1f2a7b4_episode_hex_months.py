@@ -86,8 +86,10 @@ $$
 
 
 def upgrade() -> None:
-    # intarray (a trusted contrib extension) merges sorted integer arrays in C.
-    op.execute("CREATE EXTENSION IF NOT EXISTS intarray")
+    # intarray (a trusted contrib extension) merges sorted integer arrays in C. Only where missing,
+    # as Citus passes CREATE EXTENSION on to the workers even when it exists (see 7c247435eb7e).
+    if not op.get_bind().scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'intarray'")):
+        op.execute("CREATE EXTENSION intarray")
     op.execute("CREATE AGGREGATE distinct_union (integer[]) (SFUNC = _int_union, STYPE = integer[], INITCOND = '{}')")
     op.create_table(
         "episode_hex_months",
