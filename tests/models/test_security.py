@@ -191,6 +191,8 @@ WRITTEN = {"young_people", "contexts", "context_links", "missing_episodes", "pla
            "api_tokens", "users"}
 APPEND_ONLY = {"audit_events", "context_changes", "case_records", "case_notes", "child_meetings"}
 UPSERTED = {"context_reads"}  # added or moved on, never removed
+# UPDATE only for the lock Citus takes on a referenced reference table; its policy lets no row change.
+LOCKED = {"organisations"}
 
 
 def test_every_table_has_the_grants_it_should(two_authorities):
@@ -206,9 +208,19 @@ def test_every_table_has_the_grants_it_should(two_authorities):
             expected_writes = table in WRITTEN
             assert rights["SELECT"], table
             assert rights["INSERT"] == (expected_writes or table in APPEND_ONLY | UPSERTED), table
-            assert rights["UPDATE"] == (expected_writes or table in UPSERTED), table
+            assert rights["UPDATE"] == (expected_writes or table in UPSERTED | LOCKED), table
             assert rights["DELETE"] == expected_writes, table
             assert not rights["TRUNCATE"], table
+
+
+def test_the_app_role_may_lock_the_organisations_but_change_none(two_authorities):
+    engine, ids = two_authorities
+    with engine.connect() as connection, connection.begin():
+        act_for(connection, ids["Kensington"])
+        changed = connection.execute(text("UPDATE organisations SET name = 'Renamed'"))
+        assert changed.rowcount == 0
+        assert connection.scalar(text("SELECT count(*) FROM organisations WHERE name = 'Renamed'")) == 0
+        assert connection.scalar(text("SELECT count(*) FROM organisations")) >= len(ids)
 
 
 def test_records_tables_have_row_level_security(two_authorities):
@@ -217,7 +229,7 @@ def test_records_tables_have_row_level_security(two_authorities):
         secured = set(connection.scalars(text("SELECT relname FROM pg_class WHERE relrowsecurity")))
     assert {"young_people", "contexts", "context_links", "missing_episodes", "placements", "import_runs",
             "audit_events", "episode_hex_months", "context_changes", "case_records", "case_notes", "child_meetings",
-            "context_reads"} <= secured
+            "context_reads", "organisations"} <= secured
 
 
 def test_the_placement_checks_hotspot_field_is_kept_per_organisation(two_authorities):
