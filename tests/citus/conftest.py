@@ -30,12 +30,12 @@ from models.demo import (
     NEIGHBOURING_AUTHORITIES,
     synthetic_return,
 )
+from models.distribution import OWNER_ROLE, deploy, tables
 from models.security import APP_ROLE
 from tests import walk
 from tests.citus import CITUS_URL, SKIP_REASON
 from tests.conftest import DEMO_PASSWORD, as_app_role, copy_template_database, drop_database
 
-OWNER_ROLE = "csmap"  # the owner deploy() creates, as ./scripts/run's cluster has it
 # Every London borough (the SSDA903 return's postcodes, the hexagons' nearest postcodes) and the
 # authorities the demo places children in or near (models.demo).
 AUTHORITIES = (DEMO_AUTHORITY, *NEIGHBOURING_AUTHORITIES, *DISTANT_AUTHORITIES, *NEARBY_OUTSIDE_AUTHORITIES)
@@ -70,8 +70,6 @@ def empty_database(superuser_url: str) -> None:
     sequences: what deploy() and the migrations made, shards included) and the privileges they
     were given there. Not DROP SCHEMA public CASCADE: Citus keeps its citus_tables view in public,
     so that would drop the citus extension too (citusdata/citus#6901)."""
-    from models.distribution import tables  # being changed alongside these tests: imported when they run
-
     engine = create_engine(superuser_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
@@ -139,8 +137,6 @@ def plain_database():
 
 @pytest.fixture(scope="session")
 def cluster(citus_url, plain_database) -> Cluster:
-    from models.distribution import deploy  # written alongside these tests: imported only when they run
-
     owner_password, app_password = os.environ.get("CITUS_OWNER_PASSWORD"), os.environ.get("CITUS_APP_PASSWORD")
     found = Cluster(citus_url, as_role(citus_url, OWNER_ROLE, owner_password),
                     as_role(citus_url, APP_ROLE, app_password))

@@ -13,6 +13,7 @@ writes get from sequences are the same on both engines only while one session wr
 import pytest
 from sqlalchemy import create_engine, text
 
+from models.distribution import ANCHOR, KEY, PLAN, Placing, tables
 from tests import walk
 from tests.citus import CITUS_URL, SKIP_REASON
 from tests.conftest import DEMO_PASSWORD
@@ -29,8 +30,6 @@ def test_deploying_again_changes_nothing(cluster):
 
 
 def test_every_table_is_placed_as_planned(cluster):
-    from models.distribution import ANCHOR, KEY, PLAN, Placing, tables
-
     engine = create_engine(cluster.owner_url)
     try:
         with engine.connect() as connection:

@@ -12,7 +12,17 @@ from geo.hexes import MAP_RESOLUTIONS, cells_of
 from models.aggregates import AGGREGATED_RESOLUTIONS, EpisodeHexMonth, OrganisationDataVersion
 from models.base import make_engine
 from models.codes import ContextKind, LinkRole, MissingType, OrganisationKind, Reliability
-from models.distribution import ANCHOR, PLAN, Placing, adjustments, blockers, distribution_sql, tables
+from models.distribution import (
+    ANCHOR,
+    EXTENSIONS,
+    PLAN,
+    Placing,
+    adjustments,
+    blockers,
+    distribution_sql,
+    joining_metadata,
+    tables,
+)
 from models.links import removed_links
 from models.meetings import meetings_of
 from models.nearby import her_contexts_near, her_episodes_near, peers_near
@@ -37,7 +47,7 @@ from models.queries import (
 )
 from models.reports import Period, harm_by_concern, harm_by_kind, meeting_sources_by_kind, meetings_considering_harm
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
-from models.security import act_for
+from models.security import APP_ROLE, act_for
 from tests.conftest import as_app_role, copy_template_database, drop_database
 
 SCHEMA = "citus_check"
@@ -66,6 +76,7 @@ def test_a_schema_that_follows_the_rules_has_no_blockers(scratch):
         scratch.execute(text(statement))
     assert blockers(scratch, PLACED, SCHEMA) == []
     assert distribution_sql(scratch, PLACED, SCHEMA) == [
+        "SET citus.enable_local_reference_table_foreign_keys TO off;",
         "SELECT create_reference_table('orgs');",
         f"SELECT create_distributed_table('{ANCHOR}', 'organisation_id');",
         f"SELECT create_distributed_table('episodes', 'organisation_id', colocate_with => '{ANCHOR}');",
@@ -114,32 +125,192 @@ def test_a_schema_that_follows_the_rules_has_no_blockers(scratch):
       f"CREATE POLICY shared ON {SCHEMA}.{ANCHOR} USING (organisation_id = ANY ({SCHEMA}.shared_with_me()))"],
      {ANCHOR: Placing.DISTRIBUTED, "sharing": Placing.REFERENCE},
      f"{ANCHOR}: policy shared calls shared_with_me(), which reads a table"),
+    ([ANCHOR_TABLE, f"CREATE TABLE {SCHEMA}.visits (organisation_id int NOT NULL)",
+      f"CREATE FUNCTION {SCHEMA}.visible_ids() RETURNS int[] LANGUAGE sql STABLE AS $$ SELECT '{{1}}'::int[] $$",
+      f"ALTER TABLE {SCHEMA}.visits ENABLE ROW LEVEL SECURITY",
+      f"CREATE POLICY once ON {SCHEMA}.visits USING (organisation_id = ANY ((SELECT {SCHEMA}.visible_ids())::integer[]))"],
+     {ANCHOR: Placing.DISTRIBUTED, "visits": Placing.DISTRIBUTED},
+     "visits: policy once holds a subquery"),
+    ([f"CREATE TABLE {SCHEMA}.places (id int PRIMARY KEY, organisation_id int)",
+      f"ALTER TABLE {SCHEMA}.places ENABLE ROW LEVEL SECURITY",
+      f"CREATE POLICY theirs ON {SCHEMA}.places USING (organisation_id = (SELECT 1))"],
+     {"places": Placing.REFERENCE},
+     "places: policy theirs holds a subquery"),
+    ([f"CREATE TABLE {SCHEMA}.users (id int PRIMARY KEY)",
+      f"CREATE TABLE {SCHEMA}.audit (user_id int REFERENCES {SCHEMA}.users, organisation_id int)",
+      f"ALTER TABLE {SCHEMA}.audit ENABLE ROW LEVEL SECURITY",
+      f"CREATE POLICY theirs ON {SCHEMA}.audit USING (organisation_id = (SELECT 1))"],
+     {"users": Placing.REFERENCE, "audit": Placing.COORDINATOR},
+     "audit: policy theirs holds a subquery"),
+    ([ANCHOR_TABLE, f"CREATE TABLE {SCHEMA}.tally (n int)",
+      f"""CREATE FUNCTION {SCHEMA}.count_people() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN UPDATE {SCHEMA}.tally SET n = n + 1; RETURN NULL; END $$""",
+      f"CREATE TRIGGER counted AFTER INSERT ON {SCHEMA}.{ANCHOR} FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.count_people()"],
+     {ANCHOR: Placing.DISTRIBUTED, "tally": Placing.REFERENCE},
+     f"{ANCHOR}: trigger counted runs count_people() on each shard"),
+    ([f"CREATE TABLE {SCHEMA}.places (id int PRIMARY KEY)", f"CREATE TABLE {SCHEMA}.tally (n int)",
+      f"""CREATE FUNCTION {SCHEMA}.count_places() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN UPDATE {SCHEMA}.tally SET n = n + 1; RETURN NULL; END $$""",
+      f"CREATE TRIGGER counted AFTER INSERT ON {SCHEMA}.places FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.count_places()"],
+     {"places": Placing.REFERENCE, "tally": Placing.REFERENCE},
+     "places: trigger counted runs count_places() on every node's copy"),
     ([ANCHOR_TABLE, f"CREATE TABLE {SCHEMA}.tally (n int)",
       f"""CREATE FUNCTION {SCHEMA}.count_people() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN UPDATE {SCHEMA}.tally SET n = n + 1; RETURN NULL; END $$""",
       f"CREATE TRIGGER counted AFTER INSERT ON {SCHEMA}.{ANCHOR} EXECUTE FUNCTION {SCHEMA}.count_people()"],
      {ANCHOR: Placing.DISTRIBUTED, "tally": Placing.REFERENCE},
-     f"{ANCHOR}: trigger counted runs count_people(), which writes beyond its own row"),
-    ([f"CREATE TABLE {SCHEMA}.places (id int PRIMARY KEY)", f"CREATE TABLE {SCHEMA}.tally (n int)",
-      f"""CREATE FUNCTION {SCHEMA}.count_places() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN UPDATE {SCHEMA}.tally SET n = n + 1; RETURN NULL; END $$""",
-      f"CREATE TRIGGER counted AFTER INSERT ON {SCHEMA}.places EXECUTE FUNCTION {SCHEMA}.count_places()"],
-     {"places": Placing.REFERENCE, "tally": Placing.REFERENCE},
-     "places: trigger counted runs count_places(), which writes beyond its own row on every node's copy"),
-    ([ANCHOR_TABLE, f"CREATE TABLE {SCHEMA}.episode_hex_months (organisation_id int NOT NULL)",
-      f"""CREATE FUNCTION {SCHEMA}.maintain_episode_hex_months() RETURNS trigger LANGUAGE plpgsql AS $$
+     f"{ANCHOR}: trigger counted runs count_people() once per statement, which each shard fires again"),
+    ([ANCHOR_TABLE,
+      f"""CREATE FUNCTION {SCHEMA}.refuse_history_change() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'append only'; END $$""",
+      f"CREATE TRIGGER seen AFTER INSERT ON {SCHEMA}.{ANCHOR} REFERENCING NEW TABLE AS new_rows "
+      f"EXECUTE FUNCTION {SCHEMA}.refuse_history_change()"],
+     {ANCHOR: Placing.DISTRIBUTED},
+     f"{ANCHOR}: trigger seen reads transition tables"),
+    ([f"CREATE TABLE {SCHEMA}.users (id int PRIMARY KEY)",
+      f"CREATE TABLE {SCHEMA}.audit (id int, user_id int REFERENCES {SCHEMA}.users)",
+      f"""CREATE FUNCTION {SCHEMA}.note_audit() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN RETURN NULL; END $$""",
-      f"CREATE TRIGGER totals AFTER INSERT ON {SCHEMA}.{ANCHOR} "
-      f"EXECUTE FUNCTION {SCHEMA}.maintain_episode_hex_months()"],
-     {ANCHOR: Placing.DISTRIBUTED, "episode_hex_months": Placing.REFERENCE},
-     f"{ANCHOR}: trigger totals runs maintain_episode_hex_months(), which writes episode_hex_months: both must be "
-     "distributed"),
+      f"CREATE TRIGGER noted AFTER INSERT ON {SCHEMA}.audit REFERENCING NEW TABLE AS new_rows "
+      f"EXECUTE FUNCTION {SCHEMA}.note_audit()"],
+     {"users": Placing.REFERENCE, "audit": Placing.COORDINATOR},
+     "audit: trigger noted reads transition tables"),
+    ([ANCHOR_TABLE, f"CREATE TABLE {SCHEMA}.audit (organisation_id int, person_id int, "
+                    f"FOREIGN KEY (organisation_id, person_id) REFERENCES {SCHEMA}.{ANCHOR})"],
+     {ANCHOR: Placing.DISTRIBUTED, "audit": Placing.COORDINATOR},
+     f"audit: audit_organisation_id_person_id_fkey refers to {ANCHOR}, which is distributed"),
+    ([f"CREATE TABLE {SCHEMA}.orgs (id int PRIMARY KEY)",
+      f"CREATE TABLE {SCHEMA}.users (id int PRIMARY KEY, org_id int REFERENCES {SCHEMA}.orgs)",
+      f"GRANT SELECT, UPDATE ON {SCHEMA}.users TO {APP_ROLE}", f"GRANT SELECT, INSERT ON {SCHEMA}.orgs TO {APP_ROLE}"],
+     {"orgs": Placing.REFERENCE, "users": Placing.REFERENCE},
+     f"users: {APP_ROLE} may update or delete it, and Citus then locks orgs, which it refers to, as {APP_ROLE}: "
+     f"grant {APP_ROLE} one of UPDATE, DELETE, TRUNCATE on orgs"),
+    ([f"CREATE TABLE {SCHEMA}.orgs (id int PRIMARY KEY)",
+      f"CREATE TABLE {SCHEMA}.users (id int PRIMARY KEY, org_id int REFERENCES {SCHEMA}.orgs)",
+      f"CREATE TABLE {SCHEMA}.notes (user_id int REFERENCES {SCHEMA}.users)",
+      f"GRANT SELECT, INSERT ON {SCHEMA}.notes, {SCHEMA}.users TO {APP_ROLE}",
+      f"GRANT SELECT ON {SCHEMA}.orgs TO {APP_ROLE}"],
+     {"orgs": Placing.REFERENCE, "users": Placing.REFERENCE, "notes": Placing.REFERENCE},
+     f"notes: {APP_ROLE} may insert into it, and Citus then locks orgs, which it refers to, as {APP_ROLE}: "
+     f"grant {APP_ROLE} one of INSERT, UPDATE, DELETE, TRUNCATE on orgs"),
 ])
 def test_each_rule_citus_enforces_is_named(scratch, statements, plan, problem):
     for statement in statements:
         scratch.execute(text(statement))
     found = [str(blocker) for blocker in blockers(scratch, plan, SCHEMA)]
     assert [blocker for blocker in found if blocker.startswith(problem)], found
+
+
+def test_the_coordinator_tables_tied_to_a_reference_table_join_citus_s_metadata(scratch):
+    for statement in (f"CREATE TABLE {SCHEMA}.users (id int PRIMARY KEY)",
+                      f"CREATE TABLE {SCHEMA}.audit (id int PRIMARY KEY, user_id int REFERENCES {SCHEMA}.users)",
+                      f"CREATE TABLE {SCHEMA}.audit_notes (audit_id int REFERENCES {SCHEMA}.audit)",
+                      f"CREATE TABLE {SCHEMA}.versions (version text)"):
+        scratch.execute(text(statement))
+    plan = {"users": Placing.REFERENCE, "audit": Placing.COORDINATOR, "audit_notes": Placing.COORDINATOR,
+            "versions": Placing.COORDINATOR}
+    assert joining_metadata(scratch, plan, SCHEMA) == {"audit", "audit_notes"}
+    assert blockers(scratch, plan, SCHEMA) == []
+    assert distribution_sql(scratch, plan, SCHEMA) == [
+        "SET citus.enable_local_reference_table_foreign_keys TO off;",
+        "SELECT create_reference_table('users');",
+        "RESET citus.enable_local_reference_table_foreign_keys;",
+        "BEGIN;",
+        "ALTER TABLE audit DROP CONSTRAINT audit_user_id_fkey;",
+        "SELECT citus_add_local_table_to_metadata('audit', cascade_via_foreign_keys => true);",
+        "SELECT citus_add_local_table_to_metadata('audit_notes', cascade_via_foreign_keys => true);",
+        f"ALTER TABLE audit ADD CONSTRAINT audit_user_id_fkey FOREIGN KEY (user_id) REFERENCES {SCHEMA}.users(id);",
+        "COMMIT;",
+    ]
+
+
+def test_triggers_that_only_refuse_and_policies_that_read_settings_may_stay(scratch):
+    for statement in (ANCHOR_TABLE, f"CREATE TABLE {SCHEMA}.notes (id int PRIMARY KEY, organisation_id int)",
+                      f"""CREATE FUNCTION {SCHEMA}.refuse_history_change() RETURNS trigger LANGUAGE plpgsql AS $$
+                          BEGIN RAISE EXCEPTION 'append only'; END $$""",
+                      f"""CREATE FUNCTION {SCHEMA}.acting_for() RETURNS int LANGUAGE sql STABLE AS $$
+                          SELECT nullif(current_setting('csmap.organisation_id', true), '')::int $$""",
+                      f"CREATE TRIGGER kept BEFORE UPDATE OR DELETE ON {SCHEMA}.{ANCHOR} FOR EACH ROW "
+                      f"EXECUTE FUNCTION {SCHEMA}.refuse_history_change()",
+                      f"CREATE TRIGGER whole BEFORE TRUNCATE ON {SCHEMA}.notes "
+                      f"EXECUTE FUNCTION {SCHEMA}.refuse_history_change()",
+                      f"ALTER TABLE {SCHEMA}.notes ENABLE ROW LEVEL SECURITY",
+                      f"CREATE POLICY acting ON {SCHEMA}.notes USING (organisation_id = {SCHEMA}.acting_for())",
+                      f"GRANT SELECT, INSERT, UPDATE ON {SCHEMA}.notes TO {APP_ROLE}"):
+        scratch.execute(text(statement))
+    plan = {ANCHOR: Placing.DISTRIBUTED, "notes": Placing.REFERENCE}
+    assert blockers(scratch, plan, SCHEMA) == []
+    assert "SET citus.enable_unsafe_triggers TO on;" in distribution_sql(scratch, plan, SCHEMA)
+
+
+@pytest.mark.parametrize("granted", ["UPDATE", "DELETE", "TRUNCATE"])
+def test_any_one_right_to_change_the_referenced_table_lets_the_app_write(scratch, granted):
+    for statement in (f"CREATE TABLE {SCHEMA}.orgs (id int PRIMARY KEY)",
+                      f"CREATE TABLE {SCHEMA}.users (id int PRIMARY KEY, org_id int REFERENCES {SCHEMA}.orgs)",
+                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON {SCHEMA}.users TO {APP_ROLE}",
+                      f"GRANT SELECT, {granted} ON {SCHEMA}.orgs TO {APP_ROLE}"):
+        scratch.execute(text(statement))
+    assert blockers(scratch, {"orgs": Placing.REFERENCE, "users": Placing.REFERENCE}, SCHEMA) == []
+
+
+# The schema as it was before migration 1a3c5e7b9d2f, in small: what the first trial on a Citus
+# cluster refused (README "Past one machine").
+OLD_CONSTRUCTS = [
+    ANCHOR_TABLE,
+    f"CREATE TABLE {SCHEMA}.orgs (id int PRIMARY KEY)",
+    f"CREATE TABLE {SCHEMA}.users (id int PRIMARY KEY, organisation_id int REFERENCES {SCHEMA}.orgs)",
+    f"CREATE TABLE {SCHEMA}.contexts (id int PRIMARY KEY, organisation_id int REFERENCES {SCHEMA}.orgs)",
+    f"CREATE TABLE {SCHEMA}.case_notes (context_id int REFERENCES {SCHEMA}.contexts, "
+    f"author_id int REFERENCES {SCHEMA}.users)",
+    f"""CREATE TABLE {SCHEMA}.episodes (organisation_id int NOT NULL, id int, young_person_id int,
+        PRIMARY KEY (organisation_id, id),
+        FOREIGN KEY (organisation_id, young_person_id) REFERENCES {SCHEMA}.{ANCHOR})""",
+    f"CREATE TABLE {SCHEMA}.hex_months (organisation_id int NOT NULL, n int)",
+    f"CREATE TABLE {SCHEMA}.audit (organisation_id int REFERENCES {SCHEMA}.orgs, user_id int REFERENCES {SCHEMA}.users)",
+    f"CREATE FUNCTION {SCHEMA}.old_visible() RETURNS int[] LANGUAGE sql STABLE AS $$ SELECT '{{1}}'::int[] $$",
+    f"CREATE FUNCTION {SCHEMA}.old_acting() RETURNS int LANGUAGE sql STABLE AS $$ SELECT 1 $$",
+    f"CREATE TABLE {SCHEMA}.links (organisation_id int NOT NULL, context_id int REFERENCES {SCHEMA}.contexts)",
+    # As csmap_partner_contexts() read context_links: a distributed query from inside a shard's.
+    f"CREATE FUNCTION {SCHEMA}.old_partner_contexts() RETURNS int[] LANGUAGE sql STABLE "
+    f"AS $$ SELECT array_agg(context_id) FROM {SCHEMA}.links $$",
+    *(f"ALTER TABLE {SCHEMA}.{table} ENABLE ROW LEVEL SECURITY" for table in ("episodes", "contexts", "case_notes",
+                                                                              "audit")),
+    f"CREATE POLICY by_organisation ON {SCHEMA}.episodes "
+    f"USING (organisation_id = ANY ((SELECT {SCHEMA}.old_visible())::integer[]))",
+    f"CREATE POLICY by_organisation ON {SCHEMA}.contexts USING (organisation_id = ANY "
+    f"((SELECT {SCHEMA}.old_visible())::integer[]) OR id = ANY ((SELECT {SCHEMA}.old_partner_contexts())::integer[]))",
+    f"CREATE POLICY by_context ON {SCHEMA}.case_notes "
+    f"USING (EXISTS (SELECT 1 FROM {SCHEMA}.contexts c WHERE c.id = case_notes.context_id))",
+    f"CREATE POLICY read ON {SCHEMA}.audit FOR SELECT USING (organisation_id = (SELECT {SCHEMA}.old_acting()))",
+    f"""CREATE FUNCTION {SCHEMA}.maintain_hex_months() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO {SCHEMA}.hex_months SELECT organisation_id, count(*) FROM new_rows GROUP BY 1;
+        RETURN NULL; END $$""",
+    f"CREATE TRIGGER hex_months_insert AFTER INSERT ON {SCHEMA}.episodes REFERENCING NEW TABLE AS new_rows "
+    f"FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.maintain_hex_months()",
+    f"GRANT SELECT, INSERT, UPDATE, DELETE ON {SCHEMA}.contexts, {SCHEMA}.users TO {APP_ROLE}",
+    f"GRANT SELECT ON {SCHEMA}.orgs TO {APP_ROLE}",
+]
+OLD_PLAN = {ANCHOR: Placing.DISTRIBUTED, "episodes": Placing.DISTRIBUTED, "hex_months": Placing.DISTRIBUTED,
+            "orgs": Placing.REFERENCE, "users": Placing.REFERENCE, "contexts": Placing.REFERENCE,
+            "case_notes": Placing.REFERENCE, "audit": Placing.COORDINATOR, "links": Placing.DISTRIBUTED}
+
+
+def test_every_refusal_of_the_first_trial_on_a_cluster_is_named(scratch):
+    for statement in OLD_CONSTRUCTS:
+        scratch.execute(text(statement))
+    found = [str(blocker) for blocker in blockers(scratch, OLD_PLAN, SCHEMA)]
+    refused = [
+        "episodes: policy by_organisation holds a subquery",  # (SELECT csmap_visible_organisations())
+        "contexts: policy by_organisation holds a subquery",  # and (SELECT csmap_partner_contexts())
+        "case_notes: policy by_context holds a subquery",  # EXISTS on another table
+        "contexts: policy by_organisation calls old_partner_contexts(), which reads a table",
+        "audit: policy read holds a subquery",  # (SELECT csmap_acting_organisation()), in Citus's metadata
+        "episodes: trigger hex_months_insert reads transition tables",
+        "episodes: trigger hex_months_insert runs maintain_hex_months() once per statement",
+        f"contexts: {APP_ROLE} may update or delete it, and Citus then locks orgs",
+        f"users: {APP_ROLE} may update or delete it, and Citus then locks orgs",
+    ]
+    assert [problem for problem in refused if not any(blocker.startswith(problem) for blocker in found)] == [], found
 
 
 def test_a_key_nothing_refers_to_gains_the_distribution_key_on_the_way(scratch):
@@ -168,22 +339,36 @@ def test_every_table_of_the_schema_is_placed(connection):
 
 
 def test_the_schema_is_ready_to_distribute(connection):
-    """Migrations f4b6d8a0c2e3 to e6a8c0e2b4d7 (README "Past one machine")."""
+    """Migrations f4b6d8a0c2e3 to 1a3c5e7b9d2f (README "Past one machine")."""
     assert [str(blocker) for blocker in blockers(connection)] == []
 
 
-def test_after_the_adjustments_the_policies_call_their_settings_functions_directly(connection):
-    for statement in adjustments(connection):
-        connection.execute(text(statement))
-    policies = connection.execute(text(
-        "SELECT tablename, concat_ws(' ', qual, with_check) FROM pg_policies WHERE schemaname = 'public'")).all()
-    distributed = [(table, expression) for table, expression in policies if PLAN.get(table) == Placing.DISTRIBUTED]
-    assert distributed and not [(table, expression) for table, expression in distributed if "SELECT" in expression]
+def test_the_policies_call_only_the_functions_that_read_the_transaction_s_settings(connection):
+    called = set(connection.scalars(text("""
+        SELECT DISTINCT p.proname FROM pg_policy pol
+        JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = pol.oid
+                        AND d.refclassid = 'pg_proc'::regclass
+        JOIN pg_proc p ON p.oid = d.refobjid""")))
+    assert called == {"csmap_visible_organisations", "csmap_acting_organisation", "csmap_partner_contexts"}
+    bodies = connection.scalars(text("SELECT prosrc FROM pg_proc WHERE proname = ANY(:names)"),
+                                {"names": sorted(called)}).all()
+    assert len(bodies) == len(called) and all("current_setting" in body for body in bodies)
+
+
+def test_the_audit_log_joins_citus_s_metadata_and_the_migrations_version_does_not(connection):
+    assert joining_metadata(connection) == {"audit_events"}
+
+
+def test_the_deployment_creates_the_extensions_the_migrations_use(connection):
+    assert set(connection.scalars(text("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'"))) == set(
+        EXTENSIONS)
 
 
 def test_the_statements_create_what_a_table_refers_to_first(connection):
     statements = distribution_sql(connection)
     assert statements[:len(adjustments(connection))] == adjustments(connection)
+    assert statements.index("SET citus.enable_local_reference_table_foreign_keys TO off;") < min(
+        position for position, statement in enumerate(statements) if statement.startswith("SELECT create_"))
     order = {statement.split("'")[1]: position for position, statement in enumerate(statements)
              if statement.startswith("SELECT")}
     assert order.keys() == PLAN.keys() - {"alembic_version"}
