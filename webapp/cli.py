@@ -1,5 +1,7 @@
 """Command-line steps of the web app: ``flask --app webapp seed-demo`` (run by ./scripts/run),
-``flask --app webapp create-user`` and ``flask --app webapp import-ssda903`` (scheduled loads)."""
+``flask --app webapp create-user``, ``flask --app webapp import-ssda903`` (scheduled loads),
+``recount`` after rows were written outside the app, and ``distribution-plan`` and ``distribute``
+for a Citus cluster."""
 
 import os
 from pathlib import Path
@@ -7,16 +9,28 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
+from models.aggregates import EpisodeHexMonth
 from models.base import make_engine, make_session_factory
 from models.codes import OrganisationKind, Role
 from models.demo import DemoSize, demo_loaded, share_with_partners, write_demo, write_demo_cases
-from models.distribution import PLAN, Placing, blockers, distribution_sql
+from models.distribution import (
+    OWNER_ROLE,
+    PLAN,
+    DeploymentFailed,
+    Placing,
+    blockers,
+    deploy,
+    distribution_sql,
+    joining_metadata,
+)
 from models.imports import ImportOutcome
 from models.people import Organisation, User
+from models.security import APP_ROLE
 from models.ssda903 import EPISODES, HEADER, MISSING, import_return
+from models.upkeep import recount_organisation
 
 # (username, display name, role, organisation kind)
 DEMO_USERS = (
@@ -34,7 +48,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(import_ssda903_command)
+    app.cli.add_command(recount_command)
     app.cli.add_command(distribution_plan_command)
+    app.cli.add_command(distribute_command)
 
 
 def _engine():
@@ -145,6 +161,24 @@ def import_ssda903_command(organisation, header, episodes, missing, valid_rows_o
         raise SystemExit(1)
 
 
+@click.command("recount")
+@click.argument("organisation")
+@with_appcontext
+def recount_command(organisation: str) -> None:
+    """Count ORGANISATION's monthly hexagon totals again from its missing episodes and renew its
+    data-version tokens, after its young people, links or episodes were written outside the app
+    (psql, a restore): the app's own writes keep both (models.upkeep)."""
+    with _engine().begin() as connection:
+        organisation_id = connection.scalar(select(Organisation.id).where(Organisation.name == organisation))
+        if organisation_id is None:
+            raise click.BadParameter(f"{organisation!r} is not an organisation in the app", param_hint="ORGANISATION")
+        recount_organisation(connection, organisation_id)
+        months = connection.scalar(select(func.count(func.distinct(EpisodeHexMonth.month)))
+                                   .where(EpisodeHexMonth.organisation_id == organisation_id))
+    click.echo(f"{organisation}: monthly hexagon totals recounted ({months:,} months with episodes), "
+               "data versions renewed.")
+
+
 @click.command("distribution-plan")
 @with_appcontext
 def distribution_plan_command() -> None:
@@ -153,14 +187,32 @@ def distribution_plan_command() -> None:
     with _engine().connect() as connection:
         problems = blockers(connection)
         statements = distribution_sql(connection)
+        joining = joining_metadata(connection)
     for table, placing in sorted(PLAN.items(), key=lambda item: (list(Placing).index(item[1]), item[0])):
         click.echo(f"{table:24} {placing.value}")
+    if joining:
+        click.echo(f"\nIn Citus's metadata, held to its rules, by their foreign keys: {', '.join(sorted(joining))}.")
     click.echo(f"\n{len(problems)} to change before distributing:" if problems else "\nReady to distribute.")
     for problem in problems:
         click.echo(f"  {problem}")
     click.echo("\nThe statements, run on the coordinator:")
     for statement in statements:
         click.echo(f"  {statement}")
+
+
+@click.command("distribute")
+@click.option("--superuser-url", envvar="DATABASE_URL", required=True,
+              help="A superuser's connection to the database on the Citus coordinator; DATABASE_URL by default.")
+@click.option("--owner-password", envvar="CSMAP_OWNER_PASSWORD", help=f"For {OWNER_ROLE}, when it is created or differs.")
+@click.option("--app-password", envvar="CSMAP_APP_PASSWORD", help=f"For {APP_ROLE}, likewise.")
+def distribute_command(superuser_url, owner_password, app_password) -> None:
+    """Set up the database on a Citus coordinator whose workers are added, migrate it and
+    distribute its tables (models.distribution.deploy); run again, it changes nothing."""
+    try:
+        done = deploy(superuser_url, owner_password=owner_password, app_password=app_password, echo=click.echo)
+    except DeploymentFailed as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Deployed: {len(done)} changes." if done else "Already deployed: nothing to change.")
 
 
 def ensure_demo_users(session, password: str) -> None:

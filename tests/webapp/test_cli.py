@@ -1,8 +1,10 @@
-"""``flask seed-demo``, as ./scripts/run calls it, on a database of its own (it commits)."""
+"""The app's commands (``flask seed-demo`` as ./scripts/run calls it, ``recount``, ...), each on a
+database of its own (they commit)."""
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from models.base import make_engine
 from models.distribution import PLAN
 from models.people import User
 from models.safeguarding import MissingEpisode
@@ -71,3 +73,46 @@ def test_distribution_plan_places_every_table_and_prints_the_statements(database
     placed = dict(line.split(maxsplit=1) for line in result.output.split("\n\n")[0].splitlines())
     assert placed == {table: placing.value for table, placing in PLAN.items()}
     assert "SELECT create_distributed_table('missing_episodes', 'organisation_id'" in result.output
+
+
+MONTHLY_EPISODES = text("""
+    SELECT month, sum(cardinality(young_people)) FROM episode_hex_months
+    WHERE organisation_id = :organisation AND layer = 'last_seen' AND resolution = 7 GROUP BY month""")
+EPISODES_BY_MONTH = text("""
+    SELECT date_trunc('month', started_at AT TIME ZONE 'Europe/London')::date, count(*) FROM missing_episodes
+    WHERE organisation_id = :organisation AND last_seen_cells IS NOT NULL GROUP BY 1""")
+TOKENS = text("SELECT table_name, token FROM organisation_data_versions WHERE organisation_id = :organisation")
+
+
+def test_recount_brings_the_totals_right_after_a_change_made_outside_the_app(fresh_app):
+    runner = fresh_app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    engine = make_engine(fresh_app.config["DATABASE_URL"])
+    with engine.begin() as connection:  # as in psql: no writer keeps the totals
+        organisation, name = connection.execute(text(
+            "SELECT o.id, o.name FROM organisations o JOIN missing_episodes e ON e.organisation_id = o.id "
+            "GROUP BY o.id ORDER BY count(*) DESC LIMIT 1")).one()
+        connection.execute(text("UPDATE missing_episodes SET last_seen_cells = NULL, last_seen_location = NULL "
+                                "WHERE organisation_id = :organisation AND id % 5 = 0"), {"organisation": organisation})
+        connection.execute(text("DELETE FROM missing_episodes WHERE organisation_id = :organisation AND id % 7 = 1"),
+                           {"organisation": organisation})
+    with engine.connect() as connection:
+        truth = dict(connection.execute(EPISODES_BY_MONTH, {"organisation": organisation}).all())
+        assert dict(connection.execute(MONTHLY_EPISODES, {"organisation": organisation}).all()) != truth
+        tokens = dict(connection.execute(TOKENS, {"organisation": organisation}).all())
+
+    result = runner.invoke(args=["recount", name])
+
+    assert result.exit_code == 0, result.output
+    assert f"{name}: monthly hexagon totals recounted ({len(truth):,} months" in result.output
+    with engine.connect() as connection:
+        assert dict(connection.execute(MONTHLY_EPISODES, {"organisation": organisation}).all()) == truth
+        renewed = dict(connection.execute(TOKENS, {"organisation": organisation}).all())
+    engine.dispose()
+    assert renewed.keys() == tokens.keys() and all(renewed[table] != tokens[table] for table in tokens)
+
+
+def test_recount_names_an_unknown_organisation(fresh_app):
+    result = fresh_app.test_cli_runner().invoke(args=["recount", "Nowhere Borough"])
+    assert result.exit_code == 2
+    assert "'Nowhere Borough' is not an organisation in the app" in result.output
