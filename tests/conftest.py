@@ -164,10 +164,17 @@ ROLE_ORGANISATION = {
 }
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """PASSWORD hashed once per run with a single PBKDF2 round, so that checking it at sign-in costs
+    nothing: the app's own method (scrypt) takes about 0.1 s a hash. The sign-in tests override this
+    with the real method (tests/webapp/test_auth.py)."""
+    return generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
+
+
 @pytest.fixture
-def users(session, organisations) -> dict[Role, User]:
+def users(session, organisations, password_hash) -> dict[Role, User]:
     """One user per role, username equal to the role's value, password PASSWORD."""
-    password_hash = generate_password_hash(PASSWORD)
     made = {}
     for role in Role:
         kind = ROLE_ORGANISATION.get(role, OrganisationKind.LOCAL_AUTHORITY)

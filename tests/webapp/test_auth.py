@@ -2,6 +2,7 @@ import re
 
 import pytest
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from models.codes import Role
 from models.people import User
@@ -9,6 +10,12 @@ from tests.conftest import PASSWORD
 
 PROTECTED_PAGES = ["/", "/contexts/", "/contexts/new", "/young-people/1", "/placements/check"]
 PROTECTED_API = ["/api/v1/hexes", "/api/v1/locations?q=SW5+0AA", "/api/v1/distance?from=SW5+0AA&to=SW5+0AB", "/hotspots.json"]
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """Sign-in is tested against the app's own hash method, not the suite's cheap one."""
+    return generate_password_hash(PASSWORD)
 
 
 @pytest.mark.parametrize("path", PROTECTED_PAGES)

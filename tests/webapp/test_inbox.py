@@ -7,17 +7,16 @@ from datetime import date, timedelta
 import pytest
 from markupsafe import escape
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from models.codes import LinkRole, OrganisationKind, Reliability, Role
 from models.people import User
 from models.safeguarding import CaseNote, ContextLink, YoungPerson
-from tests.conftest import PASSWORD, AuthActions
+from tests.conftest import AuthActions
 
 
 @pytest.fixture
-def school_user(session, organisations) -> User:
-    user = User(username="dsl", display_name="Designated safeguarding lead", password_hash=generate_password_hash(PASSWORD),
+def school_user(session, organisations, password_hash) -> User:
+    user = User(username="dsl", display_name="Designated safeguarding lead", password_hash=password_hash,
                 role=Role.COMMUNITY_PARTNER, organisation_id=organisations[OrganisationKind.SCHOOL].id)
     session.add(user)
     session.commit()
