@@ -43,12 +43,13 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    template = os.environ["TEST_DATABASE_URL"]
-    suites = create_engine(template)
+def cluster(database_url):
+    # Read from this run's own copy: a session on the shared template would stop a parallel worker
+    # copying it.
+    suites = create_engine(database_url)
     with suites.connect() as connection:
         major = connection.scalar(text("SHOW server_version_num"))[:2]
-    suites.dispose()  # a session left on the template would stop other tests copying it
+    suites.dispose()
     root = Path(tempfile.mkdtemp(prefix="csmap-outage-", dir="/tmp"))
     root.chmod(0o755)
     if os.geteuid() == 0:
@@ -62,8 +63,8 @@ def cluster():
     own.run("sh", "-c", f"cat >> {own.data}/postgresql.conf", input=settings)
     own.pg_ctl("start")
     try:
-        # The app's schema, from the suite's template (no data: the postcodes are not needed here).
-        url = make_url(template)
+        # The app's schema (no data: the postcodes are not needed here).
+        url = make_url(database_url)
         schema = subprocess.run(
             [str(own.bindir / "pg_dump"), "--schema-only", "--no-owner", "--no-privileges", "-h", url.query["host"],
              "-p", str(url.query["port"]), "-U", "postgres", "-d", url.database],

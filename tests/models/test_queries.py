@@ -262,7 +262,14 @@ FILTERS = [
 ]
 
 
-@pytest.mark.parametrize(("selection", "keep"), FILTERS, ids=[str(f[0]) for f in FILTERS])
+def filter_id(selection: dict) -> str:
+    """The same name in every process (a set's order changes with the process's hash seed), as the
+    parallel workers must agree on the tests' names."""
+    return ",".join(f"{key}={sorted(value, key=str) if isinstance(value, frozenset) else value}"
+                    for key, value in selection.items())
+
+
+@pytest.mark.parametrize(("selection", "keep"), FILTERS, ids=[filter_id(f[0]) for f in FILTERS])
 def test_each_filter_matches_an_independent_count(session, episodes, selection, keep):
     kept = [row for row in episodes if keep(row)]
     assert 0 < len(kept) < len(episodes), "the fixture must exercise this filter both ways"
