@@ -101,7 +101,7 @@ def test_route_matrix(client, auth, endpoint, role):
 
 
 def test_an_endpoint_that_declares_nothing_is_closed_to_everyone(make_app, users):
-    app = make_app()
+    app = make_app(fresh=True)
     app.add_url_rule("/undeclared", "undeclared", lambda: "should never be seen")
     client = app.test_client()
     client.post("/login", data={"username": Role.ADMINISTRATOR.value, "password": "correct horse battery staple"})

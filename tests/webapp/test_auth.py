@@ -204,7 +204,7 @@ def test_the_basemap_host_is_allowed_for_images_only(make_app, users):
 
 
 def test_no_stack_trace_reaches_the_user(make_app, users):
-    app = make_app()
+    app = make_app(fresh=True)
     app.add_url_rule("/boom", "boom", lambda: 1 / 0)
     from webapp.access import Access, needs
     app.view_functions["boom"] = needs(Access.SIGNED_IN)(app.view_functions["boom"])
