@@ -56,6 +56,13 @@ def source():
         ensure_demo_users(session, DEMO_PASSWORD)
     with make_session_factory(engine)() as session, session.begin():
         write_demo_cases(session)
+    with engine.begin() as connection:
+        # One borough's postcodes rather than the UK's 2.7 million: the backup and restore of every
+        # row are the same, in a second instead of 25.
+        connection.execute(text("CREATE TEMPORARY TABLE kept AS SELECT * FROM postcodes "
+                                "WHERE local_authority_code = 'E09000020'"))
+        connection.execute(text("TRUNCATE postcodes"))
+        connection.execute(text("INSERT INTO postcodes SELECT * FROM kept"))
     engine.dispose()
     yield url
     drop_database(url)
