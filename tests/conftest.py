@@ -5,11 +5,12 @@ TEST_DATABASE_URL; each run copies it, so tests never touch the development data
 """
 
 import os
+import time
 import uuid
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
@@ -226,8 +227,22 @@ class AuthActions:
         self._client = client
 
     def login(self, username: str = Role.PANEL_MEMBER.value, password: str = PASSWORD, next_url: str | None = None):
+        """Through the sign-in form, as a person does: for the tests of signing in."""
         url = "/login" + (f"?next={next_url}" if next_url else "")
         return self._client.post(url, data={"username": username, "password": password})
+
+    def sign_in(self, username: str = Role.PANEL_MEMBER.value) -> None:
+        """The session the sign-in form leaves (webapp/auth.py, login), written straight into the
+        client's cookie: for the tests that are about something else."""
+        app = self._client.application
+        with app.extensions["db_sessions"]() as session:
+            user_id = session.scalar(select(User.id).where(User.username == username))
+        assert user_id is not None, f"no user {username!r}"
+        with self._client.session_transaction() as cookie:
+            cookie.permanent = True
+            cookie["_user_id"] = str(user_id)
+            cookie["_fresh"] = True
+            cookie["signed_in_at"] = time.time()
 
     def logout(self):
         return self._client.post("/logout")

@@ -14,7 +14,7 @@ from models.safeguarding import MissingEpisode, YoungPerson
 
 @pytest.fixture
 def signed_in(client, auth):
-    auth.login()
+    auth.sign_in()
     return client
 
 

@@ -85,7 +85,7 @@ def test_the_matrix_lists_every_route(app):
 def test_route_matrix(client, auth, endpoint, role):
     allowed, method, path, options, status = ROUTES[endpoint]
     if role is not None:
-        auth.login(role.value)
+        auth.sign_in(role.value)
     response = client.open(path, method=method, **options)
     if isinstance(status, tuple):
         status = status[role is not None]

@@ -77,14 +77,14 @@ def test_closing_and_reopening(signed_in, session, park):
 
 
 def test_a_deleted_context_is_gone_until_an_administrator_restores_it(client, auth, session, park):
-    auth.login()
+    auth.sign_in()
     assert client.post(f"/contexts/{park}/delete", data={"version": "1", "note": ""}).status_code == 400
     assert client.post(f"/contexts/{park}/delete", data={"version": "1", "note": "Duplicate entry"}).status_code == 302
     assert client.get(f"/contexts/{park}").status_code == 404
     assert "Willow Gardens" not in client.get("/contexts/").get_data(as_text=True)
     assert client.get("/contexts/deleted").status_code == 403
     auth.logout()
-    auth.login(Role.ADMINISTRATOR.value)
+    auth.sign_in(Role.ADMINISTRATOR.value)
     listed = client.get("/contexts/deleted").get_data(as_text=True)
     assert "Willow Gardens" in listed and "Duplicate entry" in listed
     assert client.post(f"/contexts/{park}/restore").status_code == 302
@@ -176,7 +176,7 @@ def test_another_organisations_context_is_not_there(client, auth, session, organ
     other = Context(name="Elsewhere", kind="online_space", organisation_id=organisations["police"].id)
     session.add(other)
     session.commit()
-    auth.login()
+    auth.sign_in()
     for path in (f"/contexts/{other.id}", f"/contexts/{other.id}/edit", f"/contexts/{other.id}/merge"):
         assert client.get(path).status_code == 404
     response = client.post(f"/contexts/{park}/merge", data={"version": "1", "duplicate": str(other.id)})

@@ -45,7 +45,7 @@ def test_every_script_and_style_is_served_by_the_app(signed_in, episodes):
 )
 def test_basemap_only_when_a_tile_url_is_set(make_app, users, episodes, tile_url, has_tiles):
     client = make_app(TILE_URL=tile_url, TILE_ATTRIBUTION="Example tiles").test_client()
-    AuthActions(client).login()
+    AuthActions(client).sign_in()
     html = client.get("/?period=all").get_data(as_text=True)
     assert ("L.tileLayer" in html) == has_tiles
     assert ("tiles.example.test" in html) == has_tiles

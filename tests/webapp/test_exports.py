@@ -42,8 +42,8 @@ def test_html_map_needs_no_server_and_no_network(signed_in, episodes):
 
 @pytest.mark.parametrize("path", ["/export/hotspots.csv", "/export/hotspots.geojson", "/export/hotspots.html"])
 def test_exports_refuse_bad_settings_and_partners(client, auth, path):
-    auth.login()
+    auth.sign_in()
     assert client.get(f"{path}?res=42").status_code == 400
     auth.logout()
-    auth.login("police_partner")
+    auth.sign_in("police_partner")
     assert client.get(path).status_code == 403

@@ -21,13 +21,13 @@ def upload(client, header=GOOD_HEADER, episodes=GOOD_EPISODES, **form):
     (Role.PLACEMENT_COMMISSIONER, 200), (Role.ADMINISTRATOR, 200), (Role.PANEL_MEMBER, 403),
     (Role.SOCIAL_WORKER, 403), (Role.POLICE_PARTNER, 403)])
 def test_only_the_placements_team_and_administrators_import(client, auth, role, status):
-    auth.login(role.value)
+    auth.sign_in(role.value)
     assert client.get("/imports/").status_code == status
 
 
 @pytest.fixture
 def commissioner(client, auth):
-    auth.login(Role.PLACEMENT_COMMISSIONER.value)
+    auth.sign_in(Role.PLACEMENT_COMMISSIONER.value)
     return client
 
 

@@ -27,7 +27,7 @@ def school_user(session, organisations, password_hash) -> User:
 def school(app, school_user):
     """A client signed in as the school's safeguarding lead."""
     client = app.test_client()
-    AuthActions(client).login("dsl")
+    AuthActions(client).sign_in("dsl")
     return client
 
 
@@ -143,10 +143,10 @@ def test_an_agency_named_in_a_case_sees_it_and_others_do_not(signed_in, app, ses
     refer(signed_in, takeaway, users, organisations[OrganisationKind.POLICE], organisations[OrganisationKind.SCHOOL])
     assert "Named as an agency" in school.get("/inbox/").get_data(as_text=True)
     police = app.test_client()
-    AuthActions(police).login(Role.POLICE_PARTNER.value)
+    AuthActions(police).sign_in(Role.POLICE_PARTNER.value)
     assert police.get(f"/inbox/{takeaway}").status_code == 200
     community = app.test_client()
-    AuthActions(community).login(Role.COMMUNITY_PARTNER.value)
+    AuthActions(community).sign_in(Role.COMMUNITY_PARTNER.value)
     assert community.get(f"/inbox/{takeaway}").status_code == 404
     assert community.post(f"/inbox/{takeaway}/notes", data={"text": "Not ours"}).status_code == 404
     assert session.scalar(select(CaseNote)) is None

@@ -103,7 +103,7 @@ def records(session, organisations):
 
 @pytest.fixture
 def admin(client, auth, users):
-    auth.login(Role.ADMINISTRATOR.value)
+    auth.sign_in(Role.ADMINISTRATOR.value)
     return client
 
 

@@ -65,13 +65,13 @@ def test_bad_input_names_every_field_and_keeps_what_was_typed(signed_in, session
 
 
 def test_only_an_administrator_restores_a_removed_link(client, auth, session, park, organisations):
-    auth.login()
+    auth.sign_in()
     client.post(f"/contexts/{park}/links/new", data=form(organisations))
     link = session.scalar(select(ContextLink))
     client.post(f"/contexts/{park}/links/{link.id}/remove", data={"version": "1", "note": "Mistake"})
     assert client.post(f"/contexts/{park}/links/{link.id}/restore").status_code == 403
     auth.logout()
-    auth.login(Role.ADMINISTRATOR.value)
+    auth.sign_in(Role.ADMINISTRATOR.value)
     assert 'data-testid="removed-links"' in client.get(f"/contexts/{park}").get_data(as_text=True)
     assert client.post(f"/contexts/{park}/links/{link.id}/restore").status_code == 302
     session.expire_all()

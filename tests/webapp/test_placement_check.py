@@ -97,7 +97,7 @@ def test_candidates_rank_by_flags_then_distance(signed_in, child):
 
 def test_easy_reach_is_a_setting(make_app, users, child):
     client = make_app(PLACEMENT_EASY_REACH_MILES=40).test_client()
-    AuthActions(client).login(Role.PLACEMENT_COMMISSIONER.value)
+    AuthActions(client).sign_in(Role.PLACEMENT_COMMISSIONER.value)
     got = check(client, "TN1 1AA", home_postcode="SW5 0AA")
     assert kinds(got["TN1 1AA"]) == {"home"} and "the threshold is 40" in got["TN1 1AA"]["flags"][0]["reason"]
 

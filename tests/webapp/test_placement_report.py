@@ -103,7 +103,7 @@ def test_the_report_flags_a_placement_as_its_check_does(session, signed_in, chil
 
 @pytest.fixture
 def report_client(client, auth, child):
-    auth.login(Role.PLACEMENT_COMMISSIONER.value)
+    auth.sign_in(Role.PLACEMENT_COMMISSIONER.value)
     return client
 
 
@@ -128,7 +128,7 @@ def test_the_csv_has_every_current_placement(session, report_client, child):
 
 
 def test_partners_cannot_open_the_report(client, auth):
-    auth.login(Role.POLICE_PARTNER.value)
+    auth.sign_in(Role.POLICE_PARTNER.value)
     assert client.get("/placements/report").status_code == 403
     assert client.get("/placements/report.csv").status_code == 403
 
@@ -157,7 +157,7 @@ def test_exactly_twenty_miles_is_twenty_or_less(session, authority, placement, m
 
 def test_a_long_list_of_flagged_placements_is_cut_short_on_the_page(make_app, users, session, child):
     client = make_app().test_client()
-    AuthActions(client).login(Role.PLACEMENT_COMMISSIONER.value)
+    AuthActions(client).sign_in(Role.PLACEMENT_COMMISSIONER.value)
     place(session, child, "SW5 9QJ")
     session.commit()
     with patch("webapp.placements.FLAGGED_LISTED", 0):

@@ -56,14 +56,14 @@ def true_young_people(places, feature, sex=None) -> int:
 @pytest.mark.parametrize("role", list(Role))
 @pytest.mark.parametrize("path", ["/shared/", "/api/v1/shared/hexes"])
 def test_every_role_reaches_the_shared_map(client, auth, role, path):
-    auth.login(role.value)
+    auth.sign_in(role.value)
     assert client.get(path).status_code == 200
 
 
 @pytest.mark.parametrize("res", range(6, 11))
 @pytest.mark.parametrize(("sex_parameter", "sex"), [("", None), ("female", 2), ("male", 1)])
 def test_figures_are_rounded_counts_of_more_than_the_threshold(client, auth, cluster, res, sex_parameter, sex):
-    auth.login(Role.POLICE_PARTNER.value)
+    auth.sign_in(Role.POLICE_PARTNER.value)
     body = client.get(f"/api/v1/shared/hexes?res={res}&sex={sex_parameter}").get_json()
     assert body["features"], "the cluster must show somewhere"
     for feature in body["features"]:
@@ -78,7 +78,7 @@ def test_figures_are_rounded_counts_of_more_than_the_threshold(client, auth, clu
 
 
 def test_the_lone_child_is_suppressed_and_the_cluster_is_not(client, auth, cluster):
-    auth.login(Role.POLICE_PARTNER.value)
+    auth.sign_in(Role.POLICE_PARTNER.value)
     body = client.get("/api/v1/shared/hexes?res=9").get_json()
     alone = h3.latlng_to_cell(51.372, -0.098, 6)
     croydon = [f for f in body["features"] if covers(f, h3.latlng_to_cell(51.372, -0.098, 10))]
@@ -87,14 +87,14 @@ def test_the_lone_child_is_suppressed_and_the_cluster_is_not(client, auth, clust
 
 
 def test_nothing_names_a_child(client, auth, cluster):
-    auth.login(Role.COMMUNITY_PARTNER.value)
+    auth.sign_in(Role.COMMUNITY_PARTNER.value)
     for path in ("/api/v1/shared/hexes?res=10", "/shared/?res=10"):
         text = client.get(path).get_data(as_text=True)
         assert "YP-" not in text
 
 
 def test_the_answer_carries_no_totals(client, auth, cluster):
-    auth.login(Role.POLICE_PARTNER.value)
+    auth.sign_in(Role.POLICE_PARTNER.value)
     body = client.get("/api/v1/shared/hexes?res=8").get_json()
     assert set(body) == {"type", "features", "resolution", "layer", "disclosure", "contexts_by_kind"}
     assert body["disclosure"]["threshold"] == THRESHOLD and body["disclosure"]["rounded_to"] == ROUNDING
@@ -105,7 +105,7 @@ def test_the_answer_carries_no_totals(client, auth, cluster):
 @pytest.mark.parametrize("res", range(8, 11))
 def test_the_rest_of_a_hexagon_is_drawn_whole_not_where_its_children_are(client, auth, cluster, res):
     """A rest drawn as its non-empty finer cells would show where each of a few children is."""
-    auth.login(Role.POLICE_PARTNER.value)
+    auth.sign_in(Role.POLICE_PARTNER.value)
     rests = [f for f in client.get(f"/api/v1/shared/hexes?res={res}").get_json()["features"]
              if f["properties"].get("rest")]
     assert rests, "the cluster must leave a rest somewhere"
@@ -118,7 +118,7 @@ def test_the_rest_of_a_hexagon_is_drawn_whole_not_where_its_children_are(client,
 
 def test_a_box_never_cuts_a_hexagon(client, auth, cluster):
     """An area in a box's answer is exactly the same area, with the same figure, without the box."""
-    auth.login(Role.POLICE_PARTNER.value)
+    auth.sign_in(Role.POLICE_PARTNER.value)
     whole = {area_key(f): f for f in client.get("/api/v1/shared/hexes?res=10").get_json()["features"]}
     boxed = client.get("/api/v1/shared/hexes?res=10&bbox=-0.1905,51.4895,-0.1895,51.4905").get_json()["features"]
     assert boxed
@@ -149,7 +149,7 @@ def test_a_higher_threshold_shows_less(make_app, users, cluster):
     ],
 )
 def test_bad_or_unshared_parameters_are_refused_by_name(client, auth, query, parameter, value):
-    auth.login(Role.POLICE_PARTNER.value)
+    auth.sign_in(Role.POLICE_PARTNER.value)
     response = client.get(f"/api/v1/shared/hexes?{query}")
     assert response.status_code == 400
     assert response.get_json()["error"].startswith(f"{parameter}: {value!r}")
@@ -163,7 +163,7 @@ def test_partners_land_on_the_shared_map(client, auth):
 
 
 def test_the_page_table_matches_the_api(client, auth, cluster):
-    auth.login(Role.POLICE_PARTNER.value)
+    auth.sign_in(Role.POLICE_PARTNER.value)
     body = client.get("/api/v1/shared/hexes?res=9&period=all").get_json()
     page = client.get("/shared/?res=9&period=all").get_data(as_text=True)
     for feature in body["features"]:

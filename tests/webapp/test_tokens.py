@@ -18,7 +18,7 @@ def admin(client, auth, users, session, organisations):
     session.add(OrganisationSharing(authority_id=organisations[OrganisationKind.LOCAL_AUTHORITY].id,
                                     partner_id=organisations[OrganisationKind.POLICE].id))
     session.commit()
-    auth.login(Role.ADMINISTRATOR.value)
+    auth.sign_in(Role.ADMINISTRATOR.value)
     return client
 
 
@@ -109,6 +109,6 @@ def test_bad_token_requests_keep_the_form_and_name_the_field(admin, users, sessi
 
 
 def test_an_administrator_cannot_issue_to_an_organisation_that_does_not_share(client, auth, users, session):
-    auth.login(Role.ADMINISTRATOR.value)  # no sharing with the community group here
+    auth.sign_in(Role.ADMINISTRATOR.value)  # no sharing with the community group here
     response = client.post("/admin/tokens", data={"user": str(users[Role.COMMUNITY_PARTNER].id), "name": "x", "days": "5"})
     assert response.status_code == 400 and session.scalar(select(ApiToken)) is None
