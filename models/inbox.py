@@ -11,11 +11,14 @@ just these contexts.
 from datetime import datetime
 
 from sqlalchemy import (
+    BindParameter,
     DateTime,
     ForeignKey,
+    Integer,
     PrimaryKeyConstraint,
     Select,
     and_,
+    bindparam,
     exists,
     func,
     or_,
@@ -23,7 +26,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
@@ -43,22 +46,22 @@ class ContextRead(Base):
     read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-def _involving(organisation_id: int):
+def _involving(organisation_id: int | BindParameter):
     """The ids of the contexts ``organisation_id`` runs or is named in as an agency, each found
     through its own index (as csmap_partner_contexts() finds them for row-level security)."""
     return union(
         select(Context.id).where(Context.responsible_organisation_id == organisation_id),
-        select(CaseRecord.context_id).where(CaseRecord.agency_ids.contains([organisation_id])),
+        select(CaseRecord.context_id).where(CaseRecord.agency_ids.contains(array([organisation_id]))),
     )
 
 
-def _involves(organisation_id: int):
+def _involves(organisation_id: int | BindParameter):
     """The context is another organisation's, and ``organisation_id`` runs the place or is named
     as an agency in its case."""
     return and_(Context.organisation_id != organisation_id, Context.id.in_(_involving(organisation_id)))
 
 
-def organisation_items(user_id: int, organisation_id: int) -> Select:
+def organisation_items(user_id: int | BindParameter, organisation_id: int | BindParameter) -> Select:
     """The referred contexts that involve the user's organisation, new ones first, then by latest
     activity: (Context, stage, held_on, next_review_on, last_activity, responsible, new).
 
@@ -87,9 +90,14 @@ def organisation_items(user_id: int, organisation_id: int) -> Select:
             .order_by(new.desc(), last.c.last_activity.desc(), Context.id))
 
 
-def new_item_count(user_id: int, organisation_id: int) -> Select:
+def new_item_count(user_id: int | BindParameter, organisation_id: int | BindParameter) -> Select:
     items = organisation_items(user_id, organisation_id).order_by(None).subquery("items")
     return select(func.count()).select_from(items).where(items.c.new)
+
+
+# Every page's menu runs it: built once with the user and the organisation as parameters, since
+# building a statement this size took longer than running it.
+NEW_ITEM_COUNT = new_item_count(bindparam("user_id", type_=Integer), bindparam("organisation_id", type_=Integer))
 
 
 def organisation_item(organisation_id: int, context_id: int) -> Select:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models.cases import add_case_note, case_notes, case_records, case_state
 from models.codes import CASE_STAGE_LABELS, CONTEXT_KIND_LABELS
 from models.contexts import merged_into
-from models.inbox import mark_read, new_item_count, organisation_item, organisation_items
+from models.inbox import NEW_ITEM_COUNT, mark_read, organisation_item, organisation_items
 from models.people import Organisation
 from models.safeguarding import Context
 from models.times import LONDON
@@ -35,7 +35,8 @@ def _new_items() -> dict:
     """How many items are new to the signed-in user, for the menu."""
     if not current_user.is_authenticated:
         return {}
-    return {"new_items": get_session().scalar(new_item_count(current_user.id, current_user.organisation_id))}
+    return {"new_items": get_session().scalar(
+        NEW_ITEM_COUNT, {"user_id": current_user.id, "organisation_id": current_user.organisation_id})}
 
 
 def organisation_context(context_id: int) -> Context:
