@@ -15,6 +15,9 @@ from models.people import User
 
 TOKEN_PREFIX = "csm_"
 MAX_DAYS = 366
+# "Last used" tells an administrator whether a token is still needed: to the minute is enough, and
+# a GIS tool paging through a layer then writes no row for each page it asks for.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 class ApiToken(Base):
@@ -36,6 +39,14 @@ class ApiToken(Base):
 
     def active_at(self, moment: datetime) -> bool:
         return self.revoked_at is None and moment < self.expires_at
+
+    def note_use(self, moment: datetime) -> bool:
+        """Record a use at ``moment`` unless the last one recorded is within LAST_USED_PRECISION
+        of it; returns whether anything changed."""
+        if self.last_used_at is not None and moment - self.last_used_at < LAST_USED_PRECISION:
+            return False
+        self.last_used_at = moment
+        return True
 
 
 def token_hash(token: str) -> str:

@@ -67,8 +67,8 @@ def _load_user_from_token(_request) -> User | None:
     now = datetime.now(timezone.utc)
     if token is None or not token.active_at(now) or not token.user.active:
         return None
-    token.last_used_at = now
-    get_session().commit()
+    if token.note_use(now):
+        get_session().commit()
     token.user.via_token = True
     return token.user
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from models.audit import AuditAction, AuditEvent
 from models.codes import OrganisationKind, Role
 from models.people import OrganisationSharing
-from models.tokens import ApiToken, token_hash
+from models.tokens import LAST_USED_PRECISION, ApiToken, token_hash
 
 
 @pytest.fixture
@@ -67,6 +67,25 @@ def test_a_revoked_or_expired_token_is_refused(admin, app, users, session):
     assert gis.get("/api/v1/shared/hexes", headers=bearer(other)).status_code == 401
     actions = [e.action for e in session.scalars(select(AuditEvent))]
     assert AuditAction.API_TOKEN_ISSUED in actions and AuditAction.API_TOKEN_REVOKED in actions
+
+
+def test_a_token_s_last_use_is_kept_to_the_minute(admin, app, users, session):
+    secret = issue(admin, users[Role.POLICE_PARTNER])
+    gis = app.test_client()
+    token = session.scalar(select(ApiToken))
+    assert token.last_used_at is None and "never" in admin.get("/admin/tokens").get_data(as_text=True)
+    gis.get("/api/v1/shared/hexes?res=8", headers=bearer(secret))
+    session.refresh(token)
+    first = token.last_used_at
+    assert first is not None and datetime.now(timezone.utc) - first < timedelta(seconds=10)
+    gis.get("/api/v1/shared/hexes?res=8", headers=bearer(secret))  # within the minute: not written again
+    session.refresh(token)
+    assert token.last_used_at == first
+    token.last_used_at = first - LAST_USED_PRECISION
+    session.commit()
+    gis.get("/api/v1/shared/hexes?res=8", headers=bearer(secret))
+    session.refresh(token)
+    assert token.last_used_at > first
 
 
 @pytest.mark.parametrize("secret", ["", "csm_", "csm_not-a-real-token", "x" * 500, "' OR 1=1--", "csm_\x00"])
