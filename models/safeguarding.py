@@ -283,6 +283,8 @@ class MissingEpisode(Base):
             using="gist",
         ),
         Index("ix_missing_episodes_started_at", "started_at"),
+        # Peer ties pair episodes that began, or ended, near each other within hours (models.peers).
+        Index("ix_missing_episodes_ended_at", "ended_at"),
         # One child's episodes, newest first: her page and the placement check start from her.
         Index("ix_missing_episodes_young_person_id_started_at", "young_person_id", "started_at"),
         cells_check("last_seen_cells"),

@@ -27,6 +27,11 @@ PASSWORD = "correct horse battery staple"
 DEMO_PASSWORD = "demo-test-password"
 
 
+def pytest_collection_modifyitems(items):
+    """The long modules first: the workers take whole modules in this order (--dist=loadscope)."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def _admin_engine(template_url: str):
     return create_engine(make_url(template_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
 

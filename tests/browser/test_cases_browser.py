@@ -6,9 +6,12 @@ and adds a note of its own; the quarter's report counts the steps and both agenc
 import re
 from datetime import date, timedelta
 
+import pytest
 from playwright.sync_api import expect
 
 from models.reports import Period
+
+pytestmark = [pytest.mark.browser, pytest.mark.long]
 
 AGENCIES = ["Metropolitan Police, Central West BCU (demo)", "Ashgrove Academy (demo)"]
 

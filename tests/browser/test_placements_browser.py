@@ -1,9 +1,12 @@
 """What a placement commissioner sees in a real browser: the featured child's check, the placements
 report and an SSDA903 upload with a mistake in it."""
 
+import pytest
 from playwright.sync_api import expect
 
 from models.demo import FEATURED_REFERENCE
+
+pytestmark = [pytest.mark.browser, pytest.mark.long]
 
 CANDIDATES = "Candidate placements, one a line"
 

@@ -2,7 +2,10 @@
 the duplicate from the record, merges it, and deletes the record when it turns out to be wrong.
 Everything it adds ends deleted, so the shared demo data the other tests read is as it was."""
 
+import pytest
 from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.long]
 
 
 def add_context(page, name: str, location: str) -> None:

@@ -23,6 +23,8 @@ from tests.conftest import DEMO_PASSWORD, as_app_role
 from tests.webapp.shared_areas import area_key, covers, inside
 from webapp import create_app
 
+pytestmark = pytest.mark.long
+
 THRESHOLD = 5
 ROUNDING = 5
 HALF = ROUNDING // 2

@@ -15,6 +15,8 @@ from models.codes import Role
 from models.tokens import issue_token
 from webapp.openapi import document
 
+pytestmark = pytest.mark.long
+
 schemathesis.experimental.OPEN_API_3_1.enable()
 EXAMPLES = 150  # per operation (valid and invalid data together), each sent as both roles
 REQUESTS: Counter = Counter()  # read by the closing assertion below and quoted in the README

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from models.codes import Role
 from models.safeguarding import Context, YoungPerson
 
+pytestmark = pytest.mark.long
+
 INJECTIONS = [
     "' OR '1'='1",
     "'; DROP TABLE young_people; --",

@@ -14,6 +14,8 @@ from tests import walk
 from tests.conftest import DEMO_PASSWORD, as_app_role, copy_template_database, drop_database
 from webapp.access import Access, needs
 
+pytestmark = pytest.mark.long
+
 
 @pytest.fixture(scope="module")
 def walk_database():
