@@ -3,6 +3,7 @@
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NoReturn
 
 from flask import abort, request
 from sqlalchemy import Select, func, select
@@ -20,29 +21,48 @@ def bad_parameter(name: str, value, reason: str):
     abort(400, description=f"{name}: {value!r} {reason}")
 
 
+# Deeper than any request the API takes; a deeper body is refused before anything walks it.
+MAX_JSON_DEPTH = 32
+
+
 def refuse_nul_characters() -> None:
     """``before_request``: PostgreSQL cannot store or compare text holding a NUL character, so a
-    parameter, form field or JSON string with one is a 400 naming it, before any view sees it."""
+    parameter, form field or JSON string with one is a 400 naming it, before any view sees it. A
+    JSON body nested deeper than MAX_JSON_DEPTH is a 400 too (Python's parser would raise
+    RecursionError on one)."""
     for name, value in (*request.args.items(multi=True), *request.form.items(multi=True)):
         if "\x00" in value:
             bad_parameter(name, value, "contains a NUL character")
     if request.is_json:
-        for name, value in _json_strings(request.get_json(silent=True), "body"):
+        try:
+            document = request.get_json(silent=True)
+        except RecursionError:
+            _too_deep()
+        for name, value in _json_strings(document):
             if "\x00" in value:
                 bad_parameter(name, value, "contains a NUL character")
 
 
-def _json_strings(document, path: str):
-    """(path, string) for every string in a parsed JSON document, keys included."""
-    if isinstance(document, str):
-        yield path, document
-    elif isinstance(document, list):
-        for index, item in enumerate(document):
-            yield from _json_strings(item, f"{path}[{index}]")
-    elif isinstance(document, dict):
-        for key, item in document.items():
-            yield path, key
-            yield from _json_strings(item, key if path == "body" else f"{path}.{key}")
+def _too_deep() -> NoReturn:
+    abort(400, description=f"body: the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+
+
+def _json_strings(document):
+    """(path, string) for every string in a parsed JSON document, keys included, walked without
+    recursion; a 400 past MAX_JSON_DEPTH."""
+    waiting = [(document, "body", 1)]  # (value, its path, how many lists and objects hold it or are it)
+    while waiting:
+        value, path, depth = waiting.pop()
+        if isinstance(value, list | dict) and depth > MAX_JSON_DEPTH:
+            _too_deep()
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, list):
+            waiting.extend((item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield path, key
+                waiting.append((item, key if path == "body" else f"{path}.{key}", depth + 1))
 
 
 def resolution(args, name: str = "res") -> int:
