@@ -51,8 +51,11 @@ def _bearer_token() -> str | None:
 
 
 def _protect_from_csrf():
+    """Every write carrying the session cookie needs the form token, bearer header or not: only a
+    request with no session at all (a GIS tool, a script) is let through on its token alone."""
     config = current_app.config
-    if config["WTF_CSRF_ENABLED"] and request.method in config["WTF_CSRF_METHODS"] and _bearer_token() is None:
+    cookieless_token = _bearer_token() is not None and config["SESSION_COOKIE_NAME"] not in request.cookies
+    if config["WTF_CSRF_ENABLED"] and request.method in config["WTF_CSRF_METHODS"] and not cookieless_token:
         csrf.protect()
 
 

@@ -111,6 +111,10 @@ def test_a_token_needs_no_csrf_token_but_a_session_does(make_app, users, session
     # The same request on the administrator's session, without the form token, is refused.
     refused = admin.post("/api/v1/contexts", json={"name": "Group chat", "kind": "online_space"})
     assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    # A bearer header, valid or not, does not excuse a request carrying a session from the form token.
+    for header in (bearer("junk"), bearer(secret)):
+        refused = admin.post("/api/v1/contexts", headers=header, json={"name": "Group chat", "kind": "online_space"})
+        assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("data", "message"), [
