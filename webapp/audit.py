@@ -1,13 +1,23 @@
 """Recording to the audit log (models.audit): sign-ins as they happen, and after each answered
 request the views and exports listed in :data:`AUDITED`, with who, when, what and from where."""
 
+import re
+from urllib.parse import unquote_plus
+
 from flask import Flask, request
 from flask_login import current_user
 from sqlalchemy import insert
 
 from models.audit import AuditAction, AuditEvent
 from models.people import User
+from models.tokens import TOKEN_PREFIX
 from webapp.db import get_session
+
+# A secret pasted into a URL is not kept in the log: the values of these query parameters, and
+# anything that looks like one of the API's tokens wherever it stands.
+SECRET_PARAMETERS = frozenset({"token", "access_token", "api_key", "key", "password", "secret"})
+AN_API_TOKEN = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_%\-]*")
+LEFT_OUT = "[left out]"
 
 # Endpoint: what a successful answer to it is recorded as. Every view that shows one child, an
 # export or the shared map is here; tests/webapp/test_audit.py checks them.
@@ -45,7 +55,7 @@ def record(action: AuditAction, *, user: User | None = None, username: str | Non
         username=(user.username if user else (username or ""))[:80],
         organisation_id=user.organisation_id if user else None,
         action=action,
-        target=request.full_path.removesuffix("?")[:500],
+        target=_target(),
         record_id=record_id,
         detail=detail or {},
         remote_addr=request.remote_addr,
@@ -64,3 +74,13 @@ def _record_answered(response):
                detail={"status": response.status_code, "method": request.method,
                        **({"api_token": True} if getattr(current_user, "via_token", False) else {})})
     return response
+
+
+def _target() -> str:
+    """The path and query string asked for, without secrets, at most 500 characters."""
+    pairs = []
+    for pair in filter(None, request.query_string.decode("latin-1").split("&")):
+        name, _, value = pair.partition("=")
+        pairs.append(f"{name}={LEFT_OUT}" if unquote_plus(name).lower() in SECRET_PARAMETERS else pair)
+    target = request.path + ("?" + "&".join(pairs) if pairs else "")
+    return AN_API_TOKEN.sub(TOKEN_PREFIX + LEFT_OUT, target)[:500]

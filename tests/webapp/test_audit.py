@@ -62,6 +62,20 @@ def test_views_of_a_child_exports_and_shared_maps_are_recorded(client, auth, ses
         assert last.record_id == child.id
 
 
+@pytest.mark.parametrize(("query", "kept"), [
+    ("?res=8&token=csm_AbC-12_x", "?res=8&token=[left out]"),
+    ("?res=8&note=csm_AbC-12_x%2Fy", "?res=8&note=csm_[left out]"),
+    ("?PASSWORD=hunter2&res=8", "?PASSWORD=[left out]&res=8"),
+    ("?api_key=s3cret", "?api_key=[left out]"),
+    ("?res=8&zoom=12", "?res=8&zoom=12"),
+])
+def test_the_log_never_keeps_a_secret_from_the_url(client, auth, session, query, kept):
+    auth.sign_in(Role.POLICE_PARTNER.value)
+    client.get("/api/v1/shared/hexes" + query)
+    last = events(session)[-1]
+    assert last.action == AuditAction.SHARED_MAP and last.target == "/api/v1/shared/hexes" + kept
+
+
 def test_a_refused_or_missing_page_is_not_recorded_as_a_view(client, auth, session, child):
     auth.login(Role.POLICE_PARTNER.value)
     assert client.get(f"/young-people/{child.id}").status_code == 403
