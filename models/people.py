@@ -48,6 +48,9 @@ class User(UserMixin, Base):
     # Sign-in lock-out: failures since the last success, and until when sign-in is refused.
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Each session carries the version it signed in with; signing out moves it on, so a copy of an
+    # older session cookie no longer signs anyone in (webapp.auth).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 

@@ -241,13 +241,14 @@ class AuthActions:
         client's cookie: for the tests that are about something else."""
         app = self._client.application
         with app.extensions["db_sessions"]() as session:
-            user_id = session.scalar(select(User.id).where(User.username == username))
-        assert user_id is not None, f"no user {username!r}"
+            user = session.scalar(select(User).where(User.username == username))
+        assert user is not None, f"no user {username!r}"
         with self._client.session_transaction() as cookie:
             cookie.permanent = True
-            cookie["_user_id"] = str(user_id)
+            cookie["_user_id"] = str(user.id)
             cookie["_fresh"] = True
             cookie["signed_in_at"] = time.time()
+            cookie["session_version"] = user.session_version
 
     def logout(self):
         return self._client.post("/logout")

@@ -96,8 +96,12 @@ def home_url() -> str:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
+    """The session's user, unless she is no longer active or has signed out since this session
+    began (a copy of the cookie kept from before then signs nobody in)."""
     user = get_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or session.get("session_version") != user.session_version:
+        return None
+    return user
 
 
 def _safe_next(target: str | None) -> str:
@@ -142,6 +146,7 @@ def login():
         login_user(user)
         session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
         session["signed_in_at"] = now.timestamp()
+        session["session_version"] = user.session_version
         audit.record(AuditAction.SIGN_IN, user=user)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
@@ -158,6 +163,8 @@ def _count_failure(user: User, now: datetime) -> None:
 @bp.route("/logout", methods=["POST"])
 def logout():
     audit.record(AuditAction.SIGN_OUT)
+    current_user.session_version += 1  # every session from before now ends, copies included
+    get_session().commit()
     logout_user()
     session.clear()
     flash("You have signed out.", "info")

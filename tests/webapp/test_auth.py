@@ -50,6 +50,16 @@ def test_sign_in_and_out(client, auth):
     assert client.get("/").status_code == 302
 
 
+def test_a_copy_of_the_session_cookie_signs_nobody_in_after_signing_out(client, app, auth):
+    auth.login()
+    copy = app.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    assert copy.get("/contexts/").status_code == 200  # the copy works while the session lasts
+    auth.logout()
+    assert copy.get("/contexts/").status_code == 302
+    assert auth.login().status_code == 302 and client.get("/contexts/").status_code == 200  # signing in again
+
+
 def test_sign_out_needs_post(client, auth):
     auth.login()
     assert client.get("/logout").status_code == 405
