@@ -81,6 +81,7 @@ PLAN: dict[str, Placing] = {
     "context_reads": Placing.REFERENCE,
     "episode_data_versions": Placing.REFERENCE,
     "audit_events": Placing.COORDINATOR,
+    "sign_in_failures": Placing.COORDINATOR,  # read and written at sign-in only
     "alembic_version": Placing.COORDINATOR,
 }
 

@@ -45,9 +45,6 @@ class User(UserMixin, Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # Sign-in lock-out: failures since the last success, and until when sign-in is refused.
-    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Each session carries the version it signed in with; signing out moves it on, so a copy of an
     # older session cookie no longer signs anyone in (webapp.auth).
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -57,3 +54,17 @@ class User(UserMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sign-in to inactive users
         return self.active
+
+
+class SignInFailures(Base):
+    """Failed sign-ins in a row for one name typed from one address, and until when that pair is
+    refused (webapp.auth). Kept by name and address whether or not the name is anyone's, so the
+    answers never tell which names exist, and nobody can lock another person out from everywhere."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (PrimaryKeyConstraint("username", "remote_addr"),)
+
+    username: Mapped[str] = mapped_column(String(80))
+    remote_addr: Mapped[str] = mapped_column(String(45))  # an IPv6 address at most
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

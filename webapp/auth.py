@@ -14,7 +14,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from models.audit import AuditAction
-from models.people import User
+from models.people import SignInFailures, User
 from models.tokens import token_named
 from webapp import audit
 from webapp.access import Access, declare, needs
@@ -130,18 +130,19 @@ def login():
         password_hash = user.password_hash if user is not None else UNKNOWN_USER_HASH
         right = check_password_hash(password_hash, form.password.data)
         now = datetime.now(timezone.utc)
-        if user is not None and user.locked_until is not None and user.locked_until > now:
-            audit.record(AuditAction.SIGN_IN_LOCKED, user=user)
-            flash("This account is locked after too many failed sign-ins. Try again later, or ask an "
-                  "administrator.", "danger")
+        failures = get_session().get(SignInFailures, (username[:80], request.remote_addr or ""))
+        if failures is not None and failures.locked_until is not None and failures.locked_until > now:
+            audit.record(AuditAction.SIGN_IN_LOCKED, user=user, username=username)
+            flash(f"Sign-in with this name is locked here after {current_app.config['SIGN_IN_LOCK_AFTER']} failed "
+                  "tries. Try again later, or ask an administrator.", "danger")
             return render_template("auth/login.html", form=form), 401
         if not right or user is None or not user.active:
-            if user is not None:
-                _count_failure(user, now)
+            _count_failure(failures, username, now)
             audit.record(AuditAction.SIGN_IN_FAILED, user=user, username=username)
             flash("Username or password is not right.", "danger")
             return render_template("auth/login.html", form=form), 401
-        user.failed_sign_ins, user.locked_until = 0, None
+        if failures is not None:
+            get_session().delete(failures)
         session.clear()  # a new session for the new sign-in
         login_user(user)
         session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
@@ -152,12 +153,16 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
-def _count_failure(user: User, now: datetime) -> None:
-    """After SIGN_IN_LOCK_AFTER failures in a row the account is locked for SIGN_IN_LOCK_MINUTES."""
-    user.failed_sign_ins += 1
-    if user.failed_sign_ins >= current_app.config["SIGN_IN_LOCK_AFTER"]:
-        user.locked_until = now + timedelta(minutes=current_app.config["SIGN_IN_LOCK_MINUTES"])
-        user.failed_sign_ins = 0
+def _count_failure(failures: SignInFailures | None, username: str, now: datetime) -> None:
+    """After SIGN_IN_LOCK_AFTER failures in a row, this name is refused from this address for
+    SIGN_IN_LOCK_MINUTES, whether or not it is a user's (the audit record that follows commits)."""
+    if failures is None:
+        failures = SignInFailures(username=username[:80], remote_addr=request.remote_addr or "", failures=0)
+        get_session().add(failures)
+    failures.failures += 1
+    if failures.failures >= current_app.config["SIGN_IN_LOCK_AFTER"]:
+        failures.locked_until = now + timedelta(minutes=current_app.config["SIGN_IN_LOCK_MINUTES"])
+        failures.failures = 0
 
 
 @bp.route("/logout", methods=["POST"])

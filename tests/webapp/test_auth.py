@@ -172,6 +172,42 @@ def test_sign_in_attempts_are_limited_per_address(make_app, users):
     limiter.reset()
 
 
+def sign_in_from(client, address: str, username: str, password: str):
+    return client.post("/login", data={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def flashed(response) -> str:
+    return re.search(r'class="alert[^"]*"[^>]*>(.*?)<', response.get_data(as_text=True), re.DOTALL)[1].strip()
+
+
+def test_lock_out_answers_a_real_name_and_an_unknown_one_in_the_same_words(client, users):
+    answers = {}
+    for name in (Role.PANEL_MEMBER.value, "no.such.person"):
+        tries = [sign_in_from(client, "10.0.0.1", name, "wrong") for _ in range(6)]
+        answers[name] = [(response.status_code, flashed(response)) for response in tries]
+    assert answers[Role.PANEL_MEMBER.value] == answers["no.such.person"]
+    assert answers["no.such.person"][0] == (401, "Username or password is not right.")
+    assert answers["no.such.person"][5][0] == 401 and "locked" in answers["no.such.person"][5][1]
+
+
+def test_lock_out_holds_a_name_at_one_address_only(client, users):
+    for _ in range(5):
+        sign_in_from(client, "10.0.0.1", Role.PANEL_MEMBER.value, "wrong")
+    assert sign_in_from(client, "10.0.0.1", Role.PANEL_MEMBER.value, PASSWORD).status_code == 401
+    assert sign_in_from(client, "10.0.0.2", Role.PANEL_MEMBER.value, PASSWORD).status_code == 302
+
+
+def test_a_sign_in_starts_the_count_of_failures_again(client, users):
+    for _ in range(4):
+        sign_in_from(client, "10.0.0.1", Role.PANEL_MEMBER.value, "wrong")
+    assert sign_in_from(client, "10.0.0.1", Role.PANEL_MEMBER.value, PASSWORD).status_code == 302
+    client.post("/logout")
+    for _ in range(4):
+        sign_in_from(client, "10.0.0.1", Role.PANEL_MEMBER.value, "wrong")
+    assert sign_in_from(client, "10.0.0.1", Role.PANEL_MEMBER.value, PASSWORD).status_code == 302
+
+
 def test_a_session_ends_after_its_maximum_length(client, auth):
     auth.login()
     assert client.get("/").status_code == 200
