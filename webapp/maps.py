@@ -265,31 +265,25 @@ def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str
 
 
 def shared_hex_map(hexes: dict, breaks: list[int]) -> folium.Map:
-    """The shared partner map: disclosed hexagons (``young_people`` or ``suppressed``) and nothing
-    else, no contexts and no outline; suppressed areas grey and dashed."""
+    """The shared partner map: the disclosed hexagons with their rounded counts and nothing else, no
+    contexts and no outline."""
     fmap = _base_map((51.49, -0.19), 11)
     labelled = {"type": "FeatureCollection", "features": [
         {**feature, "properties": {**feature["properties"], "label": (
-            "Fewer than the threshold: not shown" if feature["properties"].get("suppressed")
-            else f"About {feature['properties']['young_people']} young people"
+            f"About {feature['properties']['young_people']} young people"
             + (" (the rest of this hexagon)" if feature["properties"].get("rest") else ""))}}
         for feature in hexes["features"]]}
     if labelled["features"]:
         folium.GeoJson(
             labelled,
             name="Young people by hexagon",
-            style_function=lambda feature: (
-                {"fillColor": NO_DATA_BACKGROUND, "fillOpacity": 0.5, "color": "#6c757d", "weight": 1,
-                 "dashArray": "4 3", "className": "hexagon suppressed"}
-                if feature["properties"].get("suppressed") else
-                {"fillColor": colour_for(feature["properties"]["young_people"], breaks), "fillOpacity": 0.65,
-                 "color": "#6c757d", "weight": 0.6, "className": "hexagon"}),
+            style_function=lambda feature: {
+                "fillColor": colour_for(feature["properties"]["young_people"], breaks), "fillOpacity": 0.65,
+                "color": "#6c757d", "weight": 0.6, "className": "hexagon"},
             highlight_function=lambda _: {"weight": 2.5, "color": "#212529"},
             tooltip=folium.GeoJsonTooltip(fields=["label", "h3"], aliases=["Young people", "H3 cell"]),
         ).add_to(fmap)
-    # Open on where figures are shown: the suppressed areas, scattered wide, would zoom it out of use.
-    shown = [feature for feature in hexes["features"] if not feature["properties"].get("suppressed")]
-    _fit(fmap, None, {"features": shown or hexes["features"]})
+    _fit(fmap, None, hexes)
     return fmap
 
 

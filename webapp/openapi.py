@@ -106,7 +106,7 @@ def document() -> dict:
                     "description": "Open to every role, partners included. Counts are distinct young people, never "
                     "episodes. An area with 1 to DISCLOSURE_THRESHOLD (default 5) young people is never shown as "
                     "such: it is pooled into the rest of its parent hexagon, climbing to resolution 6, where it is "
-                    "suppressed. Every figure shown is rounded to the nearest DISCLOSURE_ROUNDING (default 5). "
+                    "left out exactly as an area where nobody matches. Every figure shown is rounded to the nearest DISCLOSURE_ROUNDING (default 5). "
                     "A box chooses which whole areas are returned; it never cuts one. Contexts are given only as "
                     "counts by kind. gi, compare and contexts are refused (400).",
                     "parameters": SHARED_PARAMETERS,
@@ -237,9 +237,7 @@ def document() -> dict:
                                                "holes": {"type": "array", "items": {"type": "string"},
                                                          "description": "H3 cells inside h3 shown as areas "
                                                                         "of their own, left out of this one"},
-                                               "young_people": {"type": "integer", "description": "rounded; "
-                                                                "absent where suppressed"},
-                                               "suppressed": {"type": "boolean"},
+                                               "young_people": {"type": "integer", "description": "rounded"},
                                            }}}}},
                     },
                 },

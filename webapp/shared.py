@@ -64,7 +64,7 @@ class SharedMap:
             "coarsest_resolution": COARSEST,
             "method": (f"Counts of distinct young people. A hexagon with 1 to {self.threshold} is pooled into the "
                        f"rest of its parent hexagon, climbing up to resolution {COARSEST}, where a rest still that "
-                       f"small is suppressed; every figure shown is rounded to the nearest {self.rounded_to}."),
+                       f"small is left out, exactly as an area where nobody matches; every figure shown is rounded to the nearest {self.rounded_to}."),
         }
 
 
@@ -107,17 +107,18 @@ def area_feature(area: SharedArea) -> dict:
     properties = {"h3": cell_to_string(area.cell), "resolution": cell_resolution(area.cell)}
     if area.rest:
         properties.update(rest=True, holes=[cell_to_string(hole) for hole in area.holes])
-    properties.update({"suppressed": True} if area.suppressed else {"young_people": area.young_people})
+    properties["young_people"] = area.young_people
     return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
 def feature_collection(found: SharedMap) -> dict:
-    """GeoJSON: each area with ``h3``, ``resolution``, ``rest`` and its ``holes`` (the hexagons shown
-    apart) for the rest of a hexagon, and ``young_people`` or ``suppressed``; then the disclosure
-    settings and contexts by kind."""
+    """GeoJSON: each area shown with ``h3``, ``resolution``, ``rest`` and its ``holes`` (the hexagons
+    shown apart) for the rest of a hexagon, and ``young_people``; then the disclosure settings and
+    contexts by kind. A suppressed area is left out exactly as an area where nobody matches: marking
+    it would tell that at least one young person matches the selection there."""
     return {
         "type": "FeatureCollection",
-        "features": [area_feature(area) for area in found.areas],
+        "features": [area_feature(area) for area in found.areas if not area.suppressed],
         "resolution": found.resolution,
         "layer": found.layer.value,
         "disclosure": found.disclosure,
@@ -143,7 +144,6 @@ def index():
         "shared/index.html",
         found=found,
         shown=shown,
-        suppressed=sum(area.suppressed for area in found.areas),
         legend=maps.legend(breaks, max(counts, default=0)),
         map=maps.embed(fmap),
         filters=SHARED_FILTERS,
