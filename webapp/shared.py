@@ -5,6 +5,7 @@ and shows contexts only as counts by kind. The same figures go to partners' GIS 
 from ``/api/v1/shared/hexes``."""
 
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
@@ -19,7 +20,7 @@ from geo.hexes import (
     hexagon_less,
 )
 from models.codes import CONTEXT_KIND_LABELS, ContextKind
-from models.queries import MapLayer, context_kinds_in_cells, young_people_by_ancestor
+from models.queries import EpisodeSelection, MapLayer, context_kinds_in_cells, young_people_by_ancestor
 from webapp import maps, params
 from webapp.access import Access, declare
 from webapp.db import get_session
@@ -36,6 +37,12 @@ NOT_SHARED = {
     "compare": "is not available on the shared map: the previous period's exact counts would be shown",
     "contexts": "is not available on the shared map: contexts are shared only as counts by kind",
 }
+# The narrowest selection the shared map answers: a partner choosing period, ages, hours and days
+# freely could narrow a selection to one child's episode; the same limits hold for every role.
+MINIMUM_DAYS = 28
+MINIMUM_AGE_YEARS = 3
+MINIMUM_HOURS = 6
+MINIMUM_WEEKDAYS = 2
 SHARED_FILTERS = (
     ("layer", "Place young people by", [("last_seen", "Where last seen while missing"), ("found", "Where found")]),
     ("type", "Episode type", [("", "Missing or away"), ("M", "Missing (whereabouts unknown)"), ("A", "Away from placement")]),
@@ -64,7 +71,10 @@ class SharedMap:
             "coarsest_resolution": COARSEST,
             "method": (f"Counts of distinct young people. A hexagon with 1 to {self.threshold} is pooled into the "
                        f"rest of its parent hexagon, climbing up to resolution {COARSEST}, where a rest still that "
-                       f"small is left out, exactly as an area where nobody matches; every figure shown is rounded to the nearest {self.rounded_to}."),
+                       "small is left out, exactly as an area where nobody matches; every figure shown is rounded "
+                       f"to the nearest {self.rounded_to}. Selections are no narrower than {MINIMUM_DAYS} days, "
+                       f"{MINIMUM_AGE_YEARS} years of age, {MINIMUM_HOURS} hours of the day and "
+                       f"{MINIMUM_WEEKDAYS} days of the week."),
         }
 
 
@@ -83,6 +93,7 @@ def shared_map(args) -> SharedMap:
     _, period_start = params.period(args, default="all")
     if period_start and not args.get("from"):
         selection = replace(selection, started_from=period_start)
+    refuse_narrow_selections(selection, args)
     within = None
     if selection.bbox is not None:
         try:
@@ -95,6 +106,26 @@ def shared_map(args) -> SharedMap:
     areas = disclose(people, COARSEST, config["DISCLOSURE_THRESHOLD"], config["DISCLOSURE_ROUNDING"])
     kinds = {ContextKind(kind): count for kind, count in session.execute(context_kinds_in_cells(COARSEST, within))}
     return SharedMap(resolution, layer, areas, kinds, config["DISCLOSURE_THRESHOLD"], config["DISCLOSURE_ROUNDING"])
+
+
+def refuse_narrow_selections(selection: EpisodeSelection, args) -> None:
+    """A 400 in plain words for a selection narrower than the shared map answers."""
+    if selection.started_from is not None:
+        until = selection.started_before or datetime.now(timezone.utc)
+        if until - selection.started_from < timedelta(days=MINIMUM_DAYS):
+            name = "from" if args.get("from") else "to" if args.get("to") else "period"
+            params.bad_parameter(name, args.get(name), f"leaves a period shorter than {MINIMUM_DAYS} days: the "
+                                 "shared map answers for four weeks or more, so that no figure comes from one "
+                                 "child's episode")
+    if selection.ages is not None and selection.ages[1] - selection.ages[0] + 1 < MINIMUM_AGE_YEARS:
+        params.bad_parameter("age", args.get("age"), f"covers fewer than {MINIMUM_AGE_YEARS} years of age: the "
+                             f"shared map answers for age bands of {MINIMUM_AGE_YEARS} years or more, like 10-12")
+    if selection.hours is not None and (selection.hours[1] - selection.hours[0]) % 24 < MINIMUM_HOURS:
+        params.bad_parameter("hours", args.get("hours"), f"covers fewer than {MINIMUM_HOURS} hours: the shared map "
+                             f"answers for {MINIMUM_HOURS} hours of the day or more, like 18-00")
+    if selection.weekdays and len(selection.weekdays) < MINIMUM_WEEKDAYS:
+        params.bad_parameter("days", args.get("days"), f"names fewer than {MINIMUM_WEEKDAYS} days of the week: the "
+                             "shared map answers for two days or more, like fri,sat")
 
 
 def area_feature(area: SharedArea) -> dict:

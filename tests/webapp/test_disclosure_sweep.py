@@ -41,7 +41,7 @@ FILTERS = [
     ("from=2025-07-01&to=2025-12-31", lambda e: datetime(2025, 7, 1, tzinfo=LONDON) <= e.started_at
      < datetime(2026, 1, 1, tzinfo=LONDON)),
     ("sex=female&type=M", lambda e: e.sex == 2 and e.missing_type == "M"),
-    ("age=13-14", None),
+    ("age=12-14", None),
     ("hours=22-06", None),
     ("days=fri,sat", None),
     ("concerns=11A", None),

@@ -148,6 +148,16 @@ def test_a_higher_threshold_shows_less(make_app, users, cluster):
         ("sex=unknown", "sex", "unknown"),
         ("bbox=1,2", "bbox", "1,2"),
         ("period=forever", "period", "forever"),
+        # Narrower than the shared map answers: one child's episode could be the whole figure.
+        ("from=2026-11-20&to=2026-11-20", "from", "2026-11-20"),
+        ("from=2026-01-01&to=2026-01-27", "from", "2026-01-01"),
+        ("period=3&to=" + (date.today() - timedelta(days=80)).isoformat(), "to",
+         (date.today() - timedelta(days=80)).isoformat()),
+        ("age=14-14", "age", "14-14"),
+        ("age=13-14", "age", "13-14"),
+        ("hours=17-18", "hours", "17-18"),
+        ("hours=22-03", "hours", "22-03"),
+        ("days=sat", "days", "sat"),
     ],
 )
 def test_bad_or_unshared_parameters_are_refused_by_name(client, auth, query, parameter, value):
@@ -155,6 +165,19 @@ def test_bad_or_unshared_parameters_are_refused_by_name(client, auth, query, par
     response = client.get(f"/api/v1/shared/hexes?{query}")
     assert response.status_code == 400
     assert response.get_json()["error"].startswith(f"{parameter}: {value!r}")
+
+
+@pytest.mark.parametrize("query", ["from=2026-01-01&to=2026-01-28", "age=12-14", "hours=18-00", "hours=22-04",
+                                   "days=fri,sat", "period=3"])
+def test_the_narrowest_selections_allowed_are_answered(client, auth, cluster, query):
+    auth.sign_in(Role.POLICE_PARTNER.value)
+    assert client.get(f"/api/v1/shared/hexes?{query}").status_code == 200
+
+
+def test_a_narrow_selection_on_the_page_is_explained_in_words(client, auth):
+    auth.sign_in(Role.POLICE_PARTNER.value)
+    response = client.get("/shared/?age=14-14")
+    assert response.status_code == 400 and "age bands of 3 years or more" in response.get_data(as_text=True)
 
 
 def test_partners_land_on_the_shared_map(client, auth):
