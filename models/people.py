@@ -3,7 +3,8 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, PrimaryKeyConstraint, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Insert, Integer, PrimaryKeyConstraint, String, case
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, enum_column, utcnow
@@ -68,3 +69,17 @@ class SignInFailures(Base):
     remote_addr: Mapped[str] = mapped_column(String(45))  # an IPv6 address at most
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def count_sign_in_failure(username: str, remote_addr: str, lock_after: int, locked_until: datetime) -> Insert:
+    """One more failure for the name from the address, as one statement so that failures at the
+    same moment are all counted: the SIGN_IN_LOCK_AFTER-th locks the pair until ``locked_until``
+    and starts the count again."""
+    count = SignInFailures.__table__.c.failures + 1
+    statement = insert(SignInFailures).values(
+        username=username[:80], remote_addr=remote_addr,
+        failures=0 if lock_after <= 1 else 1, locked_until=locked_until if lock_after <= 1 else None)
+    return statement.on_conflict_do_update(
+        index_elements=["username", "remote_addr"],
+        set_={"failures": case((count >= lock_after, 0), else_=count),
+              "locked_until": case((count >= lock_after, locked_until), else_=SignInFailures.__table__.c.locked_until)})

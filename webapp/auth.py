@@ -14,7 +14,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from models.audit import AuditAction
-from models.people import SignInFailures, User
+from models.people import SignInFailures, User, count_sign_in_failure
 from models.tokens import token_named
 from webapp import audit
 from webapp.access import Access, declare, needs
@@ -137,7 +137,10 @@ def login():
                   "tries. Try again later, or ask an administrator.", "danger")
             return render_template("auth/login.html", form=form), 401
         if not right or user is None or not user.active:
-            _count_failure(failures, username, now)
+            config = current_app.config
+            get_session().execute(count_sign_in_failure(
+                username, request.remote_addr or "", config["SIGN_IN_LOCK_AFTER"],
+                now + timedelta(minutes=config["SIGN_IN_LOCK_MINUTES"])))
             audit.record(AuditAction.SIGN_IN_FAILED, user=user, username=username)
             flash("Username or password is not right.", "danger")
             return render_template("auth/login.html", form=form), 401
@@ -151,18 +154,6 @@ def login():
         audit.record(AuditAction.SIGN_IN, user=user)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
-
-
-def _count_failure(failures: SignInFailures | None, username: str, now: datetime) -> None:
-    """After SIGN_IN_LOCK_AFTER failures in a row, this name is refused from this address for
-    SIGN_IN_LOCK_MINUTES, whether or not it is a user's (the audit record that follows commits)."""
-    if failures is None:
-        failures = SignInFailures(username=username[:80], remote_addr=request.remote_addr or "", failures=0)
-        get_session().add(failures)
-    failures.failures += 1
-    if failures.failures >= current_app.config["SIGN_IN_LOCK_AFTER"]:
-        failures.locked_until = now + timedelta(minutes=current_app.config["SIGN_IN_LOCK_MINUTES"])
-        failures.failures = 0
 
 
 @bp.route("/logout", methods=["POST"])

@@ -29,7 +29,10 @@ def from_environment() -> dict:
         # A session ends after this long without a request, and SESSION_MAX_HOURS after sign-in.
         "PERMANENT_SESSION_LIFETIME": 60 * int(env.get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": float(env.get("SESSION_MAX_HOURS", "8")),
-        # Sign-in: attempts per address, and the lock-out of an account after failures in a row.
+        # Proxies in front of the app that set X-Forwarded-For and -Proto: the client's address,
+        # which the sign-in limits count by, is then read from them. 0 trusts no such header.
+        "PROXY_HOPS": int(env.get("PROXY_HOPS", "0")),
+        # Sign-in: attempts per address, and the lock-out of a name at an address after failures in a row.
         "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "10 per minute"),
         "SIGN_IN_LOCK_AFTER": int(env.get("SIGN_IN_LOCK_AFTER", "5")),
         "SIGN_IN_LOCK_MINUTES": int(env.get("SIGN_IN_LOCK_MINUTES", "15")),

@@ -1,11 +1,12 @@
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from models.codes import Role
-from models.people import User
+from models.people import SignInFailures, User, count_sign_in_failure
 from tests.conftest import PASSWORD
 
 PROTECTED_PAGES = ["/", "/contexts/", "/contexts/new", "/young-people/1", "/placements/check"]
@@ -196,6 +197,30 @@ def test_lock_out_holds_a_name_at_one_address_only(client, users):
         sign_in_from(client, "10.0.0.1", Role.PANEL_MEMBER.value, "wrong")
     assert sign_in_from(client, "10.0.0.1", Role.PANEL_MEMBER.value, PASSWORD).status_code == 401
     assert sign_in_from(client, "10.0.0.2", Role.PANEL_MEMBER.value, PASSWORD).status_code == 302
+
+
+def test_behind_a_proxy_the_lock_out_holds_the_forwarded_address(make_app, users):
+    client = make_app(PROXY_HOPS=1).test_client()
+    for _ in range(5):
+        client.post("/login", data={"username": Role.PANEL_MEMBER.value, "password": "wrong"},
+                    headers={"X-Forwarded-For": "10.0.0.7"})
+    for address, status in (("10.0.0.7", 401), ("10.0.0.8", 302)):
+        response = client.post("/login", data={"username": Role.PANEL_MEMBER.value, "password": PASSWORD},
+                               headers={"X-Forwarded-For": address})
+        assert response.status_code == status, address
+
+
+def test_each_failure_is_added_by_the_database_and_the_fifth_locks(session, users):
+    """One INSERT ... ON CONFLICT adds each failure: two at the same moment can neither collide on
+    the key nor be counted once."""
+    until = datetime.now(timezone.utc) + timedelta(minutes=15)
+    for _ in range(4):
+        session.execute(count_sign_in_failure("someone", "10.0.0.9", 5, until))
+    row = session.get(SignInFailures, ("someone", "10.0.0.9"))
+    assert (row.failures, row.locked_until) == (4, None)
+    session.execute(count_sign_in_failure("someone", "10.0.0.9", 5, until))
+    session.refresh(row)
+    assert (row.failures, row.locked_until) == (0, until)
 
 
 def test_a_sign_in_starts_the_count_of_failures_again(client, users):
