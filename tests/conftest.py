@@ -28,7 +28,8 @@ DEMO_PASSWORD = "demo-test-password"
 
 
 def pytest_collection_modifyitems(items):
-    """The long modules first: the workers take whole modules in this order (--dist=loadscope)."""
+    """The long modules first: the workers take whole modules in this order (--dist=loadscope, and
+    --no-loadscope-reorder, or xdist would hand out the modules with most tests first)."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 

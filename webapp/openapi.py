@@ -108,7 +108,8 @@ def document() -> dict:
                     "such: it is pooled into the rest of its parent hexagon, climbing to resolution 6, where it is "
                     "left out exactly as an area where nobody matches. Every figure shown is rounded to the nearest DISCLOSURE_ROUNDING (default 5). "
                     "A box chooses which whole areas are returned; it never cuts one. Contexts are given only as "
-                    "counts by kind. gi, compare and contexts are refused (400).",
+                    "counts by kind. gi, compare and contexts are refused (400), and so is a selection narrower than "
+                    "28 days, 3 years of age (age=12-14, not 14-15), 6 hours of the day or 2 days of the week.",
                     "parameters": SHARED_PARAMETERS,
                     "responses": {
                         "200": {"description": "A FeatureCollection of areas.",

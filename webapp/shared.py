@@ -111,7 +111,8 @@ def shared_map(args) -> SharedMap:
 def refuse_narrow_selections(selection: EpisodeSelection, args) -> None:
     """A 400 in plain words for a selection narrower than the shared map answers."""
     if selection.started_from is not None:
-        until = selection.started_before or datetime.now(timezone.utc)
+        now = datetime.now(timezone.utc)  # a "to" in the future adds no episodes
+        until = min(selection.started_before or now, now)
         if until - selection.started_from < timedelta(days=MINIMUM_DAYS):
             name = "from" if args.get("from") else "to" if args.get("to") else "period"
             params.bad_parameter(name, args.get(name), f"leaves a period shorter than {MINIMUM_DAYS} days: the "
@@ -120,7 +121,7 @@ def refuse_narrow_selections(selection: EpisodeSelection, args) -> None:
     if selection.ages is not None and selection.ages[1] - selection.ages[0] + 1 < MINIMUM_AGE_YEARS:
         params.bad_parameter("age", args.get("age"), f"covers fewer than {MINIMUM_AGE_YEARS} years of age: the "
                              f"shared map answers for age bands of {MINIMUM_AGE_YEARS} years or more, like 10-12")
-    if selection.hours is not None and (selection.hours[1] - selection.hours[0]) % 24 < MINIMUM_HOURS:
+    if selection.hours is not None and ((selection.hours[1] - selection.hours[0]) % 24 or 24) < MINIMUM_HOURS:
         params.bad_parameter("hours", args.get("hours"), f"covers fewer than {MINIMUM_HOURS} hours: the shared map "
                              f"answers for {MINIMUM_HOURS} hours of the day or more, like 18-00")
     if selection.weekdays and len(selection.weekdays) < MINIMUM_WEEKDAYS:

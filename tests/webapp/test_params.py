@@ -30,8 +30,7 @@ def test_a_body_as_deep_as_allowed_reaches_the_view(signed_in):
     for _ in range(MAX_JSON_DEPTH - 1):
         body = {"name": "Willow Gardens", "kind": "park", "location": "SW5 0AA", "more": body}
     response = signed_in.post("/api/v1/contexts", data=json.dumps(body), content_type="application/json")
-    assert "nested more than" not in response.get_data(as_text=True)
-    assert response.status_code in (201, 400)
+    assert response.status_code == 201, response.get_data(as_text=True)
 
 
 def test_a_nul_character_deep_in_a_body_is_named(signed_in):

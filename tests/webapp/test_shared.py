@@ -158,6 +158,8 @@ def test_a_higher_threshold_shows_less(make_app, users, cluster):
         ("hours=17-18", "hours", "17-18"),
         ("hours=22-03", "hours", "22-03"),
         ("days=sat", "days", "sat"),
+        (f"from={date.today() - timedelta(days=3)}&to={date.today() + timedelta(days=30)}", "from",
+         (date.today() - timedelta(days=3)).isoformat()),
     ],
 )
 def test_bad_or_unshared_parameters_are_refused_by_name(client, auth, query, parameter, value):
@@ -167,7 +169,7 @@ def test_bad_or_unshared_parameters_are_refused_by_name(client, auth, query, par
     assert response.get_json()["error"].startswith(f"{parameter}: {value!r}")
 
 
-@pytest.mark.parametrize("query", ["from=2026-01-01&to=2026-01-28", "age=12-14", "hours=18-00", "hours=22-04",
+@pytest.mark.parametrize("query", ["from=2026-01-01&to=2026-01-28", "age=12-14", "hours=18-00", "hours=22-04", "hours=0-24",
                                    "days=fri,sat", "period=3"])
 def test_the_narrowest_selections_allowed_are_answered(client, auth, cluster, query):
     auth.sign_in(Role.POLICE_PARTNER.value)
