@@ -1,9 +1,21 @@
 """Organisations and the people who sign in."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Insert, Integer, PrimaryKeyConstraint, String, case
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Delete,
+    ForeignKey,
+    Insert,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    case,
+    delete,
+    or_,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -69,17 +81,28 @@ class SignInFailures(Base):
     remote_addr: Mapped[str] = mapped_column(String(45))  # an IPv6 address at most
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def count_sign_in_failure(username: str, remote_addr: str, lock_after: int, locked_until: datetime) -> Insert:
+def count_sign_in_failure(username: str, remote_addr: str, now: datetime, lock_after: int,
+                          lock_for: timedelta) -> Insert:
     """One more failure for the name from the address, as one statement so that failures at the
-    same moment are all counted: the SIGN_IN_LOCK_AFTER-th locks the pair until ``locked_until``
-    and starts the count again."""
-    count = SignInFailures.__table__.c.failures + 1
+    same moment are all counted. The ``lock_after``-th in a row locks the pair for ``lock_for`` and
+    starts the count again; a failure more than ``lock_for`` after the last one starts it too."""
+    table = SignInFailures.__table__
+    count = case((table.c.last_failed_at < now - lock_for, 1), else_=table.c.failures + 1)
+    locks = count >= lock_after
     statement = insert(SignInFailures).values(
-        username=username[:80], remote_addr=remote_addr,
-        failures=0 if lock_after <= 1 else 1, locked_until=locked_until if lock_after <= 1 else None)
+        username=username[:80], remote_addr=remote_addr, last_failed_at=now,
+        failures=0 if lock_after <= 1 else 1, locked_until=now + lock_for if lock_after <= 1 else None)
     return statement.on_conflict_do_update(
         index_elements=["username", "remote_addr"],
-        set_={"failures": case((count >= lock_after, 0), else_=count),
-              "locked_until": case((count >= lock_after, locked_until), else_=SignInFailures.__table__.c.locked_until)})
+        set_={"failures": case((locks, 0), else_=count), "last_failed_at": now,
+              "locked_until": case((locks, now + lock_for), else_=table.c.locked_until)})
+
+
+def forget_sign_in_failures(now: datetime, lock_for: timedelta) -> Delete:
+    """The pairs whose last failure and lock are both over: they count for nothing any more."""
+    table = SignInFailures.__table__
+    return delete(SignInFailures).where(
+        table.c.last_failed_at < now - lock_for, or_(table.c.locked_until.is_(None), table.c.locked_until < now))

@@ -14,7 +14,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from models.audit import AuditAction
-from models.people import SignInFailures, User, count_sign_in_failure
+from models.people import SignInFailures, User, count_sign_in_failure, forget_sign_in_failures
 from models.tokens import token_named
 from webapp import audit
 from webapp.access import Access, declare, needs
@@ -137,10 +137,10 @@ def login():
                   "tries. Try again later, or ask an administrator.", "danger")
             return render_template("auth/login.html", form=form), 401
         if not right or user is None or not user.active:
-            config = current_app.config
+            lock_for = timedelta(minutes=current_app.config["SIGN_IN_LOCK_MINUTES"])
+            get_session().execute(forget_sign_in_failures(now, lock_for))
             get_session().execute(count_sign_in_failure(
-                username, request.remote_addr or "", config["SIGN_IN_LOCK_AFTER"],
-                now + timedelta(minutes=config["SIGN_IN_LOCK_MINUTES"])))
+                username, request.remote_addr or "", now, current_app.config["SIGN_IN_LOCK_AFTER"], lock_for))
             audit.record(AuditAction.SIGN_IN_FAILED, user=user, username=username)
             flash("Username or password is not right.", "danger")
             return render_template("auth/login.html", form=form), 401

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from models.codes import Role
-from models.people import SignInFailures, User, count_sign_in_failure
+from models.people import SignInFailures, User, count_sign_in_failure, forget_sign_in_failures
 from tests.conftest import PASSWORD
 
 PROTECTED_PAGES = ["/", "/contexts/", "/contexts/new", "/young-people/1", "/placements/check"]
@@ -213,14 +213,30 @@ def test_behind_a_proxy_the_lock_out_holds_the_forwarded_address(make_app, users
 def test_each_failure_is_added_by_the_database_and_the_fifth_locks(session, users):
     """One INSERT ... ON CONFLICT adds each failure: two at the same moment can neither collide on
     the key nor be counted once."""
-    until = datetime.now(timezone.utc) + timedelta(minutes=15)
+    now, lock_for = datetime.now(timezone.utc), timedelta(minutes=15)
     for _ in range(4):
-        session.execute(count_sign_in_failure("someone", "10.0.0.9", 5, until))
+        session.execute(count_sign_in_failure("someone", "10.0.0.9", now, 5, lock_for))
     row = session.get(SignInFailures, ("someone", "10.0.0.9"))
     assert (row.failures, row.locked_until) == (4, None)
-    session.execute(count_sign_in_failure("someone", "10.0.0.9", 5, until))
+    session.execute(count_sign_in_failure("someone", "10.0.0.9", now, 5, lock_for))
     session.refresh(row)
-    assert (row.failures, row.locked_until) == (0, until)
+    assert (row.failures, row.locked_until) == (0, now + lock_for)
+
+
+def test_failures_long_ago_count_for_nothing_and_are_forgotten(session, users):
+    lock_for = timedelta(minutes=15)
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    for _ in range(4):
+        session.execute(count_sign_in_failure("someone", "10.0.0.9", an_hour_ago, 5, lock_for))
+    session.execute(count_sign_in_failure("someone", "10.0.0.9", an_hour_ago + lock_for * 2, 5, lock_for))
+    row = session.get(SignInFailures, ("someone", "10.0.0.9"))
+    assert (row.failures, row.locked_until) == (1, None)  # not the fifth in a row: a new count
+    session.execute(forget_sign_in_failures(an_hour_ago + lock_for * 2, lock_for))  # just now: kept
+    session.expire_all()
+    assert session.get(SignInFailures, ("someone", "10.0.0.9")) is not None
+    session.execute(forget_sign_in_failures(an_hour_ago + lock_for * 4, lock_for))
+    session.expire_all()
+    assert session.get(SignInFailures, ("someone", "10.0.0.9")) is None
 
 
 def test_a_sign_in_starts_the_count_of_failures_again(client, users):

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("remote_addr", sa.String(length=45), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_failed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("username", "remote_addr", name=op.f("pk_sign_in_failures")),
     )
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON sign_in_failures TO {APP_ROLE}")
