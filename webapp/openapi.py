@@ -7,6 +7,7 @@ from models.codes import CONCERN_CODES, ContextKind, MissingType
 from models.queries import MapLayer
 from webapp.access import Access, declare
 from webapp.params import DEFAULT_RESOLUTION, SEXES, WEEKDAY_NAMES
+from webapp.shared import MINIMUM_AGE_YEARS, MINIMUM_DAYS, MINIMUM_HOURS, MINIMUM_WEEKDAYS
 
 # Open to every signed-in user: it describes the API, it holds no data.
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
@@ -106,10 +107,12 @@ def document() -> dict:
                     "description": "Open to every role, partners included. Counts are distinct young people, never "
                     "episodes. An area with 1 to DISCLOSURE_THRESHOLD (default 5) young people is never shown as "
                     "such: it is pooled into the rest of its parent hexagon, climbing to resolution 6, where it is "
-                    "left out exactly as an area where nobody matches. Every figure shown is rounded to the nearest DISCLOSURE_ROUNDING (default 5). "
+                    "left out exactly as an area where nobody matches. Every figure shown is rounded to the "
+                    "nearest DISCLOSURE_ROUNDING (default 5). "
                     "A box chooses which whole areas are returned; it never cuts one. Contexts are given only as "
                     "counts by kind. gi, compare and contexts are refused (400), and so is a selection narrower than "
-                    "28 days, 3 years of age (age=12-14, not 14-15), 6 hours of the day or 2 days of the week.",
+                    f"{MINIMUM_DAYS} days, {MINIMUM_AGE_YEARS} years of age, {MINIMUM_HOURS} hours of the day or "
+                    f"{MINIMUM_WEEKDAYS} days of the week.",
                     "parameters": SHARED_PARAMETERS,
                     "responses": {
                         "200": {"description": "A FeatureCollection of areas.",

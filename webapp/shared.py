@@ -61,7 +61,7 @@ class SharedMap:
 
     @property
     def shown(self) -> list[SharedArea]:
-        return sorted((area for area in self.areas if not area.suppressed), key=lambda area: (-area.young_people, area.cell))
+        return sorted(self.areas, key=lambda area: (-area.young_people, area.cell))
 
     @property
     def disclosure(self) -> dict:
@@ -103,7 +103,10 @@ def shared_map(args) -> SharedMap:
     session = get_session()
     people = dict(session.execute(young_people_by_ancestor(selection, resolution, COARSEST, within)).all())
     config = current_app.config
-    areas = disclose(people, COARSEST, config["DISCLOSURE_THRESHOLD"], config["DISCLOSURE_ROUNDING"])
+    # A suppressed area is left out exactly as an area where nobody matches: marking it would tell
+    # that at least one young person matches the selection there.
+    areas = [area for area in disclose(people, COARSEST, config["DISCLOSURE_THRESHOLD"], config["DISCLOSURE_ROUNDING"])
+             if not area.suppressed]
     kinds = {ContextKind(kind): count for kind, count in session.execute(context_kinds_in_cells(COARSEST, within))}
     return SharedMap(resolution, layer, areas, kinds, config["DISCLOSURE_THRESHOLD"], config["DISCLOSURE_ROUNDING"])
 
@@ -116,8 +119,8 @@ def refuse_narrow_selections(selection: EpisodeSelection, args) -> None:
         if until - selection.started_from < timedelta(days=MINIMUM_DAYS):
             name = "from" if args.get("from") else "to" if args.get("to") else "period"
             params.bad_parameter(name, args.get(name), f"leaves a period shorter than {MINIMUM_DAYS} days: the "
-                                 "shared map answers for four weeks or more, so that no figure comes from one "
-                                 "child's episode")
+                                 f"shared map answers for {MINIMUM_DAYS} days or more, so that no figure comes from "
+                                 "one child's episode")
     if selection.ages is not None and selection.ages[1] - selection.ages[0] + 1 < MINIMUM_AGE_YEARS:
         params.bad_parameter("age", args.get("age"), f"covers fewer than {MINIMUM_AGE_YEARS} years of age: the "
                              f"shared map answers for age bands of {MINIMUM_AGE_YEARS} years or more, like 10-12")
@@ -126,7 +129,7 @@ def refuse_narrow_selections(selection: EpisodeSelection, args) -> None:
                              f"answers for {MINIMUM_HOURS} hours of the day or more, like 18-00")
     if selection.weekdays and len(selection.weekdays) < MINIMUM_WEEKDAYS:
         params.bad_parameter("days", args.get("days"), f"names fewer than {MINIMUM_WEEKDAYS} days of the week: the "
-                             "shared map answers for two days or more, like fri,sat")
+                             f"shared map answers for {MINIMUM_WEEKDAYS} days or more, like fri,sat")
 
 
 def area_feature(area: SharedArea) -> dict:
@@ -146,11 +149,10 @@ def area_feature(area: SharedArea) -> dict:
 def feature_collection(found: SharedMap) -> dict:
     """GeoJSON: each area shown with ``h3``, ``resolution``, ``rest`` and its ``holes`` (the hexagons
     shown apart) for the rest of a hexagon, and ``young_people``; then the disclosure settings and
-    contexts by kind. A suppressed area is left out exactly as an area where nobody matches: marking
-    it would tell that at least one young person matches the selection there."""
+    contexts by kind."""
     return {
         "type": "FeatureCollection",
-        "features": [area_feature(area) for area in found.areas if not area.suppressed],
+        "features": [area_feature(area) for area in found.areas],
         "resolution": found.resolution,
         "layer": found.layer.value,
         "disclosure": found.disclosure,
