@@ -1,25 +1,35 @@
-"""Statistical disclosure control for hexagon maps shared outside the owning authority.
+"""Statistical disclosure control for hexagon maps shared outside the owning authority
+(docs/security.md gives the design, its parameters and the attacks tried against it).
 
 Counts are distinct young people, never episodes: one child's many episodes must not make a
-hexagon look busy enough to show. A hexagon with 1 to ``threshold`` young people is never shown as
-such. It is pooled with its small siblings into the rest of its parent, and the rest climbs from
-parent to parent until it holds more than ``threshold`` young people, when it is shown as "the
-rest of" that hexagon, or reaches the coarsest resolution, where it is suppressed.
+hexagon look busy enough to show.
 
-So the areas shown never overlap, each holds more than ``threshold`` young people, and a suppressed
-area lies in no area shown. "The rest of" a hexagon is all of it but the hexagons shown apart
-inside it (``holes``), empty places included: which of its finer cells hold the young people is
-never told, or a rest of six people in six cells would show one person in each.
+The cell key method (as in the table builders of the Australian Bureau of Statistics and the ONS):
+every young person carries a fixed random record key, 0 to 255, drawn from her id with a secret
+key. A group's cell key is the sum of its members' record keys modulo 256, and its perturbation,
+a whole number from ``-noise`` to ``noise``, is read from the cell key. So the same young people
+always get the same perturbation, however a selection is worded, and asking again averages
+nothing away; and two selections that differ by a few young people get unrelated perturbations,
+so subtracting one figure from another gives noise, not a child.
 
-Every figure shown is then rounded to the nearest multiple of ``base`` (at least ``threshold``),
-so the difference of any two figures, from one answer or from two with other filters, boxes or
-resolutions, is a multiple of ``base`` and cannot be a count of 1 to ``threshold - 1``: the
-secondary protection against subtracting one answer from another.
+A group is shown when its perturbed count exceeds ``threshold + noise``, which only a true count
+above ``threshold`` can; its figure is the perturbed count rounded to the nearest ``base``. An
+area left out may therefore hold up to ``threshold + 2 * noise`` young people, and with
+``base >= threshold + 2 * noise`` and ``noise >= 1`` no two answers pin a count of 1 to
+``threshold`` (docs/security.md works this through).
+
+A hexagon whose group is not shown is pooled with its small siblings into the rest of its parent,
+and the rest climbs from parent to parent until it is shown, as "the rest of" that hexagon, or
+reaches the coarsest resolution, where it is suppressed. So the areas shown never overlap and a
+suppressed area lies in no area shown. "The rest of" a hexagon is all of it but the hexagons shown
+apart inside it (``holes``), empty places included: which of its finer cells hold the young people
+is never told, or a rest of six people in six cells would show one person in each.
 
 Cells are H3 integers; their parents are H3's own (:func:`h3.cell_to_parent`), so a region means
 the same young people whichever resolution a request asks for.
 """
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -70,19 +80,60 @@ def rounded(count: int, base: int) -> int:
     return base * ((2 * count + base) // (2 * base))
 
 
-def disclose(people: Mapping[int, Collection[int]], coarsest: int, threshold: int, base: int) -> list[SharedArea]:
+KEY_RANGE = 256
+
+
+@dataclass(frozen=True)
+class CellKeyRule:
+    """What may be shown of a group of young people: see the module's description.
+
+    >>> rule = CellKeyRule(threshold=5, base=10, noise=2, secret=b"example")
+    >>> [rule.record_key(person) for person in (1, 2, 3)]
+    [144, 243, 177]
+    >>> rule.perturbation({1, 2, 3}), rule.perturbation({3, 2, 1})
+    (-1, -1)
+    >>> rule.figure(range(8)), rule.figure(range(12)), rule.figure(range(3))
+    (10, 10, None)
+    """
+
+    threshold: int
+    base: int
+    noise: int
+    secret: bytes
+
+    def record_key(self, person) -> int:
+        """The young person's fixed key, 0 to 255, from her id and the secret."""
+        digest = hashlib.blake2b(str(person).encode(), key=self.secret, digest_size=2).digest()
+        return int.from_bytes(digest, "big") % KEY_RANGE
+
+    def perturbation(self, group: Collection, keys: Mapping | None = None) -> int:
+        """The group's perturbation, ``-noise`` to ``noise`` about equally often, read from the
+        sum of its record keys (``keys`` holds those already drawn)."""
+        cell_key = sum(keys[person] if keys else self.record_key(person) for person in group) % KEY_RANGE
+        return cell_key * (2 * self.noise + 1) // KEY_RANGE - self.noise
+
+    def figure(self, group: Collection, keys: Mapping | None = None) -> int | None:
+        """The group's figure as shown, or None where it may not be shown."""
+        perturbed = len(group) + self.perturbation(group, keys) if group else 0
+        if perturbed <= self.threshold + self.noise:
+            return None
+        return max(self.base, rounded(perturbed, self.base))
+
+
+def disclose(people: Mapping[int, Collection[int]], coarsest: int, rule: CellKeyRule) -> list[SharedArea]:
     """The areas to share, from the young people (any hashable ids) of every non-empty cell of
     one resolution, climbing no higher than the ``coarsest`` resolution.
 
+    >>> rule = CellKeyRule(threshold=5, base=10, noise=2, secret=b"example")
     >>> parent = h3.latlng_to_cell(51.49, -0.19, 7)
     >>> busy, quiet, lone = sorted(h3.cell_to_children(parent, 8))[:3]
-    >>> disclose({busy: range(12), quiet: range(20, 27)}, 7, 5, 5) == [
-    ...     SharedArea(busy, (), 10), SharedArea(quiet, (), 5)]
+    >>> disclose({busy: range(12), quiet: range(20, 30)}, 7, rule) == [
+    ...     SharedArea(busy, (), 10), SharedArea(quiet, (), 10)]
     True
-    >>> disclose({busy: range(12), quiet: [20, 21], lone: [22]}, 7, 5, 5) == [
+    >>> disclose({busy: range(12), quiet: [20, 21], lone: [22]}, 7, rule) == [
     ...     SharedArea(busy, (), 10), SharedArea(parent, (busy,), None)]
     True
-    >>> disclose({quiet: [1, 2, 3], lone: [3, 4, 5, 6]}, 7, 5, 5) == [SharedArea(parent, (), 5)]
+    >>> disclose({quiet: [1, 2, 3, 4], lone: [4, 5, 6, 7, 8, 9]}, 7, rule) == [SharedArea(parent, (), 10)]
     True
     """
     if not people:
@@ -91,17 +142,22 @@ def disclose(people: Mapping[int, Collection[int]], coarsest: int, threshold: in
     if not coarsest <= resolution:
         raise ValueError(f"coarsest resolution {coarsest} is finer than the cells' {resolution}")
     children: dict[int, set[int]] = defaultdict(set)
-    for cell in people:
+    keys = {}
+    for cell, group in people.items():
         for level in range(resolution, coarsest, -1):
             children[h3.cell_to_parent(cell, level - 1)].add(h3.cell_to_parent(cell, level))
+        for person in group:
+            if person not in keys:
+                keys[person] = rule.record_key(person)
 
     def climb(cell: int, level: int) -> tuple[list[SharedArea], list[int], set]:
         """The areas shown inside ``cell``, the largest hexagons they cover whole, and the young
         people left over."""
         if level == resolution:
             group = set(people[cell])
-            if len(group) > threshold:
-                return [SharedArea(cell, (), rounded(len(group), base))], [cell], set()
+            figure = rule.figure(group, keys)
+            if figure is not None:
+                return [SharedArea(cell, (), figure)], [cell], set()
             return [], [], group
         shown, covered, left_people = [], [], set()
         for child in sorted(children[cell]):
@@ -109,8 +165,9 @@ def disclose(people: Mapping[int, Collection[int]], coarsest: int, threshold: in
             shown += child_shown
             covered += child_covered
             left_people |= child_people
-        if len(left_people) > threshold:  # the rest is shown, so the whole hexagon is covered
-            return [*shown, SharedArea(cell, tuple(covered), rounded(len(left_people), base))], [cell], set()
+        figure = rule.figure(left_people, keys)
+        if figure is not None:  # the rest is shown, so the whole hexagon is covered
+            return [*shown, SharedArea(cell, tuple(covered), figure)], [cell], set()
         return shown, covered, left_people
 
     shared = []

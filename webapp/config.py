@@ -41,10 +41,16 @@ def from_environment() -> dict:
         # Placement checks: "within easy reach" of the home postcode, and "near" other places.
         "PLACEMENT_EASY_REACH_MILES": float(env.get("PLACEMENT_EASY_REACH_MILES", "20")),
         "PLACEMENT_NEAR_MILES": float(env.get("PLACEMENT_NEAR_MILES", "1")),
-        # The shared partner map: counts of 1 to DISCLOSURE_THRESHOLD young people are never shown
-        # (the DfE rule suppresses 1 to 5), and shown counts are rounded to DISCLOSURE_ROUNDING.
+        # The shared partner map (docs/security.md): an area is shown only when more than
+        # DISCLOSURE_THRESHOLD young people match (the DfE rule suppresses 1 to 5); its count is
+        # perturbed by up to DISCLOSURE_NOISE by the cell key method and rounded to DISCLOSURE_ROUNDING.
+        # DISCLOSURE_KEY draws each young person's record key: set it once and keep it (a new key
+        # draws new perturbations, and answers under both could be averaged); unset, it comes from
+        # SECRET_KEY.
         "DISCLOSURE_THRESHOLD": int(env.get("DISCLOSURE_THRESHOLD", "5")),
-        "DISCLOSURE_ROUNDING": int(env.get("DISCLOSURE_ROUNDING", "5")),
+        "DISCLOSURE_NOISE": int(env.get("DISCLOSURE_NOISE", "2")),
+        "DISCLOSURE_ROUNDING": int(env.get("DISCLOSURE_ROUNDING", "10")),
+        "DISCLOSURE_KEY": env.get("DISCLOSURE_KEY"),
     }
 
 
@@ -52,8 +58,9 @@ def check(config) -> None:
     for name in ("SECRET_KEY", "DATABASE_URL"):
         if not config.get(name):
             raise RuntimeError(f"{name} is not set (./scripts/run sets both for the local set-up)")
-    # Rounding to a multiple of at least the threshold keeps any difference of two shared figures
-    # from being a count of 1 to threshold - 1 young people (geo.disclosure).
-    if config["DISCLOSURE_THRESHOLD"] < 1 or config["DISCLOSURE_ROUNDING"] < config["DISCLOSURE_THRESHOLD"]:
-        raise RuntimeError("DISCLOSURE_THRESHOLD must be at least 1 and DISCLOSURE_ROUNDING at least the threshold, "
-                           f"not {config['DISCLOSURE_THRESHOLD']} and {config['DISCLOSURE_ROUNDING']}")
+    # Without noise, or with a rounding base below threshold + 2 x noise, two answers can pin a
+    # count of 1 to the threshold (docs/security.md).
+    threshold, noise, base = (config[name] for name in ("DISCLOSURE_THRESHOLD", "DISCLOSURE_NOISE", "DISCLOSURE_ROUNDING"))
+    if threshold < 1 or noise < 1 or base < threshold + 2 * noise:
+        raise RuntimeError("DISCLOSURE_THRESHOLD and DISCLOSURE_NOISE must be at least 1 and DISCLOSURE_ROUNDING at "
+                           f"least the threshold + 2 x the noise, not {threshold}, {noise} and {base}")

@@ -4,12 +4,13 @@ role may see it, police and community partners included; it names no child and n
 and shows contexts only as counts by kind. The same figures go to partners' GIS tools as GeoJSON
 from ``/api/v1/shared/hexes``."""
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from geo.disclosure import SharedArea, disclose
+from geo.disclosure import CellKeyRule, SharedArea, disclose
 from geo.hexes import (
     MAP_RESOLUTIONS,
     cell_centre,
@@ -56,8 +57,7 @@ class SharedMap:
     layer: MapLayer
     areas: list[SharedArea]
     contexts_by_kind: dict[ContextKind, int]
-    threshold: int
-    rounded_to: int
+    rule: CellKeyRule
 
     @property
     def shown(self) -> list[SharedArea]:
@@ -65,17 +65,30 @@ class SharedMap:
 
     @property
     def disclosure(self) -> dict:
+        rule = self.rule
         return {
-            "threshold": self.threshold,
-            "rounded_to": self.rounded_to,
+            "threshold": rule.threshold,
+            "noise": rule.noise,
+            "rounded_to": rule.base,
             "coarsest_resolution": COARSEST,
-            "method": (f"Counts of distinct young people. A hexagon with 1 to {self.threshold} is pooled into the "
-                       f"rest of its parent hexagon, climbing up to resolution {COARSEST}, where a rest still that "
-                       "small is left out, exactly as an area where nobody matches; every figure shown is rounded "
-                       f"to the nearest {self.rounded_to}. Selections are no narrower than {MINIMUM_DAYS} days, "
-                       f"{MINIMUM_AGE_YEARS} years of age, {MINIMUM_HOURS} hours of the day and "
+            "method": (f"Counts of distinct young people, perturbed by -{rule.noise} to +{rule.noise} by the cell key "
+                       "method (the same young people always get the same perturbation) and rounded to the nearest "
+                       f"{rule.base}. An area is shown only when its perturbed count is over "
+                       f"{rule.threshold + rule.noise}, which needs more than {rule.threshold} young people; a "
+                       f"smaller hexagon is pooled into the rest of its parent, climbing up to resolution {COARSEST}, "
+                       "where a rest still that small is left out, exactly as an area where nobody matches (it may "
+                       f"hold up to {rule.threshold + 2 * rule.noise}). Selections are no narrower than "
+                       f"{MINIMUM_DAYS} days, {MINIMUM_AGE_YEARS} years of age, {MINIMUM_HOURS} hours of the day and "
                        f"{MINIMUM_WEEKDAYS} days of the week."),
         }
+
+
+def disclosure_rule(config) -> CellKeyRule:
+    """The app's disclosure settings (webapp.config); the record keys' secret is DISCLOSURE_KEY,
+    or one drawn from SECRET_KEY."""
+    key = config["DISCLOSURE_KEY"] or "disclosure:" + config["SECRET_KEY"]
+    return CellKeyRule(threshold=config["DISCLOSURE_THRESHOLD"], base=config["DISCLOSURE_ROUNDING"],
+                       noise=config["DISCLOSURE_NOISE"], secret=hashlib.sha256(key.encode()).digest())
 
 
 def shared_map(args) -> SharedMap:
@@ -102,13 +115,12 @@ def shared_map(args) -> SharedMap:
             params.bad_parameter("bbox", args.get("bbox"), str(error))
     session = get_session()
     people = dict(session.execute(young_people_by_ancestor(selection, resolution, COARSEST, within)).all())
-    config = current_app.config
+    rule = disclosure_rule(current_app.config)
     # A suppressed area is left out exactly as an area where nobody matches: marking it would tell
     # that at least one young person matches the selection there.
-    areas = [area for area in disclose(people, COARSEST, config["DISCLOSURE_THRESHOLD"], config["DISCLOSURE_ROUNDING"])
-             if not area.suppressed]
+    areas = [area for area in disclose(people, COARSEST, rule) if not area.suppressed]
     kinds = {ContextKind(kind): count for kind, count in session.execute(context_kinds_in_cells(COARSEST, within))}
-    return SharedMap(resolution, layer, areas, kinds, config["DISCLOSURE_THRESHOLD"], config["DISCLOSURE_ROUNDING"])
+    return SharedMap(resolution, layer, areas, kinds, rule)
 
 
 def refuse_narrow_selections(selection: EpisodeSelection, args) -> None:

@@ -5,13 +5,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.disclosure import SharedArea, disclose, rounded
+from geo.disclosure import CellKeyRule, SharedArea, disclose, rounded
 
 CENTRE = h3.latlng_to_cell(51.49, -0.19, 6)
 # Two neighbouring resolution-6 hexagons and every resolution-8 cell in them: room for both
 # pooling inside a hexagon and suppression at the top.
 CELLS_8 = sorted(cell for top in h3.grid_disk(CENTRE, 1)[:2] for cell in h3.cell_to_children(top, 8))
-THRESHOLD, BASE = 5, 5
+THRESHOLD, NOISE, BASE = 5, 2, 10
+RULE = CellKeyRule(THRESHOLD, BASE, NOISE, secret=b"tests")
 
 maps = st.dictionaries(
     st.sampled_from(CELLS_8),
@@ -27,7 +28,7 @@ def true_people(area: SharedArea, people: dict[int, set[int]]) -> set[int]:
 @settings(max_examples=300, deadline=None)
 @given(maps)
 def test_every_cell_lies_in_exactly_one_area(people):
-    areas = disclose(people, 6, THRESHOLD, BASE)
+    areas = disclose(people, 6, RULE)
     for cell in people:
         assert sum(area.covers(cell) for area in areas) == 1
 
@@ -35,20 +36,20 @@ def test_every_cell_lies_in_exactly_one_area(people):
 @settings(max_examples=300, deadline=None)
 @given(maps)
 def test_shown_areas_hold_more_than_the_threshold_and_are_rounded(people):
-    for area in disclose(people, 6, THRESHOLD, BASE):
+    for area in disclose(people, 6, RULE):
         truth = len(true_people(area, people))
         assert truth >= 1
         if area.suppressed:
-            assert truth <= THRESHOLD and h3.get_resolution(area.cell) == 6
+            assert truth <= THRESHOLD + 2 * NOISE and h3.get_resolution(area.cell) == 6
         else:
             assert truth > THRESHOLD
-            assert area.young_people == rounded(truth, BASE) and area.young_people % BASE == 0
+            assert area.young_people % BASE == 0 and abs(area.young_people - truth) <= BASE // 2 + NOISE
 
 
 @settings(max_examples=200, deadline=None)
 @given(maps)
 def test_a_suppressed_area_lies_inside_no_shown_area(people):
-    areas = disclose(people, 6, THRESHOLD, BASE)
+    areas = disclose(people, 6, RULE)
     suppressed_cells = [cell for area in areas if area.suppressed for cell in people if area.covers(cell)]
     for area in areas:
         if not area.suppressed:
@@ -63,28 +64,28 @@ def test_a_coarser_map_is_the_same_young_people_in_fewer_areas(people, coarsest)
     for cell, group in people.items():
         coarser.setdefault(h3.cell_to_parent(cell, 7), set()).update(group)
     every = set().union(*people.values()) if people else set()
-    for result in (disclose(people, coarsest, THRESHOLD, BASE), disclose(coarser, coarsest, THRESHOLD, BASE)):
+    for result in (disclose(people, coarsest, RULE), disclose(coarser, coarsest, RULE)):
         found = set().union(*(true_people(area, people) for area in result)) if result else set()
         assert found == every
 
 
 def test_one_lone_child_is_suppressed_not_shown():
     lone = CELLS_8[0]
-    assert disclose({lone: {7}}, 6, THRESHOLD, BASE) == [SharedArea(h3.cell_to_parent(lone, 6), (), None)]
+    assert disclose({lone: {7}}, 6, RULE) == [SharedArea(h3.cell_to_parent(lone, 6), (), None)]
 
 
 @settings(max_examples=200, deadline=None)
 @given(maps)
 def test_an_area_never_tells_which_of_its_cells_are_empty(people):
     """Holes are hexagons shown apart, never the empty places: an area is its hexagon less them."""
-    areas = disclose(people, 6, THRESHOLD, BASE)
+    areas = disclose(people, 6, RULE)
     shown_whole = {area.cell for area in areas if not area.suppressed}
     for area in areas:
         assert set(area.holes) <= shown_whole
 
 
 def test_one_child_with_many_cells_still_counts_once():
-    assert disclose({cell: {7} for cell in CELLS_8[:30]}, 6, THRESHOLD, BASE)[0].suppressed
+    assert disclose({cell: {7} for cell in CELLS_8[:30]}, 6, RULE)[0].suppressed
 
 
 @pytest.mark.parametrize(("count", "expected"), [(6, 5), (7, 5), (8, 10), (12, 10), (13, 15), (1000, 1000)])
@@ -92,6 +93,32 @@ def test_rounding(count, expected):
     assert rounded(count, 5) == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.integers(min_value=1, max_value=10_000), max_size=60))
+def test_the_same_young_people_always_get_the_same_figure(group):
+    """However the selection reached them: asking again averages nothing away."""
+    shuffled = sorted(group, reverse=True)
+    assert RULE.figure(group) == RULE.figure(shuffled) == RULE.figure(set(shuffled))
+    assert -NOISE <= RULE.perturbation(group) <= NOISE
+
+
+def test_perturbations_are_spread_over_the_whole_range():
+    """Each perturbation about equally often over many groups: a rule stuck at 0 would be no noise."""
+    counts = {e: 0 for e in range(-NOISE, NOISE + 1)}
+    for start in range(5000):
+        counts[RULE.perturbation(range(start, start + 8))] += 1
+    assert all(800 <= count <= 1200 for count in counts.values()), counts
+
+
+def test_another_secret_draws_other_keys():
+    other = CellKeyRule(THRESHOLD, BASE, NOISE, secret=b"another")
+    assert [RULE.record_key(n) for n in range(20)] != [other.record_key(n) for n in range(20)]
+
+
+@pytest.mark.parametrize("count", range(0, THRESHOLD + 1))
+def test_a_count_up_to_the_threshold_is_never_shown(count):
+    assert all(RULE.figure(range(start, start + count)) is None for start in range(300))
+
 def test_a_coarsest_finer_than_the_cells_is_refused():
     with pytest.raises(ValueError, match="finer"):
-        disclose({CELLS_8[0]: {1}}, 9, THRESHOLD, BASE)
+        disclose({CELLS_8[0]: {1}}, 9, RULE)
