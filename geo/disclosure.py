@@ -5,18 +5,20 @@ Counts are distinct young people, never episodes: one child's many episodes must
 hexagon look busy enough to show.
 
 The cell key method (as in the table builders of the Australian Bureau of Statistics and the ONS):
-every young person carries a fixed random record key, 0 to 255, drawn from her id with a secret
-key. A group's cell key is the sum of its members' record keys modulo 256, and its perturbation,
-a whole number from ``-noise`` to ``noise``, is read from the cell key. So the same young people
-always get the same perturbation, however a selection is worded, and asking again averages
-nothing away; and two selections that differ by a few young people get unrelated perturbations,
-so subtracting one figure from another gives noise, not a child.
+every young person carries fixed random record keys, 0 to 255, drawn from her id with a secret
+key. A group's cell keys are the sums of its members' record keys modulo 256, and its
+perturbations are read from them: one, from ``-noise`` to ``noise``, for its figure, and one, from
+``-threshold_noise`` to ``threshold_noise``, for the threshold. So the same young people always get
+the same answer, however a selection is worded, and asking again averages nothing away; and two
+selections that differ by a few young people get unrelated perturbations, so subtracting one figure
+from another gives noise, not a child.
 
-A group is shown when its perturbed count exceeds ``threshold + noise``, which only a true count
-above ``threshold`` can; its figure is the perturbed count rounded to the nearest ``base``. An
-area left out may therefore hold up to ``threshold + 2 * noise`` young people, and with
-``base >= threshold + 2 * noise`` and ``noise >= 1`` no two answers pin a count of 1 to
-``threshold`` (docs/security.md works this through).
+A group is shown when its count perturbed for the threshold exceeds ``threshold + threshold_noise``,
+which only a true count above ``threshold`` can; its figure is its count perturbed for the figure,
+rounded to the nearest ``base``. An area left out may hold up to ``threshold + 2 * threshold_noise``
+young people, as many as an area shown may hold few: so neither an area left out beside one shown,
+nor a part shown where the whole is left out, pins a count of 1 to ``threshold`` (docs/security.md
+works this through, and tests/webapp/test_disclosure_attacks.py tries it).
 
 A hexagon whose group is not shown is pooled with its small siblings into the rest of its parent,
 and the rest climbs from parent to parent until it is shown, as "the rest of" that hexagon, or
@@ -83,57 +85,73 @@ def rounded(count: int, base: int) -> int:
 KEY_RANGE = 256
 
 
+def _spread(cell_key: int, noise: int) -> int:
+    """A perturbation from ``-noise`` to ``noise``, each about equally often over cell keys.
+
+    >>> [_spread(key, 2) for key in (0, 51, 52, 128, 255)]
+    [-2, -2, -1, 0, 2]
+    """
+    return cell_key % KEY_RANGE * (2 * noise + 1) // KEY_RANGE - noise
+
+
 @dataclass(frozen=True)
 class CellKeyRule:
     """What may be shown of a group of young people: see the module's description.
 
-    >>> rule = CellKeyRule(threshold=5, base=10, noise=2, secret=b"example")
-    >>> [rule.record_key(person) for person in (1, 2, 3)]
-    [144, 243, 177]
-    >>> rule.perturbation({1, 2, 3}), rule.perturbation({3, 2, 1})
-    (-1, -1)
-    >>> rule.figure(range(8)), rule.figure(range(12)), rule.figure(range(3))
-    (10, 10, None)
+    >>> rule = CellKeyRule(threshold=5, noise=2, threshold_noise=4, base=10, secret=b"example")
+    >>> [rule.record_keys(person) for person in (1, 2)]
+    [(149, 144), (182, 243)]
+    >>> rule.perturbations({1, 2, 3}) == rule.perturbations([3, 2, 1])
+    True
+    >>> [rule.figure(range(n)) for n in (3, 6, 12, 20, 21)]
+    [None, None, None, 20, 20]
     """
 
     threshold: int
-    base: int
     noise: int
+    threshold_noise: int
+    base: int
     secret: bytes
 
-    def record_key(self, person) -> int:
-        """The young person's fixed key, 0 to 255, from her id and the secret."""
-        digest = hashlib.blake2b(str(person).encode(), key=self.secret, digest_size=2).digest()
-        return int.from_bytes(digest, "big") % KEY_RANGE
+    def record_keys(self, person) -> tuple[int, int]:
+        """The young person's two fixed keys, 0 to 255 each, from her id and the secret: one
+        perturbs figures, the other the threshold."""
+        figure_key, threshold_key = hashlib.blake2b(str(person).encode(), key=self.secret, digest_size=2).digest()
+        return figure_key, threshold_key
 
-    def perturbation(self, group: Collection, keys: Mapping | None = None) -> int:
-        """The group's perturbation, ``-noise`` to ``noise`` about equally often, read from the
-        sum of its record keys (``keys`` holds those already drawn)."""
-        cell_key = sum(keys[person] if keys else self.record_key(person) for person in group) % KEY_RANGE
-        return cell_key * (2 * self.noise + 1) // KEY_RANGE - self.noise
+    def perturbations(self, group: Collection, keys: Mapping | None = None) -> tuple[int, int]:
+        """The group's perturbation of its figure (``-noise`` to ``noise``) and of the threshold
+        (``-threshold_noise`` to ``threshold_noise``), read from the sums of its members' keys
+        (``keys`` holds those already drawn)."""
+        figure_key = threshold_key = 0
+        for person in group:
+            person_figure_key, person_threshold_key = keys[person] if keys else self.record_keys(person)
+            figure_key += person_figure_key
+            threshold_key += person_threshold_key
+        return _spread(figure_key, self.noise), _spread(threshold_key, self.threshold_noise)
 
     def figure(self, group: Collection, keys: Mapping | None = None) -> int | None:
         """The group's figure as shown, or None where it may not be shown."""
-        perturbed = len(group) + self.perturbation(group, keys) if group else 0
-        if perturbed <= self.threshold + self.noise:
+        figure_noise, threshold_noise = self.perturbations(group, keys)
+        if len(group) + threshold_noise <= self.threshold + self.threshold_noise:
             return None
-        return max(self.base, rounded(perturbed, self.base))
+        return max(self.base, rounded(len(group) + figure_noise, self.base))
 
 
 def disclose(people: Mapping[int, Collection[int]], coarsest: int, rule: CellKeyRule) -> list[SharedArea]:
     """The areas to share, from the young people (any hashable ids) of every non-empty cell of
     one resolution, climbing no higher than the ``coarsest`` resolution.
 
-    >>> rule = CellKeyRule(threshold=5, base=10, noise=2, secret=b"example")
+    >>> rule = CellKeyRule(threshold=5, noise=2, threshold_noise=4, base=10, secret=b"example")
     >>> parent = h3.latlng_to_cell(51.49, -0.19, 7)
     >>> busy, quiet, lone = sorted(h3.cell_to_children(parent, 8))[:3]
-    >>> disclose({busy: range(12), quiet: range(20, 30)}, 7, rule) == [
-    ...     SharedArea(busy, (), 10), SharedArea(quiet, (), 10)]
+    >>> disclose({busy: range(30), quiet: range(40, 60)}, 7, rule) == [
+    ...     SharedArea(busy, (), 30), SharedArea(quiet, (), 20)]
     True
-    >>> disclose({busy: range(12), quiet: [20, 21], lone: [22]}, 7, rule) == [
-    ...     SharedArea(busy, (), 10), SharedArea(parent, (busy,), None)]
+    >>> disclose({busy: range(30), quiet: [40, 41], lone: [42]}, 7, rule) == [
+    ...     SharedArea(busy, (), 30), SharedArea(parent, (busy,), None)]
     True
-    >>> disclose({quiet: [1, 2, 3, 4], lone: [4, 5, 6, 7, 8, 9]}, 7, rule) == [SharedArea(parent, (), 10)]
+    >>> disclose({quiet: range(3, 8), lone: range(7, 15)}, 7, rule) == [SharedArea(parent, (), 10)]
     True
     """
     if not people:
@@ -148,7 +166,7 @@ def disclose(people: Mapping[int, Collection[int]], coarsest: int, rule: CellKey
             children[h3.cell_to_parent(cell, level - 1)].add(h3.cell_to_parent(cell, level))
         for person in group:
             if person not in keys:
-                keys[person] = rule.record_key(person)
+                keys[person] = rule.record_keys(person)
 
     def climb(cell: int, level: int) -> tuple[list[SharedArea], list[int], set]:
         """The areas shown inside ``cell``, the largest hexagons they cover whole, and the young

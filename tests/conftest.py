@@ -74,7 +74,7 @@ def database_url():
 @pytest.fixture(scope="session")
 def demo_database_url():
     """A database of its own holding the demo data and the demo users (password DEMO_PASSWORD),
-    committed: for the live server of the browser tests and the disclosure sweep."""
+    committed: for the live server of the browser tests and the attacker's suite."""
     from models.demo import write_demo
     from webapp.cli import ensure_demo_users
 

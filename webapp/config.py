@@ -42,14 +42,16 @@ def from_environment() -> dict:
         "PLACEMENT_EASY_REACH_MILES": float(env.get("PLACEMENT_EASY_REACH_MILES", "20")),
         "PLACEMENT_NEAR_MILES": float(env.get("PLACEMENT_NEAR_MILES", "1")),
         # The shared partner map (docs/security.md): an area is shown only when more than
-        # DISCLOSURE_THRESHOLD young people match (the DfE rule suppresses 1 to 5); its count is
-        # perturbed by up to DISCLOSURE_NOISE by the cell key method and rounded to DISCLOSURE_ROUNDING.
-        # DISCLOSURE_KEY draws each young person's record key: set it once and keep it (a new key
+        # DISCLOSURE_THRESHOLD young people match (the DfE rule suppresses 1 to 5), and not always
+        # then: the threshold is perturbed by up to DISCLOSURE_THRESHOLD_NOISE. Figures are perturbed
+        # by up to DISCLOSURE_NOISE (the cell key method) and rounded to DISCLOSURE_ROUNDING.
+        # DISCLOSURE_KEY draws each young person's record keys: set it once and keep it (a new key
         # draws new perturbations, and answers under both could be averaged); unset, it comes from
         # SECRET_KEY.
         "DISCLOSURE_THRESHOLD": int(env.get("DISCLOSURE_THRESHOLD", "5")),
+        "DISCLOSURE_THRESHOLD_NOISE": int(env.get("DISCLOSURE_THRESHOLD_NOISE", "4")),
         "DISCLOSURE_NOISE": int(env.get("DISCLOSURE_NOISE", "2")),
-        "DISCLOSURE_ROUNDING": int(env.get("DISCLOSURE_ROUNDING", "10")),
+        "DISCLOSURE_ROUNDING": int(env.get("DISCLOSURE_ROUNDING", "5")),
         "DISCLOSURE_KEY": env.get("DISCLOSURE_KEY"),
     }
 
@@ -58,9 +60,12 @@ def check(config) -> None:
     for name in ("SECRET_KEY", "DATABASE_URL"):
         if not config.get(name):
             raise RuntimeError(f"{name} is not set (./scripts/run sets both for the local set-up)")
-    # Without noise, or with a rounding base below threshold + 2 x noise, two answers can pin a
-    # count of 1 to the threshold (docs/security.md).
-    threshold, noise, base = (config[name] for name in ("DISCLOSURE_THRESHOLD", "DISCLOSURE_NOISE", "DISCLOSURE_ROUNDING"))
-    if threshold < 1 or noise < 1 or base < threshold + 2 * noise:
-        raise RuntimeError("DISCLOSURE_THRESHOLD and DISCLOSURE_NOISE must be at least 1 and DISCLOSURE_ROUNDING at "
-                           f"least the threshold + 2 x the noise, not {threshold}, {noise} and {base}")
+    # Weaker settings let answers put together pin a count of 1 to the threshold (docs/security.md):
+    # without figure noise, two answers of nested selections; with a threshold noise under half
+    # the threshold + 1, a part shown where the whole is left out.
+    threshold, threshold_noise, noise, base = (config[f"DISCLOSURE_{name}"] for name in (
+        "THRESHOLD", "THRESHOLD_NOISE", "NOISE", "ROUNDING"))
+    if threshold < 1 or noise < 1 or base < 1 or 2 * threshold_noise - 1 <= threshold:
+        raise RuntimeError("DISCLOSURE_THRESHOLD, DISCLOSURE_NOISE and DISCLOSURE_ROUNDING must be at least 1 and "
+                           "DISCLOSURE_THRESHOLD_NOISE more than half the threshold + 1, not "
+                           f"{threshold}, {noise}, {base} and {threshold_noise}")

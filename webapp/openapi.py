@@ -105,11 +105,12 @@ def document() -> dict:
                 "get": {
                     "summary": "The shared partner map: distinct young people per area, with disclosure control",
                     "description": "Open to every role, partners included. Counts are distinct young people, never "
-                    "episodes, perturbed by up to DISCLOSURE_NOISE (default 2) by the cell key method (the same young "
-                    "people always get the same perturbation) and rounded to the nearest DISCLOSURE_ROUNDING "
-                    "(default 10). An area is shown only when more than DISCLOSURE_THRESHOLD (default 5) young "
-                    "people match; a smaller one is pooled into the rest of its parent hexagon, climbing to "
-                    "resolution 6, where it is left out exactly as an area where nobody matches. "
+                    "episodes. An area is shown only when more than DISCLOSURE_THRESHOLD (default 5) young people "
+                    "match, and not always then: the threshold is perturbed by up to DISCLOSURE_THRESHOLD_NOISE "
+                    "(default 4). Figures are perturbed by up to DISCLOSURE_NOISE (default 2) and rounded to the "
+                    "nearest DISCLOSURE_ROUNDING (default 5), by the cell key method: the same young people always "
+                    "get the same answer. A hexagon too small to show is pooled into the rest of its parent, "
+                    "climbing to resolution 6, where it is left out exactly as an area where nobody matches. "
                     "A box chooses which whole areas are returned; it never cuts one. Contexts are given only as "
                     "counts by kind. gi, compare and contexts are refused (400), and so is a selection narrower than "
                     f"{MINIMUM_DAYS} days, {MINIMUM_AGE_YEARS} years of age, {MINIMUM_HOURS} hours of the day or "
@@ -229,7 +230,8 @@ def document() -> dict:
                         "resolution": {"type": "integer"},
                         "layer": {"type": "string"},
                         "disclosure": {"type": "object", "properties": {
-                            "threshold": {"type": "integer"}, "noise": {"type": "integer"}, "rounded_to": {"type": "integer"},
+                            "threshold": {"type": "integer"}, "threshold_noise": {"type": "integer"},
+                            "noise": {"type": "integer"}, "rounded_to": {"type": "integer"},
                             "coarsest_resolution": {"type": "integer"}, "method": {"type": "string"}}},
                         "contexts_by_kind": {"type": "object", "additionalProperties": {"type": "integer"}},
                         "features": {"type": "array", "items": {"type": "object", "properties": {

@@ -68,18 +68,20 @@ class SharedMap:
         rule = self.rule
         return {
             "threshold": rule.threshold,
+            "threshold_noise": rule.threshold_noise,
             "noise": rule.noise,
             "rounded_to": rule.base,
             "coarsest_resolution": COARSEST,
-            "method": (f"Counts of distinct young people, perturbed by -{rule.noise} to +{rule.noise} by the cell key "
-                       "method (the same young people always get the same perturbation) and rounded to the nearest "
-                       f"{rule.base}. An area is shown only when its perturbed count is over "
-                       f"{rule.threshold + rule.noise}, which needs more than {rule.threshold} young people; a "
-                       f"smaller hexagon is pooled into the rest of its parent, climbing up to resolution {COARSEST}, "
-                       "where a rest still that small is left out, exactly as an area where nobody matches (it may "
-                       f"hold up to {rule.threshold + 2 * rule.noise}). Selections are no narrower than "
-                       f"{MINIMUM_DAYS} days, {MINIMUM_AGE_YEARS} years of age, {MINIMUM_HOURS} hours of the day and "
-                       f"{MINIMUM_WEEKDAYS} days of the week."),
+            "method": (f"Counts of distinct young people. An area is shown only when more than {rule.threshold} "
+                       f"young people match, and not always then: the threshold is perturbed by up to "
+                       f"{rule.threshold_noise}, so an area left out may hold up to "
+                       f"{rule.threshold + 2 * rule.threshold_noise}. Each figure is perturbed by up to "
+                       f"{rule.noise} and rounded to the nearest {rule.base}. Perturbations come from the young "
+                       "people's fixed keys (the cell key method): the same young people always get the same "
+                       "answer. A hexagon too small to show is pooled into the rest of its parent, climbing up to "
+                       f"resolution {COARSEST}, where a rest still too small is left out, exactly as an area where "
+                       f"nobody matches. Selections are no narrower than {MINIMUM_DAYS} days, {MINIMUM_AGE_YEARS} "
+                       f"years of age, {MINIMUM_HOURS} hours of the day and {MINIMUM_WEEKDAYS} days of the week."),
         }
 
 
@@ -87,8 +89,9 @@ def disclosure_rule(config) -> CellKeyRule:
     """The app's disclosure settings (webapp.config); the record keys' secret is DISCLOSURE_KEY,
     or one drawn from SECRET_KEY."""
     key = config["DISCLOSURE_KEY"] or "disclosure:" + config["SECRET_KEY"]
-    return CellKeyRule(threshold=config["DISCLOSURE_THRESHOLD"], base=config["DISCLOSURE_ROUNDING"],
-                       noise=config["DISCLOSURE_NOISE"], secret=hashlib.sha256(key.encode()).digest())
+    return CellKeyRule(threshold=config["DISCLOSURE_THRESHOLD"], noise=config["DISCLOSURE_NOISE"],
+                       threshold_noise=config["DISCLOSURE_THRESHOLD_NOISE"], base=config["DISCLOSURE_ROUNDING"],
+                       secret=hashlib.sha256(key.encode()).digest())
 
 
 def shared_map(args) -> SharedMap:
@@ -124,7 +127,15 @@ def shared_map(args) -> SharedMap:
 
 
 def refuse_narrow_selections(selection: EpisodeSelection, args) -> None:
-    """A 400 in plain words for a selection narrower than the shared map answers."""
+    """A 400 in plain words for a selection narrower than the shared map answers, or whose period is
+    not whole calendar months: two periods a day apart would tell who went missing on that day."""
+    start, end = params.iso_date(args, "from"), params.iso_date(args, "to")
+    if start and start.day != 1:
+        params.bad_parameter("from", args.get("from"), "is not the first day of a month: the shared map answers "
+                             "for whole calendar months, so that no two of its periods differ by a few days")
+    if end and (end + timedelta(days=1)).day != 1:
+        params.bad_parameter("to", args.get("to"), "is not the last day of a month: the shared map answers for "
+                             "whole calendar months, so that no two of its periods differ by a few days")
     if selection.started_from is not None:
         now = datetime.now(timezone.utc)  # a "to" in the future adds no episodes
         until = min(selection.started_before or now, now)

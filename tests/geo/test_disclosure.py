@@ -1,5 +1,7 @@
 """geo.disclosure against the rules it promises, on random maps of young people."""
 
+from collections import Counter
+
 import h3.api.basic_int as h3
 import pytest
 from hypothesis import given, settings
@@ -11,8 +13,8 @@ CENTRE = h3.latlng_to_cell(51.49, -0.19, 6)
 # Two neighbouring resolution-6 hexagons and every resolution-8 cell in them: room for both
 # pooling inside a hexagon and suppression at the top.
 CELLS_8 = sorted(cell for top in h3.grid_disk(CENTRE, 1)[:2] for cell in h3.cell_to_children(top, 8))
-THRESHOLD, NOISE, BASE = 5, 2, 10
-RULE = CellKeyRule(THRESHOLD, BASE, NOISE, secret=b"tests")
+THRESHOLD, NOISE, THRESHOLD_NOISE, BASE = 5, 2, 4, 5
+RULE = CellKeyRule(THRESHOLD, NOISE, THRESHOLD_NOISE, BASE, secret=b"tests")
 
 maps = st.dictionaries(
     st.sampled_from(CELLS_8),
@@ -40,7 +42,7 @@ def test_shown_areas_hold_more_than_the_threshold_and_are_rounded(people):
         truth = len(true_people(area, people))
         assert truth >= 1
         if area.suppressed:
-            assert truth <= THRESHOLD + 2 * NOISE and h3.get_resolution(area.cell) == 6
+            assert truth <= THRESHOLD + 2 * THRESHOLD_NOISE and h3.get_resolution(area.cell) == 6
         else:
             assert truth > THRESHOLD
             assert area.young_people % BASE == 0 and abs(area.young_people - truth) <= BASE // 2 + NOISE
@@ -99,26 +101,36 @@ def test_the_same_young_people_always_get_the_same_figure(group):
     """However the selection reached them: asking again averages nothing away."""
     shuffled = sorted(group, reverse=True)
     assert RULE.figure(group) == RULE.figure(shuffled) == RULE.figure(set(shuffled))
-    assert -NOISE <= RULE.perturbation(group) <= NOISE
+    figure_noise, threshold_noise = RULE.perturbations(group)
+    assert -NOISE <= figure_noise <= NOISE and -THRESHOLD_NOISE <= threshold_noise <= THRESHOLD_NOISE
 
 
-def test_perturbations_are_spread_over_the_whole_range():
+@pytest.mark.parametrize(("which", "noise"), [(0, NOISE), (1, THRESHOLD_NOISE)])
+def test_perturbations_are_spread_over_the_whole_range(which, noise):
     """Each perturbation about equally often over many groups: a rule stuck at 0 would be no noise."""
-    counts = {e: 0 for e in range(-NOISE, NOISE + 1)}
-    for start in range(5000):
-        counts[RULE.perturbation(range(start, start + 8))] += 1
-    assert all(800 <= count <= 1200 for count in counts.values()), counts
+    counts = Counter(RULE.perturbations(range(start, start + 8))[which] for start in range(9000))
+    expected = 9000 / (2 * noise + 1)
+    assert sorted(counts) == list(range(-noise, noise + 1))
+    assert all(0.8 * expected <= count <= 1.2 * expected for count in counts.values()), counts
+
+
+def test_the_two_perturbations_are_drawn_apart():
+    """One key for both would tie whether an area shows to how its figure moves."""
+    pairs = Counter(RULE.perturbations(range(start, start + 8)) for start in range(9000))
+    assert len(pairs) == (2 * NOISE + 1) * (2 * THRESHOLD_NOISE + 1)
 
 
 def test_another_secret_draws_other_keys():
-    other = CellKeyRule(THRESHOLD, BASE, NOISE, secret=b"another")
-    assert [RULE.record_key(n) for n in range(20)] != [other.record_key(n) for n in range(20)]
+    other = CellKeyRule(THRESHOLD, NOISE, THRESHOLD_NOISE, BASE, secret=b"another")
+    assert [RULE.record_keys(n) for n in range(20)] != [other.record_keys(n) for n in range(20)]
 
 
 @pytest.mark.parametrize("count", range(0, THRESHOLD + 1))
 def test_a_count_up_to_the_threshold_is_never_shown(count):
     assert all(RULE.figure(range(start, start + count)) is None for start in range(300))
 
-def test_a_coarsest_finer_than_the_cells_is_refused():
-    with pytest.raises(ValueError, match="finer"):
-        disclose({CELLS_8[0]: {1}}, 9, RULE)
+
+@pytest.mark.parametrize("count", range(THRESHOLD + 1, THRESHOLD + 2 * THRESHOLD_NOISE + 1))
+def test_a_count_just_over_the_threshold_is_sometimes_shown_and_sometimes_not(count):
+    shown = [RULE.figure(range(start, start + count)) is not None for start in range(300)]
+    assert any(shown) and not all(shown)
