@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, current_app, jsonify, render_template, request
+from werkzeug.exceptions import BadRequest
 
 from geo.disclosure import CellKeyRule, SharedArea, disclose
 from geo.hexes import (
@@ -65,24 +66,29 @@ class SharedMap:
 
     @property
     def disclosure(self) -> dict:
-        rule = self.rule
-        return {
-            "threshold": rule.threshold,
-            "threshold_noise": rule.threshold_noise,
-            "noise": rule.noise,
-            "rounded_to": rule.base,
-            "coarsest_resolution": COARSEST,
-            "method": (f"Counts of distinct young people. An area is shown only when more than {rule.threshold} "
-                       f"young people match, and not always then: the threshold is perturbed by up to "
-                       f"{rule.threshold_noise}, so an area left out may hold up to "
-                       f"{rule.threshold + 2 * rule.threshold_noise}. Each figure is perturbed by up to "
-                       f"{rule.noise} and rounded to the nearest {rule.base}. Perturbations come from the young "
-                       "people's fixed keys (the cell key method): the same young people always get the same "
-                       "answer. A hexagon too small to show is pooled into the rest of its parent, climbing up to "
-                       f"resolution {COARSEST}, where a rest still too small is left out, exactly as an area where "
-                       f"nobody matches. Selections are no narrower than {MINIMUM_DAYS} days, {MINIMUM_AGE_YEARS} "
-                       f"years of age, {MINIMUM_HOURS} hours of the day and {MINIMUM_WEEKDAYS} days of the week."),
-        }
+        return disclosure_settings(self.rule)
+
+
+def disclosure_settings(rule: CellKeyRule) -> dict:
+    """The rule's settings and the method in words, as the API and the page give them."""
+    return {
+        "threshold": rule.threshold,
+        "threshold_noise": rule.threshold_noise,
+        "noise": rule.noise,
+        "rounded_to": rule.base,
+        "coarsest_resolution": COARSEST,
+        "method": (f"Counts of distinct young people. An area is shown only when more than {rule.threshold} "
+                   f"young people match, and not always then: the threshold is perturbed by up to "
+                   f"{rule.threshold_noise}, so an area left out may hold up to "
+                   f"{rule.threshold + 2 * rule.threshold_noise}. Each figure is perturbed by up to "
+                   f"{rule.noise} and rounded to the nearest {rule.base}. Perturbations come from the young "
+                   "people's fixed keys (the cell key method): the same young people always get the same "
+                   "answer. A hexagon too small to show is pooled into the rest of its parent, climbing up to "
+                   f"resolution {COARSEST}, where a rest still too small is left out, exactly as an area where "
+                   f"nobody matches. Periods are whole calendar months, and selections are no narrower than "
+                   f"{MINIMUM_DAYS} days, {MINIMUM_AGE_YEARS} years of age, {MINIMUM_HOURS} hours of the day "
+                   f"and {MINIMUM_WEEKDAYS} days of the week."),
+    }
 
 
 def disclosure_rule(config) -> CellKeyRule:
@@ -190,7 +196,15 @@ def hexes():
 
 @bp.get("/shared/")
 def index():
-    found = shared_map(request.args)
+    page = {"filters": SHARED_FILTERS, "periods": params.PERIODS, "period": request.args.get("period", "all"),
+            "kind_labels": CONTEXT_KIND_LABELS, "resolutions": MAP_RESOLUTIONS, "api_query": request.query_string.decode(),
+            "disclosure": disclosure_settings(disclosure_rule(current_app.config))}
+    try:
+        found = shared_map(request.args)
+    except BadRequest as refused:
+        # The settings form stays, with the refusal in words beside it: a partner can widen the selection.
+        return render_template("shared/index.html", problem=refused.description, found=None,
+                               resolution=request.args.get("res", type=int), **page), 400
     collection = feature_collection(found)
     counts = [area.young_people for area in found.shown]
     breaks = maps.class_breaks(counts)
@@ -200,13 +214,9 @@ def index():
     return render_template(
         "shared/index.html",
         found=found,
+        resolution=found.resolution,
         shown=shown,
         legend=maps.legend(breaks, max(counts, default=0)),
         map=maps.embed(fmap),
-        filters=SHARED_FILTERS,
-        periods=params.PERIODS,
-        period=request.args.get("period", "all"),
-        kind_labels=CONTEXT_KIND_LABELS,
-        resolutions=MAP_RESOLUTIONS,
-        api_query=request.query_string.decode(),
+        **page,
     )

@@ -42,3 +42,14 @@ def test_police_partner_sees_the_shared_map_and_nothing_individual(visit):
         assert "YP-" not in page.content()
     expect(page.get_by_role("link", name="Go to the shared map")).to_be_visible()
     assert visit.outside_requests == [] and visit.script_errors == []
+
+
+def test_a_narrow_selection_is_explained_beside_the_settings_and_widening_it_draws_the_map(visit):
+    page = visit.sign_in("police")
+    page.goto(visit.base_url + "/shared/?age=14-14&res=8")
+    expect(page.get_by_role("alert")).to_contain_text("age bands of 3 years or more")
+    expect(page.get_by_test_id("shared-map")).to_have_count(0)
+    expect(page.get_by_label("Hexagon size (H3 resolution)")).to_have_value("8")
+    page.goto(visit.base_url + "/shared/?age=12-14&res=8")
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(page.locator(HEXAGONS).first).to_be_attached()

@@ -213,10 +213,16 @@ def test_the_narrowest_selections_allowed_are_answered(client, auth, cluster, qu
     assert client.get(f"/api/v1/shared/hexes?{query}").status_code == 200
 
 
-def test_a_narrow_selection_on_the_page_is_explained_in_words(client, auth):
+@pytest.mark.parametrize(("query", "words"), [("age=14-14", "age bands of 3 years or more"),
+                                              ("from=2026-03-02", "is not the first day of a month")])
+def test_a_narrow_selection_on_the_page_is_explained_in_words_beside_the_settings(client, auth, query, words):
     auth.sign_in(Role.POLICE_PARTNER.value)
-    response = client.get("/shared/?age=14-14")
-    assert response.status_code == 400 and "age bands of 3 years or more" in response.get_data(as_text=True)
+    response = client.get(f"/shared/?{query}&res=8")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and words in page and 'id="selection-problem"' in page
+    # The settings stay, as chosen, so the partner can widen the selection; no map is drawn.
+    assert 'aria-label="Map settings"' in page and '<option value="8" selected' in page
+    assert 'data-testid="shared-map"' not in page
 
 
 def test_partners_land_on_the_shared_map(client, auth):
