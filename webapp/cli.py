@@ -47,6 +47,9 @@ DEMO_USERS = (
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(set_password_command)
+    app.cli.add_command(deactivate_user_command)
+    app.cli.add_command(reactivate_user_command)
     app.cli.add_command(import_ssda903_command)
     app.cli.add_command(recount_command)
     app.cli.add_command(distribution_plan_command)
@@ -117,6 +120,49 @@ def create_user_command(username, display_name, role, organisation, organisation
         session.add(User(username=username, display_name=display_name, role=Role(role),
                          organisation_id=owner.id, password_hash=generate_password_hash(password)))
     click.echo(f"User {username!r} ({role}) added to {organisation!r}.")
+
+
+def _user(session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.BadParameter(f"{username!r} is not a user of the app", param_hint="USERNAME")
+    return user
+
+
+@click.command("set-password")
+@click.argument("username")
+@click.password_option(help="Asked for when not given.")
+@with_appcontext
+def set_password_command(username, password):
+    """Give a user a new password; every session the user has open ends."""
+    with _owner_sessions()() as session, session.begin():
+        user = _user(session, username)
+        user.password_hash = generate_password_hash(password)
+        user.session_version += 1
+    click.echo(f"New password set for {username!r}; the user's sessions have ended.")
+
+
+@click.command("deactivate-user")
+@click.argument("username")
+@with_appcontext
+def deactivate_user_command(username):
+    """Stop a user signing in (someone who left, an account thought taken over); every session the
+    user has open ends, and the user's API tokens stop working."""
+    with _owner_sessions()() as session, session.begin():
+        user = _user(session, username)
+        user.active = False
+        user.session_version += 1
+    click.echo(f"{username!r} can no longer sign in; the user's sessions have ended.")
+
+
+@click.command("reactivate-user")
+@click.argument("username")
+@with_appcontext
+def reactivate_user_command(username):
+    """Let a deactivated user sign in again."""
+    with _owner_sessions()() as session, session.begin():
+        _user(session, username).active = True
+    click.echo(f"{username!r} can sign in again.")
 
 
 PROBLEMS_PRINTED = 20

@@ -116,3 +116,37 @@ def test_recount_names_an_unknown_organisation(fresh_app):
     result = fresh_app.test_cli_runner().invoke(args=["recount", "Nowhere Borough"])
     assert result.exit_code == 2
     assert "'Nowhere Borough' is not an organisation in the app" in result.output
+
+
+def test_a_new_password_or_deactivation_ends_the_user_s_sessions(fresh_app):
+    runner = fresh_app.test_cli_runner()
+    fresh_app.config["WTF_CSRF_ENABLED"] = False
+    created = runner.invoke(args=["create-user", "a.worker", "--name", "A Worker", "--role", "social_worker",
+                                  "--organisation", "Example Council", "--authority-code", "E09000020"],
+                            input="first pass phrase\nfirst pass phrase\n")
+    assert created.exit_code == 0, created.output
+
+    def signed_in(password: str):
+        client = fresh_app.test_client()
+        response = client.post("/login", data={"username": "a.worker", "password": password})
+        return client if response.status_code == 302 else None
+
+    before = signed_in("first pass phrase")
+    assert before.get("/contexts/").status_code == 200
+    changed = runner.invoke(args=["set-password", "a.worker"], input="second pass phrase\nsecond pass phrase\n")
+    assert changed.exit_code == 0, changed.output
+    assert before.get("/contexts/").status_code == 302  # the session from before the change has ended
+    assert signed_in("first pass phrase") is None
+    after = signed_in("second pass phrase")
+
+    assert runner.invoke(args=["deactivate-user", "a.worker"]).exit_code == 0
+    assert after.get("/contexts/").status_code == 302
+    assert signed_in("second pass phrase") is None
+    assert runner.invoke(args=["reactivate-user", "a.worker"]).exit_code == 0
+    assert signed_in("second pass phrase") is not None
+
+
+@pytest.mark.parametrize("command", ["set-password", "deactivate-user", "reactivate-user"])
+def test_an_unknown_user_is_named(fresh_app, command):
+    result = fresh_app.test_cli_runner().invoke(args=[command, "nobody"], input="x\nx\n")
+    assert result.exit_code == 2 and "'nobody' is not a user of the app" in result.output
