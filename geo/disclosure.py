@@ -4,21 +4,26 @@
 Counts are distinct young people, never episodes: one child's many episodes must not make a
 hexagon look busy enough to show.
 
-The cell key method (as in the table builders of the Australian Bureau of Statistics and the ONS):
-every young person carries fixed random record keys, 0 to 255, drawn from her id with a secret
-key. A group's cell keys are the sums of its members' record keys modulo 256, and its
-perturbations are read from them: one, from ``-noise`` to ``noise``, for its figure, and one, from
-``-threshold_noise`` to ``threshold_noise``, for the threshold. So the same young people always get
-the same answer, however a selection is worded, and asking again averages nothing away; and two
-selections that differ by a few young people get unrelated perturbations, so subtracting one figure
-from another gives noise, not a child.
+The cell key method (as in the table builders of the Australian Bureau of Statistics and the ONS),
+with keys chosen so that answers nest:
+- every young person carries two fixed random record keys, each 0 or 1, drawn from her id with a
+  secret key: one for figures, one for the threshold;
+- a group's cell key is the sum of its members' record keys modulo ``2 * noise + 1``, and its
+  perturbation is ``noise`` less the cell key: from ``-noise`` to ``noise`` (and likewise for the
+  threshold, with ``threshold_noise``).
+So the same young people always get the same answer, however a selection is worded, and asking
+again averages nothing away. And one more young person in a group adds one to its count and takes
+at most one from its perturbation (or wraps it round to the top): a group's perturbed count never
+falls as young people are added. A larger selection never shows an area that a smaller one inside
+it leaves out, nor a smaller figure for it, so no answer of a part can be set against a smaller
+answer of its whole.
 
 A group is shown when its count perturbed for the threshold exceeds ``threshold + threshold_noise``,
 which only a true count above ``threshold`` can; its figure is its count perturbed for the figure,
 rounded to the nearest ``base``. An area left out may hold up to ``threshold + 2 * threshold_noise``
-young people, as many as an area shown may hold few: so neither an area left out beside one shown,
-nor a part shown where the whole is left out, pins a count of 1 to ``threshold`` (docs/security.md
-works this through, and tests/webapp/test_disclosure_attacks.py tries it).
+young people, as many as an area shown may hold few, so an area shown whose parts are all left out
+does not pin a part to 1 to ``threshold`` (docs/security.md works this through, and
+tests/webapp/test_disclosure_attacks.py tries it).
 
 A hexagon whose group is not shown is pooled with its small siblings into the rest of its parent,
 and the rest climbs from parent to parent until it is shown, as "the rest of" that hexagon, or
@@ -82,29 +87,17 @@ def rounded(count: int, base: int) -> int:
     return base * ((2 * count + base) // (2 * base))
 
 
-KEY_RANGE = 256
-
-
-def _spread(cell_key: int, noise: int) -> int:
-    """A perturbation from ``-noise`` to ``noise``, each about equally often over cell keys.
-
-    >>> [_spread(key, 2) for key in (0, 51, 52, 128, 255)]
-    [-2, -2, -1, 0, 2]
-    """
-    return cell_key % KEY_RANGE * (2 * noise + 1) // KEY_RANGE - noise
-
-
 @dataclass(frozen=True)
 class CellKeyRule:
     """What may be shown of a group of young people: see the module's description.
 
-    >>> rule = CellKeyRule(threshold=5, noise=2, threshold_noise=4, base=10, secret=b"example")
-    >>> [rule.record_keys(person) for person in (1, 2)]
-    [(149, 144), (182, 243)]
-    >>> rule.perturbations({1, 2, 3}) == rule.perturbations([3, 2, 1])
+    >>> rule = CellKeyRule(threshold=5, noise=2, threshold_noise=2, base=5, secret=b"example")
+    >>> [rule.record_keys(person) for person in (1, 2, 3, 4)]
+    [(0, 0), (0, 0), (1, 0), (1, 0)]
+    >>> rule.perturbations({1, 2, 3, 4}) == rule.perturbations([4, 3, 2, 1]) == (0, 2)
     True
     >>> [rule.figure(range(n)) for n in (3, 6, 12, 20, 21)]
-    [None, None, None, 20, 20]
+    [None, None, 15, 20, 20]
     """
 
     threshold: int
@@ -114,21 +107,22 @@ class CellKeyRule:
     secret: bytes
 
     def record_keys(self, person) -> tuple[int, int]:
-        """The young person's two fixed keys, 0 to 255 each, from her id and the secret: one
-        perturbs figures, the other the threshold."""
-        figure_key, threshold_key = hashlib.blake2b(str(person).encode(), key=self.secret, digest_size=2).digest()
-        return figure_key, threshold_key
+        """The young person's two fixed keys, 0 or 1, from her id and the secret: one perturbs
+        figures, the other the threshold."""
+        figure_byte, threshold_byte = hashlib.blake2b(str(person).encode(), key=self.secret, digest_size=2).digest()
+        return int(figure_byte < 128), int(threshold_byte < 128)
 
     def perturbations(self, group: Collection, keys: Mapping | None = None) -> tuple[int, int]:
-        """The group's perturbation of its figure (``-noise`` to ``noise``) and of the threshold
-        (``-threshold_noise`` to ``threshold_noise``), read from the sums of its members' keys
-        (``keys`` holds those already drawn)."""
+        """The group's perturbations of its figure (``-noise`` to ``noise``) and of the threshold
+        (``-threshold_noise`` to ``threshold_noise``), from its members' record keys (``keys``
+        holds those already drawn)."""
         figure_key = threshold_key = 0
         for person in group:
             person_figure_key, person_threshold_key = keys[person] if keys else self.record_keys(person)
             figure_key += person_figure_key
             threshold_key += person_threshold_key
-        return _spread(figure_key, self.noise), _spread(threshold_key, self.threshold_noise)
+        return (self.noise - figure_key % (2 * self.noise + 1),
+                self.threshold_noise - threshold_key % (2 * self.threshold_noise + 1))
 
     def figure(self, group: Collection, keys: Mapping | None = None) -> int | None:
         """The group's figure as shown, or None where it may not be shown."""
@@ -142,7 +136,7 @@ def disclose(people: Mapping[int, Collection[int]], coarsest: int, rule: CellKey
     """The areas to share, from the young people (any hashable ids) of every non-empty cell of
     one resolution, climbing no higher than the ``coarsest`` resolution.
 
-    >>> rule = CellKeyRule(threshold=5, noise=2, threshold_noise=4, base=10, secret=b"example")
+    >>> rule = CellKeyRule(threshold=5, noise=2, threshold_noise=2, base=5, secret=b"example")
     >>> parent = h3.latlng_to_cell(51.49, -0.19, 7)
     >>> busy, quiet, lone = sorted(h3.cell_to_children(parent, 8))[:3]
     >>> disclose({busy: range(30), quiet: range(40, 60)}, 7, rule) == [
@@ -151,7 +145,7 @@ def disclose(people: Mapping[int, Collection[int]], coarsest: int, rule: CellKey
     >>> disclose({busy: range(30), quiet: [40, 41], lone: [42]}, 7, rule) == [
     ...     SharedArea(busy, (), 30), SharedArea(parent, (busy,), None)]
     True
-    >>> disclose({quiet: range(3, 8), lone: range(7, 15)}, 7, rule) == [SharedArea(parent, (), 10)]
+    >>> disclose({quiet: range(0, 5), lone: range(4, 10)}, 7, rule) == [SharedArea(parent, (), 10)]
     True
     """
     if not people:

@@ -107,7 +107,7 @@ def document() -> dict:
                     "description": "Open to every role, partners included. Counts are distinct young people, never "
                     "episodes. An area is shown only when more than DISCLOSURE_THRESHOLD (default 5) young people "
                     "match, and not always then: the threshold is perturbed by up to DISCLOSURE_THRESHOLD_NOISE "
-                    "(default 4). Figures are perturbed by up to DISCLOSURE_NOISE (default 2) and rounded to the "
+                    "(default 2). Figures are perturbed by up to DISCLOSURE_NOISE (default 2) and rounded to the "
                     "nearest DISCLOSURE_ROUNDING (default 5), by the cell key method: the same young people always "
                     "get the same answer. A hexagon too small to show is pooled into the rest of its parent, "
                     "climbing to resolution 6, where it is left out exactly as an area where nobody matches. "

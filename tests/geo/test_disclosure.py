@@ -13,7 +13,7 @@ CENTRE = h3.latlng_to_cell(51.49, -0.19, 6)
 # Two neighbouring resolution-6 hexagons and every resolution-8 cell in them: room for both
 # pooling inside a hexagon and suppression at the top.
 CELLS_8 = sorted(cell for top in h3.grid_disk(CENTRE, 1)[:2] for cell in h3.cell_to_children(top, 8))
-THRESHOLD, NOISE, THRESHOLD_NOISE, BASE = 5, 2, 4, 5
+THRESHOLD, NOISE, THRESHOLD_NOISE, BASE = 5, 2, 2, 5
 RULE = CellKeyRule(THRESHOLD, NOISE, THRESHOLD_NOISE, BASE, secret=b"tests")
 
 maps = st.dictionaries(
@@ -107,8 +107,9 @@ def test_the_same_young_people_always_get_the_same_figure(group):
 
 @pytest.mark.parametrize(("which", "noise"), [(0, NOISE), (1, THRESHOLD_NOISE)])
 def test_perturbations_are_spread_over_the_whole_range(which, noise):
-    """Each perturbation about equally often over many groups: a rule stuck at 0 would be no noise."""
-    counts = Counter(RULE.perturbations(range(start, start + 8))[which] for start in range(9000))
+    """Each perturbation about equally often over groups of many sizes: a rule stuck at 0 would be
+    no noise, and one stuck at an end a mere shift."""
+    counts = Counter(RULE.perturbations(range(start, start + 8 + start % 40))[which] for start in range(9000))
     expected = 9000 / (2 * noise + 1)
     assert sorted(counts) == list(range(-noise, noise + 1))
     assert all(0.8 * expected <= count <= 1.2 * expected for count in counts.values()), counts
@@ -116,8 +117,20 @@ def test_perturbations_are_spread_over_the_whole_range(which, noise):
 
 def test_the_two_perturbations_are_drawn_apart():
     """One key for both would tie whether an area shows to how its figure moves."""
-    pairs = Counter(RULE.perturbations(range(start, start + 8)) for start in range(9000))
+    pairs = Counter(RULE.perturbations(range(start, start + 8 + start % 40)) for start in range(9000))
     assert len(pairs) == (2 * NOISE + 1) * (2 * THRESHOLD_NOISE + 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.integers(min_value=1, max_value=10_000), max_size=60), st.integers(min_value=10_001, max_value=20_000))
+def test_one_more_young_person_never_lowers_a_figure_or_hides_an_area(group, newcomer):
+    """Answers nest: a larger selection never shows an area that one inside it leaves out, nor a
+    smaller figure for it, so no part's answer can be set against a smaller answer of its whole."""
+    larger = group | {newcomer}
+    for which in (0, 1):
+        assert len(larger) + RULE.perturbations(larger)[which] >= len(group) + RULE.perturbations(group)[which]
+    if RULE.figure(group) is not None:
+        assert RULE.figure(larger) is not None and RULE.figure(larger) >= RULE.figure(group)
 
 
 def test_another_secret_draws_other_keys():
