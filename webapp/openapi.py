@@ -114,7 +114,8 @@ def document() -> dict:
                     "A box chooses which whole areas are returned; it never cuts one. Contexts are given only as "
                     "counts by kind. gi, compare and contexts are refused (400), and so is a selection narrower than "
                     f"{MINIMUM_DAYS} days, {MINIMUM_AGE_YEARS} years of age, {MINIMUM_HOURS} hours of the day or "
-                    f"{MINIMUM_WEEKDAYS} days of the week.",
+                    f"{MINIMUM_WEEKDAYS} days of the week, or a period that is not whole calendar months (from the "
+                    "first of a month, to the last of one).",
                     "parameters": SHARED_PARAMETERS,
                     "responses": {
                         "200": {"description": "A FeatureCollection of areas.",
