@@ -193,6 +193,8 @@ APPEND_ONLY = {"audit_events", "context_changes", "case_records", "case_notes", 
 UPSERTED = {"context_reads"}  # added or moved on, never removed
 # UPDATE only for the lock Citus takes on a referenced reference table; its policy lets no row change.
 LOCKED = {"organisations"}
+# Totals and tokens the writers keep as themselves (models.upkeep), their own organisation's only.
+KEPT = {"episode_hex_months": {"INSERT", "DELETE"}, "organisation_data_versions": {"INSERT", "UPDATE"}}
 
 
 def test_every_table_has_the_grants_it_should(two_authorities):
@@ -206,11 +208,46 @@ def test_every_table_has_the_grants_it_should(two_authorities):
                                                {"t": table, "r": right})
                       for right in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")}
             expected_writes = table in WRITTEN
+            kept = KEPT.get(table, set())
             assert rights["SELECT"], table
-            assert rights["INSERT"] == (expected_writes or table in APPEND_ONLY | UPSERTED), table
-            assert rights["UPDATE"] == (expected_writes or table in UPSERTED | LOCKED), table
-            assert rights["DELETE"] == expected_writes, table
+            assert rights["INSERT"] == (expected_writes or table in APPEND_ONLY | UPSERTED or "INSERT" in kept), table
+            assert rights["UPDATE"] == (expected_writes or table in UPSERTED | LOCKED or "UPDATE" in kept), table
+            assert rights["DELETE"] == (expected_writes or "DELETE" in kept), table
             assert not rights["TRUNCATE"], table
+
+
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO organisation_data_versions (organisation_id, table_name, token) VALUES (:other, 'young_people', "
+    "gen_random_uuid())",
+    "UPDATE organisation_data_versions SET token = gen_random_uuid() WHERE organisation_id = :other",
+    "INSERT INTO episode_hex_months (organisation_id, layer, resolution, month, cell, young_people) "
+    "VALUES (:other, 'last_seen', 6, '2026-01-01', 1, '{1}')",
+    "DELETE FROM episode_hex_months WHERE organisation_id = :other",
+    "UPDATE episode_data_versions SET token = gen_random_uuid() WHERE id <> 2",
+])
+def test_the_app_role_keeps_its_own_organisation_s_totals_and_tokens_and_nobody_else_s(two_authorities, statement):
+    engine, ids = two_authorities
+    with engine.connect() as connection, connection.begin():
+        act_for(connection, ids["Kensington"])
+        try:
+            changed = connection.execute(text(statement), {"other": ids["Hammersmith"]}).rowcount
+        except DBAPIError as refused:
+            assert "row-level security" in str(refused)
+        else:
+            assert changed == 0
+
+
+def test_the_app_role_recounts_and_renews_its_own_organisation(two_authorities):
+    engine, ids = two_authorities
+    with engine.connect() as connection, connection.begin():
+        act_for(connection, ids["Kensington"])
+        before = connection.scalar(text("SELECT token FROM organisation_data_versions WHERE organisation_id = :own "
+                                        "AND table_name = 'young_people'"), {"own": ids["Kensington"]})
+        upkeep.recount_organisation(connection, ids["Kensington"])
+        after = connection.scalar(text("SELECT token FROM organisation_data_versions WHERE organisation_id = :own "
+                                       "AND table_name = 'young_people'"), {"own": ids["Kensington"]})
+        assert after is not None and after != before
+        connection.execute(text("SELECT csmap_new_contexts_version()"))
 
 
 def test_the_app_role_may_lock_the_organisations_but_change_none(two_authorities):
