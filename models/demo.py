@@ -567,6 +567,10 @@ def write_demo(connection: Connection, seed: int = 2026, size: DemoSize = DemoSi
 
     The caller owns the transaction, so a failure half-way leaves nothing behind.
     """
+    # On Citus, reading young people across shards in parallel would leave organisations and
+    # contexts (reference tables that others refer to) unwritable in this transaction: one
+    # connection per node keeps both (a placeholder setting on plain PostgreSQL).
+    connection.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
     if demo_loaded(connection):
         raise RuntimeError("the database already holds young people or contexts; the demo is written only once")
     generator = DemoGenerator(connection, seed, size, end, area)
