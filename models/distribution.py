@@ -124,6 +124,7 @@ def blockers(connection: Connection, plan: dict[str, Placing] = PLAN, schema: st
     found += _constraints(connection, schema, plan)
     found += _policies(connection, schema, held)
     found += _triggers(connection, schema, plan, held)
+    found += _functions(connection, schema, distributed | _placed(plan, Placing.REFERENCE))
     found += _locks_of_referenced_tables(connection, schema, plan, role)
     return sorted(found)
 
@@ -311,6 +312,46 @@ def _triggers(connection, schema, plan, held) -> list[Blocker]:
         found.append(Blocker(row.table, f"trigger {row.name} runs {row.function}() {how}: only the refusals in "
                                         "ROW_ONLY_TRIGGERS may"))
     return found
+
+
+# A statement in a function's body that writes a table: the verb, and the table (maybe qualified).
+WRITE = re.compile(r"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:\w+\.)?(\w+)", re.IGNORECASE)
+CALL = re.compile(r"\b(\w+)\s*\(")
+
+
+def _functions(connection, schema, on_nodes) -> list[Blocker]:
+    """What Citus refuses of a function that writes a distributed or reference table: a ``LANGUAGE
+    sql`` one with parameters ("could not create distributed plan": it cannot plan parameters of a
+    SQL function), an UPDATE calling a volatile function ("functions used in UPDATE queries on
+    distributed tables must not be VOLATILE"), and one that runs as its owner (SECURITY DEFINER):
+    called after its caller wrote the same shards in the transaction, it is a second user on them
+    ("cannot perform query on placements that were modified in this transaction by a different
+    user")."""
+    volatile = set(connection.scalars(text("SELECT DISTINCT proname FROM pg_proc WHERE provolatile = 'v'")))
+    rows = connection.execute(text("""
+        SELECT p.proname AS name, l.lanname AS language, p.pronargs AS arguments, p.prosecdef AS definer,
+               p.prosrc AS body
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace AND n.nspname = :schema
+        JOIN pg_language l ON l.oid = p.prolang
+        WHERE l.lanname IN ('sql', 'plpgsql') ORDER BY p.proname"""), {"schema": schema})
+    found = []
+    for row in rows:
+        for statement in row.body.split(";"):
+            for verb, table in WRITE.findall(statement):
+                if table not in on_nodes:
+                    continue
+                if row.language == "sql" and row.arguments:
+                    found.append(Blocker(table, f"function {row.name}() writes it in LANGUAGE sql with parameters, "
+                                                "which Citus cannot plan: write it in PL/pgSQL"))
+                calls = sorted(set(CALL.findall(statement)) & volatile)
+                if verb.upper() == "UPDATE" and calls:
+                    found.append(Blocker(table, f"function {row.name}() updates it calling {', '.join(calls)}(), "
+                                                "which is volatile: work the value out before the UPDATE"))
+                if row.definer:
+                    found.append(Blocker(table, f"function {row.name}() writes it as its owner (SECURITY DEFINER), "
+                                                "a second user on shards its caller may have written: let it run as "
+                                                "its caller, with policies for what the caller may write"))
+    return sorted(set(found))
 
 
 # Writing a reference table, Citus locks it and every reference table it refers to, directly or

@@ -193,12 +193,44 @@ def test_a_schema_that_follows_the_rules_has_no_blockers(scratch):
      {"orgs": Placing.REFERENCE, "users": Placing.REFERENCE, "notes": Placing.REFERENCE},
      f"notes: {APP_ROLE} may insert into it, and Citus then locks orgs, which it refers to, as {APP_ROLE}: "
      f"grant {APP_ROLE} one of INSERT, UPDATE, DELETE, TRUNCATE on orgs"),
+    # The trial of writes on a cluster: each function the upkeep called was refused.
+    ([ANCHOR_TABLE, f"CREATE TABLE {SCHEMA}.tokens (organisation_id int NOT NULL, name text, token uuid, "
+                    "PRIMARY KEY (organisation_id, name))",
+      f"""CREATE FUNCTION {SCHEMA}.renew(organisation int) RETURNS void LANGUAGE sql AS $$
+          INSERT INTO {SCHEMA}.tokens VALUES (organisation, 'people', gen_random_uuid())
+          ON CONFLICT (organisation_id, name) DO UPDATE SET token = excluded.token $$"""],
+     {ANCHOR: Placing.DISTRIBUTED, "tokens": Placing.DISTRIBUTED},
+     "tokens: function renew() writes it in LANGUAGE sql with parameters, which Citus cannot plan"),
+    ([f"CREATE TABLE {SCHEMA}.versions (id int PRIMARY KEY, token uuid)",
+      f"""CREATE FUNCTION {SCHEMA}.new_version() RETURNS void LANGUAGE plpgsql AS $$
+          BEGIN UPDATE {SCHEMA}.versions SET token = gen_random_uuid() WHERE id = 2; END $$"""],
+     {"versions": Placing.REFERENCE},
+     "versions: function new_version() updates it calling gen_random_uuid(), which is volatile"),
+    ([ANCHOR_TABLE, f"CREATE TABLE {SCHEMA}.totals (organisation_id int NOT NULL, n int)",
+      f"""CREATE FUNCTION {SCHEMA}.recount(organisation int) RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$
+          BEGIN DELETE FROM {SCHEMA}.totals WHERE organisation_id = organisation; END $$"""],
+     {ANCHOR: Placing.DISTRIBUTED, "totals": Placing.DISTRIBUTED},
+     "totals: function recount() writes it as its owner (SECURITY DEFINER)"),
 ])
 def test_each_rule_citus_enforces_is_named(scratch, statements, plan, problem):
     for statement in statements:
         scratch.execute(text(statement))
     found = [str(blocker) for blocker in blockers(scratch, plan, SCHEMA)]
     assert [blocker for blocker in found if blocker.startswith(problem)], found
+
+
+def test_functions_that_write_as_their_caller_in_pl_pgsql_with_values_worked_out_first_may_stay(scratch):
+    for statement in (
+        ANCHOR_TABLE,
+        f"CREATE TABLE {SCHEMA}.versions (id int PRIMARY KEY, token uuid)",
+        f"""CREATE FUNCTION {SCHEMA}.new_version(which int) RETURNS void LANGUAGE plpgsql AS $$
+            DECLARE fresh uuid := gen_random_uuid();
+            BEGIN UPDATE {SCHEMA}.versions SET token = fresh WHERE id = which; END $$""",
+        f"""CREATE FUNCTION {SCHEMA}.people_of(organisation int) RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
+            AS $$ SELECT count(*) FROM {SCHEMA}.{ANCHOR} WHERE organisation_id = organisation $$""",
+    ):
+        scratch.execute(text(statement))
+    assert blockers(scratch, {ANCHOR: Placing.DISTRIBUTED, "versions": Placing.REFERENCE}, SCHEMA) == []
 
 
 def test_the_coordinator_tables_tied_to_a_reference_table_join_citus_s_metadata(scratch):
