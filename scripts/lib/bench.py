@@ -26,6 +26,7 @@ from models.people import Organisation
 from models.safeguarding import MissingEpisode, Placement
 from models.ssda903 import import_return
 from models.times import LONDON, london_midnight, months_before
+from models.upkeep import renew_data_versions
 from webapp import create_app
 from webapp.cli import ensure_demo_users
 from webapp.data_cache import RESULTS
@@ -174,10 +175,11 @@ def main() -> None:
     writer = make_engine(url, isolation_level="AUTOCOMMIT")
 
     def new_episode_data_version():
-        """As any write to missing episodes does: the check's cached hexagon counts are read again."""
+        """As any write to missing episodes does (models.upkeep, one organisation at a time, as
+        Citus needs): the check's cached hexagon counts are read again."""
         with writer.connect() as connection:
-            connection.execute(text("UPDATE organisation_data_versions SET token = gen_random_uuid() "
-                                    "WHERE table_name = 'missing_episodes'"))
+            for organisation_id in connection.scalars(select(Organisation.id).order_by(Organisation.id)):
+                renew_data_versions(connection, organisation_id, ["missing_episodes"])
 
     # CSRF off for these in-process clients only: they sign in with a form post. The app serves as
     # its own role, under row-level security; a second app as the table owner, to measure that.
