@@ -36,6 +36,7 @@ Cells are H3 integers; their parents are H3's own (:func:`h3.cell_to_parent`), s
 the same young people whichever resolution a request asks for.
 """
 
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Mapping
@@ -87,6 +88,14 @@ def rounded(count: int, base: int) -> int:
     return base * ((2 * count + base) // (2 * base))
 
 
+# Kept between requests: a shared map of a city's 40,000 young people otherwise spends half its
+# disclosure control drawing the same keys again (about 10 MB at most).
+@functools.lru_cache(maxsize=1 << 16)
+def _record_keys(secret: bytes, person) -> tuple[int, int]:
+    figure_byte, threshold_byte = hashlib.blake2b(str(person).encode(), key=secret, digest_size=2).digest()
+    return int(figure_byte < 128), int(threshold_byte < 128)
+
+
 @dataclass(frozen=True)
 class CellKeyRule:
     """What may be shown of a group of young people: see the module's description.
@@ -109,8 +118,7 @@ class CellKeyRule:
     def record_keys(self, person) -> tuple[int, int]:
         """The young person's two fixed keys, 0 or 1, from her id and the secret: one perturbs
         figures, the other the threshold."""
-        figure_byte, threshold_byte = hashlib.blake2b(str(person).encode(), key=self.secret, digest_size=2).digest()
-        return int(figure_byte < 128), int(threshold_byte < 128)
+        return _record_keys(self.secret, person)
 
     def perturbations(self, group: Collection, keys: Mapping | None = None) -> tuple[int, int]:
         """The group's perturbations of its figure (``-noise`` to ``noise``) and of the threshold
