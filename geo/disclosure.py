@@ -120,21 +120,20 @@ class CellKeyRule:
         figures, the other the threshold."""
         return _record_keys(self.secret, person)
 
-    def perturbations(self, group: Collection, keys: Mapping | None = None) -> tuple[int, int]:
+    def perturbations(self, group: Collection) -> tuple[int, int]:
         """The group's perturbations of its figure (``-noise`` to ``noise``) and of the threshold
-        (``-threshold_noise`` to ``threshold_noise``), from its members' record keys (``keys``
-        holds those already drawn)."""
+        (``-threshold_noise`` to ``threshold_noise``), from its members' record keys."""
         figure_key = threshold_key = 0
         for person in group:
-            person_figure_key, person_threshold_key = keys[person] if keys else self.record_keys(person)
+            person_figure_key, person_threshold_key = self.record_keys(person)
             figure_key += person_figure_key
             threshold_key += person_threshold_key
         return (self.noise - figure_key % (2 * self.noise + 1),
                 self.threshold_noise - threshold_key % (2 * self.threshold_noise + 1))
 
-    def figure(self, group: Collection, keys: Mapping | None = None) -> int | None:
+    def figure(self, group: Collection) -> int | None:
         """The group's figure as shown, or None where it may not be shown."""
-        figure_noise, threshold_noise = self.perturbations(group, keys)
+        figure_noise, threshold_noise = self.perturbations(group)
         if len(group) + threshold_noise <= self.threshold + self.threshold_noise:
             return None
         return max(self.base, rounded(len(group) + figure_noise, self.base))
@@ -162,20 +161,16 @@ def disclose(people: Mapping[int, Collection[int]], coarsest: int, rule: CellKey
     if not coarsest <= resolution:
         raise ValueError(f"coarsest resolution {coarsest} is finer than the cells' {resolution}")
     children: dict[int, set[int]] = defaultdict(set)
-    keys = {}
-    for cell, group in people.items():
+    for cell in people:
         for level in range(resolution, coarsest, -1):
             children[h3.cell_to_parent(cell, level - 1)].add(h3.cell_to_parent(cell, level))
-        for person in group:
-            if person not in keys:
-                keys[person] = rule.record_keys(person)
 
     def climb(cell: int, level: int) -> tuple[list[SharedArea], list[int], set]:
         """The areas shown inside ``cell``, the largest hexagons they cover whole, and the young
         people left over."""
         if level == resolution:
             group = set(people[cell])
-            figure = rule.figure(group, keys)
+            figure = rule.figure(group)
             if figure is not None:
                 return [SharedArea(cell, (), figure)], [cell], set()
             return [], [], group
@@ -185,7 +180,7 @@ def disclose(people: Mapping[int, Collection[int]], coarsest: int, rule: CellKey
             shown += child_shown
             covered += child_covered
             left_people |= child_people
-        figure = rule.figure(left_people, keys)
+        figure = rule.figure(left_people)
         if figure is not None:  # the rest is shown, so the whole hexagon is covered
             return [*shown, SharedArea(cell, tuple(covered), figure)], [cell], set()
         return shown, covered, left_people
