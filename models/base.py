@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from itertools import islice
 
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection, Enum, MetaData, create_engine, insert, text
@@ -32,8 +33,9 @@ INSERTED_TOGETHER = 1000
 
 
 def copy_rows(connection: Connection, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
-    """Stream ``rows`` into ``table`` with ``COPY``, through ``connection``'s transaction: ten times
-    faster than INSERTs for the demo's million episodes or an import's 100,000 placements.
+    """Stream ``rows`` into ``table`` with ``COPY`` (under row-level security, INSERTs of
+    ``INSERTED_TOGETHER`` rows), through ``connection``'s transaction: ten times faster than one
+    INSERT a row for the demo's million episodes or an import's 100,000 placements.
     Geometries go as extended WKT, arrays as lists. Returns the number of rows. Rows of the tables
     that totals and tokens are kept for must name their organisation, and are kept for here."""
     from models import upkeep  # which imports the models, and so this module
@@ -60,13 +62,8 @@ def copy_rows(connection: Connection, table: str, columns: tuple[str, ...], rows
     count = 0
     if guarded:
         statement = insert(Base.metadata.tables[table])
-        batch = []
-        for row in noted(rows):
-            batch.append(dict(zip(columns, row)))
-            if len(batch) == INSERTED_TOGETHER:
-                connection.execute(statement, batch)
-                count, batch = count + len(batch), []
-        if batch:
+        records = (dict(zip(columns, row)) for row in noted(rows))
+        while batch := list(islice(records, INSERTED_TOGETHER)):
             connection.execute(statement, batch)
             count += len(batch)
     else:
