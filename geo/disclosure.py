@@ -88,12 +88,32 @@ def rounded(count: int, base: int) -> int:
     return base * ((2 * count + base) // (2 * base))
 
 
-# Kept between requests: a shared map of a city's 40,000 young people otherwise spends half its
-# disclosure control drawing the same keys again (about 10 MB at most).
-@functools.lru_cache(maxsize=1 << 16)
-def _record_keys(secret: bytes, person) -> tuple[int, int]:
-    figure_byte, threshold_byte = hashlib.blake2b(str(person).encode(), key=secret, digest_size=2).digest()
-    return int(figure_byte < 128), int(threshold_byte < 128)
+# At most this many young people's keys are kept between requests (about 8 MB): a shared map of a
+# city's 40,000 young people otherwise spends half its disclosure control drawing the same keys.
+KEPT_RECORD_KEYS = 1 << 16
+# A young person's two keys are packed in one integer, the threshold's shifted this far, so that a
+# group's keys are summed in one pass (no group comes near 2**32 young people).
+_THRESHOLD_KEY_SHIFT = 32
+
+
+class _RecordKeys(dict):
+    """Packed record keys by young person, drawn from her id and the secret on first use."""
+
+    def __init__(self, secret: bytes):
+        super().__init__()
+        self.secret = secret
+
+    def __missing__(self, person) -> int:
+        if len(self) >= KEPT_RECORD_KEYS:
+            self.clear()
+        figure_byte, threshold_byte = hashlib.blake2b(str(person).encode(), key=self.secret, digest_size=2).digest()
+        packed = self[person] = int(figure_byte < 128) | int(threshold_byte < 128) << _THRESHOLD_KEY_SHIFT
+        return packed
+
+
+@functools.cache
+def _record_keys_drawn_with(secret: bytes) -> _RecordKeys:
+    return _RecordKeys(secret)
 
 
 @dataclass(frozen=True)
@@ -118,16 +138,14 @@ class CellKeyRule:
     def record_keys(self, person) -> tuple[int, int]:
         """The young person's two fixed keys, 0 or 1, from her id and the secret: one perturbs
         figures, the other the threshold."""
-        return _record_keys(self.secret, person)
+        packed = _record_keys_drawn_with(self.secret)[person]
+        return packed & 1, packed >> _THRESHOLD_KEY_SHIFT
 
     def perturbations(self, group: Collection) -> tuple[int, int]:
         """The group's perturbations of its figure (``-noise`` to ``noise``) and of the threshold
         (``-threshold_noise`` to ``threshold_noise``), from its members' record keys."""
-        figure_key = threshold_key = 0
-        for person in group:
-            person_figure_key, person_threshold_key = self.record_keys(person)
-            figure_key += person_figure_key
-            threshold_key += person_threshold_key
+        packed = sum(map(_record_keys_drawn_with(self.secret).__getitem__, group))
+        figure_key, threshold_key = packed & ((1 << _THRESHOLD_KEY_SHIFT) - 1), packed >> _THRESHOLD_KEY_SHIFT
         return (self.noise - figure_key % (2 * self.noise + 1),
                 self.threshold_noise - threshold_key % (2 * self.threshold_noise + 1))
 

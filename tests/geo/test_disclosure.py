@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geo import disclosure
 from geo.disclosure import CellKeyRule, SharedArea, disclose, rounded
 
 CENTRE = h3.latlng_to_cell(51.49, -0.19, 6)
@@ -147,3 +148,13 @@ def test_a_count_up_to_the_threshold_is_never_shown(count):
 def test_a_count_just_over_the_threshold_is_sometimes_shown_and_sometimes_not(count):
     shown = [RULE.figure(range(start, start + count)) is not None for start in range(300)]
     assert any(shown) and not all(shown)
+
+
+def test_keys_drawn_again_once_the_kept_ones_are_let_go_are_the_same(monkeypatch):
+    """The store of drawn keys is bounded; emptying it must not change anyone's answer."""
+    monkeypatch.setattr(disclosure, "KEPT_RECORD_KEYS", 50)
+    rule = CellKeyRule(THRESHOLD, NOISE, THRESHOLD_NOISE, BASE, secret=b"kept keys")  # none drawn yet
+    group = range(200)
+    before = [rule.record_keys(person) for person in group], rule.perturbations(group)
+    assert len(disclosure._record_keys_drawn_with(rule.secret)) <= 50
+    assert ([rule.record_keys(person) for person in reversed(group)][::-1], rule.perturbations(group)) == before
