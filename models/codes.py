@@ -181,18 +181,19 @@ class ReturnedBy(StrEnum):
     UNKNOWN = "unknown"
 
 
-# Labels name the code's group, as shared/DOMAIN.md does; the census year's specification has the detail.
+# Labels name the code's group and, where a code is not in every collection year, its years
+# (models.collection_years); the DfE's specification of each year has the detail.
 PLACE_CODES = {
     "A3": "Placed for adoption (A3)",
     "A4": "Placed for adoption (A4)",
     "A5": "Placed for adoption (A5)",
     "A6": "Placed for adoption (A6)",
-    "H5": "Semi-independent living (to 2024)",
+    "H5": "Semi-independent living (to 2024/25)",
     "K1": "Secure children's home",
     "K2": "Children's home",
-    "K3": "Registered supported accommodation (from 2025)",
+    "K3": "Registered supported accommodation (from 2024/25)",
     "P1": "Placed with parents",
-    "P2": "Independent living (to 2024)",
+    "P2": "Independent living (to 2024/25)",
     "P3": "Residential employment",
     "R1": "Residential care home",
     "R2": "NHS or health trust",
@@ -210,11 +211,11 @@ PLACE_CODES = {
     "U4": "Foster with other carers (U4)",
     "U5": "Foster with other carers (U5)",
     "U6": "Foster with other carers (U6)",
-    "Z1": "Other placement (to 2025)",
-    "Z11": "Other placement (from 2025/26) (Z11)",
-    "Z12": "Other placement (from 2025/26) (Z12)",
-    "Z13": "Other placement (from 2025/26) (Z13)",
-    "Z14": "Other placement (from 2025/26) (Z14)",
+    "Z1": "Other placement (to 2024/25)",
+    "Z11": "Other placement (Z11, from 2025/26)",
+    "Z12": "Other placement (Z12, from 2025/26)",
+    "Z13": "Other placement (Z13, from 2025/26)",
+    "Z14": "Other placement (Z14, from 2025/26)",
 }
 
 

@@ -662,7 +662,7 @@ def synthetic_return(connection: Connection, children: int) -> dict[str, tuple[s
     for number in range(children):
         child, birth = f"BENCH{number:06d}", date(2008, 1, 1) + timedelta(days=rng.randint(0, 2500))
         dob = birth.strftime("%d/%m/%Y")
-        header.append(f"{child},{rng.choice('12')},{dob},WBRI,,,")
+        header.append(f"{child},{rng.choice('MF')},{dob},WBRI,,,")
         home = rng.choice(postcodes)
         start = date(2022, 1, 1) + timedelta(days=rng.randint(0, 200))
         for episode in range(4):

@@ -32,6 +32,7 @@ class ImportRun(Base):
     counts: Mapped[dict] = mapped_column(JSONB)  # created, updated, unchanged per table
     problem_count: Mapped[int] = mapped_column(Integer)
     problems_csv: Mapped[str] = mapped_column(Text)  # models.ssda903.rejected_csv
+    collection_year: Mapped[str | None] = mapped_column(String(7))  # "2024/25": the codes checked against
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
     organisation: Mapped[Organisation] = relationship()

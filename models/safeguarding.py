@@ -68,7 +68,7 @@ class YoungPerson(Base):
 
     __tablename__ = "young_people"
     # References are the authority's own (SSDA903 CHILD): unique within an organisation only.
-    __table_args__ = (CheckConstraint("sex IN (1, 2)", name="sex"), cells_check("home_cells"),
+    __table_args__ = (CheckConstraint("sex IN (0, 1, 2)", name="sex"), cells_check("home_cells"),
                       UniqueConstraint("organisation_id", "reference"),
                       # What her records' foreign keys refer to: they carry her organisation too.
                       UniqueConstraint("organisation_id", "id", name="uq_young_people_organisation_id_id"))
@@ -76,7 +76,7 @@ class YoungPerson(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20))  # pseudonymous, never a name
     birth_month: Mapped[date] = mapped_column(Date)  # first day of the month of birth
-    sex: Mapped[int] = mapped_column(SmallInteger)  # SSDA903 SEX: 1 male, 2 female
+    sex: Mapped[int] = mapped_column(SmallInteger)  # 1 male, 2 female, 0 not known (models.collection_years)
     home_postcode: Mapped[str | None] = mapped_column(String(8))
     home_location = point_column(nullable=True)
     home_cells: Mapped[list[int] | None] = cells_column()

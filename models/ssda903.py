@@ -10,6 +10,10 @@ files twice changes nothing:
 - a missing episode by ``CHILD`` and the London date of ``MIS_START``. An episode recorded in the
   app keeps its times of day and places; the import only changes its type or its end date.
 
+Codes are checked against those of the return's collection year (models.collection_years): the
+year stated, or else the one holding the latest date in the files, named in every message about a
+code or a date after its end.
+
 The Header's ``ETHNIC``, ``UPN``, ``MOTHER`` and ``MC_DOB`` are not read: the dashboard needs none
 of them, and a UPN identifies a child. Of ``DOB`` only the month is kept.
 """
@@ -30,7 +34,8 @@ from geo.hexes import cells_of
 from geo.postcodes import normalise_postcode
 from models import upkeep
 from models.base import copy_rows
-from models.codes import PLACE_CODES, MissingType
+from models.codes import MissingType
+from models.collection_years import CollectionYear, years_of_a_code
 from models.geography import Postcode
 from models.imports import ImportOutcome, ImportRun
 from models.people import Organisation, User
@@ -109,6 +114,7 @@ class CheckedReturn:
     problems: list[Problem] = field(default_factory=list)
     rows_read: dict[str, int] = field(default_factory=dict)
     postcodes: dict[str, LatLng] = field(default_factory=dict)
+    year: CollectionYear | None = None
 
     @property
     def rejected_rows(self) -> int:
@@ -151,6 +157,7 @@ class _Rows:
 
     def __init__(self, name: str, problems: list[Problem]):
         self.name, self.problems = name, problems
+        self.year: CollectionYear | None = None  # set once every file is read
 
     def read(self, text: IO[str] | None) -> list[tuple[int, dict[str, str]]]:
         if text is None:
@@ -193,18 +200,27 @@ class _Rows:
         if day > london_today():
             self.problem(row, column, value, "is in the future", child)
             return False
+        if day > self.year.last_day:
+            self.problem(row, column, value, f"is after the end of the {self.year.name} collection year "
+                         f"({self.year.last_day:{DATE_FORMAT}}): is this a later year's return?", child)
+            return False
         return day
 
 
 def check_return(session: Session, organisation: Organisation, header: IO[str],
-                 episodes: IO[str] | None = None, missing: IO[str] | None = None) -> CheckedReturn:
-    """Read and check the three tables (Episodes and Missing may be left out) against each other and
-    against what is stored. Writes nothing."""
+                 episodes: IO[str] | None = None, missing: IO[str] | None = None,
+                 year: CollectionYear | None = None) -> CheckedReturn:
+    """Read and check the three tables (Episodes and Missing may be left out) against each other,
+    against what is stored and against the codes of ``year`` (None: the collection year of the
+    latest date in the files). Writes nothing."""
     result = CheckedReturn()
-    header_rows, episode_rows, missing_rows = (
+    every_file = header_rows, episode_rows, missing_rows = tuple(
         _Rows(name, result.problems) for name in (HEADER, EPISODES, MISSING))
     raw_header, raw_episodes, raw_missing = header_rows.read(header), episode_rows.read(episodes), missing_rows.read(missing)
     result.rows_read = {HEADER: len(raw_header), EPISODES: len(raw_episodes), MISSING: len(raw_missing)}
+    result.year = year or _year_of_the_dates(raw_episodes, raw_missing)
+    for rows in every_file:
+        rows.year = result.year
 
     children, births, refused_children = _check_header(session, organisation, header_rows, raw_header)
     result.children = list(children.values())
@@ -228,6 +244,38 @@ def check_return(session: Session, organisation: Organisation, header: IO[str],
     return result
 
 
+def _year_of_the_dates(raw_episodes, raw_missing) -> CollectionYear:
+    """The collection year holding the latest episode or missing date in the files (today's when
+    there is none): dates that cannot be read are left to the checks that name them."""
+    latest = None
+    for raw, columns in ((raw_episodes, ("DECOM", "DEC")), (raw_missing, ("MIS_START", "MIS_END"))):
+        for _, values in raw:
+            for column in columns:
+                try:
+                    day = datetime.strptime(values.get(column, ""), DATE_FORMAT).date()
+                except ValueError:
+                    continue
+                if day <= london_today() and (latest is None or day > latest):
+                    latest = day
+    return CollectionYear.containing(latest or london_today())
+
+
+def _code_problem(code: str, codes_of, what: str, year: CollectionYear) -> str:
+    """Why ``code`` is refused in ``year``, naming the years that accept it, if any.
+
+    >>> _code_problem("1", lambda codes: codes.sex, "a sex code", CollectionYear.named("2024/25"))
+    'is not a sex code of 2024/25, whose codes are F, M and U (1 is one up to 2023/24)'
+    >>> _code_problem("Q9", lambda codes: codes.places, "a placement type", CollectionYear.named("2025/26"))
+    'is not a placement type of 2025/26'
+    """
+    reason = f"is not {what} of {year.name}"
+    accepted = sorted(codes_of(year.codes))
+    if len(accepted) <= 5:
+        reason += f", whose codes are {', '.join(accepted[:-1])} and {accepted[-1]}"
+    other_years = years_of_a_code(code, codes_of)
+    return reason + (f" ({code} is one {other_years})" if other_years else "")
+
+
 def _check_header(session, organisation, rows: _Rows, raw) -> tuple[dict[str, ChildRow], dict[str, date], set[str]]:
     children: dict[str, ChildRow] = {}
     births: dict[str, date] = {}
@@ -243,14 +291,16 @@ def _check_header(session, organisation, rows: _Rows, raw) -> tuple[dict[str, Ch
             rows.problem(row, "CHILD", values["CHILD"], "holds characters other than letters, digits, - and _", child)
         elif child in children or child in refused:
             rows.problem(row, "CHILD", values["CHILD"], "is in the Header file more than once", child)
-        if values["SEX"] not in ("1", "2"):
-            rows.problem(row, "SEX", values["SEX"], "is not 1 (male) or 2 (female)", child)
+        sexes = rows.year.codes.sex
+        sex = values["SEX"].upper()
+        if sex not in sexes:
+            rows.problem(row, "SEX", values["SEX"], _code_problem(sex, lambda codes: codes.sex, "a sex code", rows.year), child)
         birth = rows.date(row, values, "DOB", child)
         if len(rows.problems) > before:
             if child and child not in children:
                 refused.add(child)
             continue
-        children[child] = ChildRow(row, child, int(values["SEX"]), birth)
+        children[child] = ChildRow(row, child, sexes[sex], birth)
         births[child] = birth
     return children, births, refused
 
@@ -282,8 +332,9 @@ def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng]) -> lis
         if started and (child, started) in starts:
             rows.problem(row, "DECOM", values["DECOM"], "starts another episode of this CHILD on the same day", child)
         place = values["PLACE"].upper()
-        if place not in PLACE_CODES:
-            rows.problem(row, "PLACE", values["PLACE"], "is not an SSDA903 placement type", child)
+        if place not in rows.year.codes.places:
+            rows.problem(row, "PLACE", values["PLACE"],
+                         _code_problem(place, lambda codes: codes.places, "a placement type", rows.year), child)
         postcodes = {}
         for column in ("HOME_POST", "PL_POST"):
             typed = values[column]
@@ -555,10 +606,12 @@ FILES = (HEADER, EPISODES, MISSING)
 
 
 def import_return(session: Session, organisation: Organisation, files: dict[str, tuple[str, bytes]],
-                  valid_rows_only: bool = False, user: User | None = None) -> ImportRun:
-    """Check ``files`` ({"Header": (file name, content), ...}; Header required) and write them when
-    every row passes, or only the rows that pass when ``valid_rows_only``. Either way the run is
-    recorded. The caller commits."""
+                  valid_rows_only: bool = False, user: User | None = None,
+                  year: CollectionYear | None = None) -> ImportRun:
+    """Check ``files`` ({"Header": (file name, content), ...}; Header required) against the codes
+    of ``year`` (None: the year of the files' latest date) and write them when every row passes, or
+    only the rows that pass when ``valid_rows_only``. Either way the run is recorded. The caller
+    commits."""
     if organisation.local_authority_code is None:
         raise ValueError(f"{organisation.name} is not a local authority: only a local authority imports SSDA903")
     texts, problems = {}, []
@@ -577,7 +630,7 @@ def import_return(session: Session, organisation: Organisation, files: dict[str,
     if HEADER not in texts:
         checked = CheckedReturn(problems=problems)
     else:
-        checked = check_return(session, organisation, texts[HEADER], texts.get(EPISODES), texts.get(MISSING))
+        checked = check_return(session, organisation, texts[HEADER], texts.get(EPISODES), texts.get(MISSING), year)
         checked.problems[:0] = problems
     if checked.problems and not valid_rows_only or HEADER not in texts:
         outcome, written = ImportOutcome.REFUSED, Written()
@@ -588,7 +641,8 @@ def import_return(session: Session, organisation: Organisation, files: dict[str,
                     file_names=", ".join(f"{name}: {files[name][0]}" for name in FILES if name in files),
                     valid_rows_only=valid_rows_only, outcome=outcome, rows_read=checked.rows_read,
                     counts=written.counts, problem_count=len(checked.problems),
-                    problems_csv=rejected_csv(checked.problems))
+                    problems_csv=rejected_csv(checked.problems),
+                    collection_year=checked.year.name if checked.year else None)
     session.add(run)
     session.flush()
     return run

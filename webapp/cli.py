@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 from models.aggregates import EpisodeHexMonth
 from models.base import make_engine, make_session_factory
 from models.codes import OrganisationKind, Role
+from models.collection_years import CollectionYear
 from models.demo import DemoSize, demo_loaded, share_with_partners, write_demo, write_demo_cases
 from models.distribution import (
     OWNER_ROLE,
@@ -175,12 +176,18 @@ CSV_FILE = click.Path(exists=True, dir_okay=False, readable=True)
 @click.option("--episodes", type=CSV_FILE, help="The Episodes table as CSV.")
 @click.option("--missing", type=CSV_FILE, help="The Missing table as CSV.")
 @click.option("--valid-rows-only", is_flag=True, help="When there are problems, import the rows that pass.")
+@click.option("--collection-year", help="The return's collection year, like 2024/25, whose codes are checked "
+              "(by default the year of the latest date in the files).")
 @click.option("--problems", "problems_path", type=click.Path(dir_okay=False, writable=True),
               help="Write every problem (the rejected rows) to this CSV file.")
 @with_appcontext
-def import_ssda903_command(organisation, header, episodes, missing, valid_rows_only, problems_path):
+def import_ssda903_command(organisation, header, episodes, missing, valid_rows_only, collection_year, problems_path):
     """Check the SSDA903 tables and import them: all or nothing, unless --valid-rows-only. Exits
     with status 1 when nothing was imported."""
+    try:
+        year = CollectionYear.named(collection_year) if collection_year else None
+    except ValueError as error:
+        raise click.BadParameter(f"{collection_year!r} {error}", param_hint="--collection-year") from None
     paths = {HEADER: header, EPISODES: episodes, MISSING: missing}
     files = {name: (path, Path(path).read_bytes()) for name, path in paths.items() if path}
     with _owner_sessions()() as session:
@@ -188,7 +195,7 @@ def import_ssda903_command(organisation, header, episodes, missing, valid_rows_o
         if owner is None:
             raise click.BadParameter(f"{organisation!r} is not an organisation in the app", param_hint="--organisation")
         try:
-            run = import_return(session, owner, files, valid_rows_only=valid_rows_only)
+            run = import_return(session, owner, files, valid_rows_only=valid_rows_only, year=year)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--organisation") from None
         session.commit()

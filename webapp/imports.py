@@ -8,8 +8,10 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from models.collection_years import CollectionYear
 from models.imports import ImportOutcome, ImportRun
 from models.ssda903 import FILES, REQUIRED_COLUMNS, import_return
+from models.times import london_today
 from webapp.access import Access, declare
 from webapp.db import get_or_404, get_session
 
@@ -25,9 +27,14 @@ OUTCOMES = {
 }
 
 
+FIRST_YEAR_OFFERED = CollectionYear.named("2022/23")
+
+
 @bp.context_processor
 def _labels():
-    return {"outcomes": OUTCOMES, "columns": REQUIRED_COLUMNS}
+    latest = CollectionYear.containing(london_today())
+    years = [CollectionYear(starts) for starts in range(latest.starts, FIRST_YEAR_OFFERED.starts - 1, -1)]
+    return {"outcomes": OUTCOMES, "columns": REQUIRED_COLUMNS, "years": years}
 
 
 @bp.before_request
@@ -52,13 +59,20 @@ def _recent_runs() -> list[ImportRun]:
 def upload():
     uploads = {name: request.files.get(name.lower()) for name in FILES}
     chosen = {name: upload for name, upload in uploads.items() if upload and upload.filename}
+    errors = {}
     if FILES[0] not in chosen:
-        return render_template("imports/index.html", runs=_recent_runs(), files=FILES,
-                               errors={FILES[0]: "header: '' is missing: choose the Header file"}), 400
+        errors[FILES[0]] = "header: '' is missing: choose the Header file"
+    stated = request.form.get("collection_year", "")
+    try:
+        year = CollectionYear.named(stated) if stated else None
+    except ValueError as error:
+        errors["collection_year"] = f"collection_year: {stated!r} {error}"
+    if errors:
+        return render_template("imports/index.html", runs=_recent_runs(), files=FILES, errors=errors), 400
     session = get_session()
     run = import_return(
         session, current_user.organisation, {name: (upload.filename, upload.read()) for name, upload in chosen.items()},
-        valid_rows_only=request.form.get("valid_rows_only") == "1", user=current_user,
+        valid_rows_only=request.form.get("valid_rows_only") == "1", user=current_user, year=year,
     )
     session.commit()
     if run.outcome == ImportOutcome.REFUSED:

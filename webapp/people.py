@@ -19,6 +19,7 @@ from models.codes import (
     PLACE_CODES,
     ContextStatus,
 )
+from models.collection_years import SEX_LABELS
 from models.meetings import add_meeting, meetings_of
 from models.queries import her_context_ids, her_links, hers
 from models.safeguarding import Context, MissingEpisode, Placement, YoungPerson
@@ -69,6 +70,7 @@ def profile(person_id: int):
     return render_template(
         "people/profile.html",
         person=person,
+        sex_labels=SEX_LABELS,
         links=links,
         cases=cases,
         stage_labels=CASE_STAGE_LABELS,

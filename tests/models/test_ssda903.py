@@ -9,7 +9,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models.codes import MissingType, OrganisationKind
+from models.codes import PLACE_CODES, MissingType, OrganisationKind
+from models.collection_years import EVERY_PLACE_CODE, FEMALE, MALE, SEX_NOT_KNOWN, CollectionYear
 from models.imports import ImportOutcome, ImportRun
 from models.people import Organisation
 from models.safeguarding import MissingEpisode, Placement, YoungPerson
@@ -21,8 +22,8 @@ EPISODE_COLUMNS = "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PL
 MISSING_COLUMNS = "CHILD,DOB,MISSING,MIS_START,MIS_END"
 
 GOOD_HEADER = [
-    "101,2,14/03/2010,WBRI,A123456789012,,",
-    "102,1,02/11/2009,MWBC,,,",
+    "101,F,14/03/2010,WBRI,A123456789012,,",
+    "102,M,02/11/2009,MWBC,,,",
 ]
 GOOD_EPISODES = [
     # 101: a local foster placement, then a children's home in Luton, far from home.
@@ -137,7 +138,7 @@ FUTURE = (date.today() + timedelta(days=40)).strftime("%d/%m/%Y")
     "changes, expected",
     [
         ({"episodes": ["101,01/04/2024,S,C2,N1,Q9,PR1,,,,SW5 0AA,SW6 1AA,"]},
-         ("Episodes", "2", "PLACE", "Q9", "is not an SSDA903 placement type")),
+         ("Episodes", "2", "PLACE", "Q9", "is not a placement type of 2025/26")),
         ({"episodes": ["101,2024-04-01,S,C2,N1,U4,PR1,,,,SW5 0AA,SW6 1AA,"]},
          ("Episodes", "2", "DECOM", "2024-04-01", "is not a date as dd/mm/YYYY")),
         ({"episodes": ["101,31/02/2024,S,C2,N1,U4,PR1,,,,SW5 0AA,SW6 1AA,"]},
@@ -164,9 +165,9 @@ FUTURE = (date.today() + timedelta(days=40)).strftime("%d/%m/%Y")
          ("Missing", "2", "DOB", "15/03/2010", "is not the DOB in the Header file (14/03/2010)")),
         ({"missing": ["555,01/01/2010,M,01/03/2025,"]},
          ("Missing", "2", "CHILD", "555", "is not in the Header file")),
-        ({"header": ["101,3,14/03/2010,,,,"]}, ("Header", "2", "SEX", "3", "is not 1 (male) or 2 (female)")),
-        ({"header": ["101,2,,,,,"]}, ("Header", "2", "DOB", "", "is missing: give a date as dd/mm/YYYY")),
-        ({"header": ["101,2,14/03/2010,,,,", "101,2,14/03/2010,,,,"]},
+        ({"header": ["101,3,14/03/2010,,,,"]}, ("Header", "2", "SEX", "3", "is not a sex code of 2025/26, whose codes are F, M and U")),
+        ({"header": ["101,F,,,,,"]}, ("Header", "2", "DOB", "", "is missing: give a date as dd/mm/YYYY")),
+        ({"header": ["101,F,14/03/2010,,,,", "101,F,14/03/2010,,,,"]},
          ("Header", "3", "CHILD", "101", "is in the Header file more than once")),
     ],
 )
@@ -229,7 +230,7 @@ def test_two_authorities_may_use_the_same_child_id(session, authority):
 
 @pytest.mark.parametrize("child", ["' OR '1'='1", "<b>1</b>", "10 1", "ÄB1"])
 def test_a_child_id_of_other_characters_is_refused(session, authority, child):
-    run = import_return(session, authority, files(header=[f"{child},2,01/01/2011,,,,"], episodes=None, missing=None))
+    run = import_return(session, authority, files(header=[f"{child},F,01/01/2011,,,,"], episodes=None, missing=None))
     assert run.outcome == ImportOutcome.REFUSED
     assert {p["reason"] for p in problems(run)} == {"holds characters other than letters, digits, - and _"}
 
@@ -243,14 +244,14 @@ def test_dates_are_read_in_london(session, authority):
 
 
 def test_a_formula_in_an_uploaded_value_is_not_run_by_a_spreadsheet(session, authority):
-    run = import_return(session, authority, files(header=['=1+2,2,14/03/2010,,,,', '101,@SUM(A1),14/03/2010,,,,']))
+    run = import_return(session, authority, files(header=['=1+2,F,14/03/2010,,,,', '101,@SUM(A1),14/03/2010,,,,']))
     values = {(p["column"], p["value"]) for p in problems(run)}
     assert ("SEX", "'@SUM(A1)") in values
     assert all(not p["CHILD"].startswith("=") for p in problems(run))
 
 
 def test_the_same_dob_written_without_leading_zeros_agrees(session, authority):
-    run = import_return(session, authority, files(header=["101,2,1/2/2010,,,,"], episodes=None,
+    run = import_return(session, authority, files(header=["101,F,1/2/2010,,,,"], episodes=None,
                                                   missing=["101,01/02/2010,M,01/03/2025,02/03/2025"]))
     assert run.outcome == ImportOutcome.IMPORTED, run.problems_csv
 
@@ -271,3 +272,80 @@ def test_a_refused_row_leaves_no_clash_with_what_is_stored(session, authority):
     assert {(p["row"], p["reason"]) for p in problems(run)} == {
         ("2", "overlaps an episode already recorded (05/03/2024 to 20/03/2024)")}
     assert run.outcome == ImportOutcome.VALID_ROWS_IMPORTED
+
+
+# ---- collection years ---------------------------------------------------------------------------
+
+def one_child(sex: str, place: str, decom: str = "01/05/2023") -> dict:
+    """A return of one child with one open placement from ``decom``."""
+    return files(header=[f"201,{sex},14/03/2010,,,,"], missing=None,
+                 episodes=[f"201,{decom},S,C2,N1,{place},PR1,,,,SW5 0AA,SW6 1AA,"])
+
+
+@pytest.mark.parametrize(("year", "decom", "sex", "stored_sex"), [
+    ("2023/24", "01/05/2023", "2", FEMALE), ("2023/24", "01/05/2023", "1", MALE),
+    ("2024/25", "01/05/2024", "F", FEMALE), ("2024/25", "01/05/2024", "m", MALE),
+    ("2024/25", "01/05/2024", "U", SEX_NOT_KNOWN), ("2025/26", "01/05/2025", "F", FEMALE),
+])
+def test_each_year_accepts_its_own_sex_codes(session, authority, year, decom, sex, stored_sex):
+    run = import_return(session, authority, one_child(sex, "U4", decom))
+    assert run.outcome == ImportOutcome.IMPORTED and run.collection_year == year, run.problems_csv
+    assert session.scalar(select(YoungPerson.sex)) == stored_sex
+
+
+@pytest.mark.parametrize(("year", "decom", "sex", "reason"), [
+    ("2023/24", "01/05/2023", "F", "is not a sex code of 2023/24, whose codes are 1 and 2 (F is one from 2024/25)"),
+    ("2024/25", "01/05/2024", "2", "is not a sex code of 2024/25, whose codes are F, M and U (2 is one up to 2023/24)"),
+    ("2025/26", "01/05/2025", "1", "is not a sex code of 2025/26, whose codes are F, M and U (1 is one up to 2023/24)"),
+])
+def test_another_years_sex_code_is_refused_naming_both_years(session, authority, year, decom, sex, reason):
+    run = import_return(session, authority, one_child(sex, "U4", decom))
+    assert run.outcome == ImportOutcome.REFUSED and run.collection_year == year
+    assert ("Header", "2", "SEX", sex, reason) in [tuple(p[k] for k in ("file", "row", "column", "value", "reason"))
+                                                    for p in problems(run)]
+
+
+@pytest.mark.parametrize(("place", "accepted_in", "refused_reason"), [
+    ("H5", {"2023/24", "2024/25"}, "(H5 is one up to 2024/25)"),
+    ("P2", {"2023/24", "2024/25"}, "(P2 is one up to 2024/25)"),
+    ("Z1", {"2023/24", "2024/25"}, "(Z1 is one up to 2024/25)"),
+    ("K3", {"2024/25", "2025/26"}, "(K3 is one from 2024/25)"),
+    ("Z12", {"2025/26"}, "(Z12 is one from 2025/26)"),
+    ("R4", set(), ""),
+    ("U4", {"2023/24", "2024/25", "2025/26"}, ""),
+])
+@pytest.mark.parametrize(("year", "decom"), [("2023/24", "01/05/2023"), ("2024/25", "01/05/2024"), ("2025/26", "01/05/2025")])
+def test_each_year_accepts_its_own_placement_types(session, authority, place, accepted_in, refused_reason, year, decom):
+    sex = "2" if year == "2023/24" else "F"
+    run = import_return(session, authority, one_child(sex, place, decom))
+    if year in accepted_in:
+        assert run.outcome == ImportOutcome.IMPORTED, run.problems_csv
+        assert session.scalar(select(Placement.place_code)) == place
+    else:
+        assert run.outcome == ImportOutcome.REFUSED
+        [problem] = problems(run)
+        assert (problem["column"], problem["value"]) == ("PLACE", place)
+        assert problem["reason"] == f"is not a placement type of {year} {refused_reason}".strip()
+
+
+def test_the_year_stated_is_used_and_a_date_after_its_end_named(session, authority):
+    """A 2024/25 return loaded as 2023/24 by mistake: its codes and dates are refused in words."""
+    run = import_return(session, authority, one_child("F", "K3", "01/05/2024"), year=CollectionYear.named("2023/24"))
+    assert run.outcome == ImportOutcome.REFUSED and run.collection_year == "2023/24"
+    assert {(p["column"], p["reason"]) for p in problems(run)} == {
+        ("SEX", "is not a sex code of 2023/24, whose codes are 1 and 2 (F is one from 2024/25)"),
+        ("PLACE", "is not a placement type of 2023/24 (K3 is one from 2024/25)"),
+        ("DECOM", "is after the end of the 2023/24 collection year (31/03/2024): is this a later year's return?"),
+        ("CHILD", "has a problem in the Header file, so this row is not imported"),
+    }
+
+
+def test_without_a_stated_year_the_latest_date_decides(session, authority):
+    """An episode that began years before keeps the return in the year of its latest date."""
+    episodes = ["201,01/05/2019,S,C2,N1,H5,PR1,31/03/2025,E8,,SW5 0AA,SW6 1AA,"]
+    run = import_return(session, authority, files(header=["201,F,14/03/2010,,,,"], episodes=episodes, missing=None))
+    assert run.outcome == ImportOutcome.IMPORTED and run.collection_year == "2024/25", run.problems_csv
+
+
+def test_every_years_placement_types_are_labelled_and_stored():
+    assert set(PLACE_CODES) == EVERY_PLACE_CODE

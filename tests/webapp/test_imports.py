@@ -45,7 +45,7 @@ def test_a_refused_upload_lists_each_problem_and_writes_nothing(commissioner, se
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Nothing was imported" in page
-    assert "<td>PLACE</td><td><code>Q9</code></td><td>is not an SSDA903 placement type</td>" in page
+    assert "<td>PLACE</td><td><code>Q9</code></td><td>is not a placement type of 2024/25</td>" in page
     assert session.scalar(select(func.count()).select_from(YoungPerson)) == 0
 
 
@@ -57,7 +57,7 @@ def test_valid_rows_only_imports_the_rest_and_offers_the_rejected_as_csv(commiss
     rejected = commissioner.get(f"/imports/{run.id}/problems.csv")
     assert rejected.mimetype == "text/csv"
     assert rejected.get_data(as_text=True).splitlines() == [
-        "file,row,CHILD,column,value,reason", "Episodes,5,102,PLACE,QQ,is not an SSDA903 placement type"]
+        "file,row,CHILD,column,value,reason", "Episodes,5,102,PLACE,QQ,is not a placement type of 2025/26"]
     assert session.scalar(select(func.count()).select_from(Placement)) == 3
 
 
@@ -103,11 +103,45 @@ def test_the_command_names_an_unknown_organisation(app, tmp_path):
 
 
 def test_a_problem_value_with_a_line_separator_still_shows(commissioner):
-    response = upload(commissioner, header=['101,"1\u20282",14/03/2010,,,,'])
-    assert response.status_code == 400 and "is not 1 (male) or 2 (female)" in response.get_data(as_text=True)
+    response = upload(commissioner, header=['101,"M\u2028F",14/03/2010,,,,'])
+    assert response.status_code == 400 and "is not a sex code of 2025/26" in response.get_data(as_text=True)
 
 
 def test_an_organisation_without_an_authority_code_cannot_import(commissioner, session, users):
     users[Role.PLACEMENT_COMMISSIONER].organisation.local_authority_code = None
     session.flush()
     assert commissioner.get("/imports/").status_code == 403
+
+
+def test_the_year_chosen_on_the_page_is_checked_and_shown(commissioner, session):
+    """A 2024/25 return (M and F) stated as 2023/24: refused in words naming the year."""
+    response = upload(commissioner, collection_year="2023/24")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "checked against the codes of 2023/24" in page
+    assert "is not a sex code of 2023/24, whose codes are 1 and 2 (F is one from 2024/25)" in page
+
+
+@pytest.mark.parametrize("year", ["2024/2025", "2024-25", "2024/26", "<b>"])
+def test_a_collection_year_not_written_as_the_dfe_writes_it_is_named(commissioner, session, year):
+    response = upload(commissioner, collection_year=year)
+    assert response.status_code == 400
+    error = response.get_data(as_text=True)
+    assert "collection_year: " in error and "is not a collection year written as the DfE writes it, like 2024/25" in error
+    assert session.scalar(select(func.count()).select_from(ImportRun)) == 0
+
+
+def test_the_command_takes_a_collection_year(app, tmp_path, session):
+    header = tmp_path / "header.csv"
+    header.write_bytes(table(HEADER_COLUMNS, GOOD_HEADER))
+    result = app.test_cli_runner().invoke(args=["import-ssda903", "--organisation", "Nowhere", "--header", str(header),
+                                                "--collection-year", "24/25"])
+    assert result.exit_code == 2 and "--collection-year" in result.output and "like 2024/25" in result.output
+
+
+@pytest.mark.parametrize(("sex", "shown"), [("F", "female"), ("M", "male"), ("U", "not known")])
+def test_a_childs_page_gives_her_sex_as_the_return_does(commissioner, session, sex, shown):
+    assert upload(commissioner, header=[f"101,{sex},14/03/2010,,,,"], episodes=[]).status_code == 303
+    person = session.scalar(select(YoungPerson).where(YoungPerson.reference == "101"))
+    page = commissioner.get(f"/young-people/{person.id}").get_data(as_text=True)
+    assert f'<dt class="col-sm-2">Sex</dt><dd class="col-sm-10">{shown}</dd>' in page

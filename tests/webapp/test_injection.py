@@ -177,7 +177,7 @@ def test_sign_in_fields(client, users, session, records):
 def test_uploaded_cells(admin, session, records):
     header = "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n"
     for value in INJECTIONS:
-        row = f"{value.replace(',', ' ')},2,01/01/2011,WBRI,,,\n"
+        row = f"{value.replace(',', ' ')},F,01/01/2011,WBRI,,,\n"
         files = {"header": (io.BytesIO((header + row).encode("utf-8")), "header.csv")}
         response = admin.post("/imports/ssda903", data=files, content_type="multipart/form-data")
         no_harm(response, f"upload CHILD={value!r}")
