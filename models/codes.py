@@ -218,6 +218,25 @@ PLACE_CODES = {
     "Z14": "Other placement (Z14, from 2025/26)",
 }
 
+# SSDA903 LS, the legal status of an episode. V3 and V4 are series of short breaks: the DfE leaves
+# them out of its counts of children looked after.
+LEGAL_STATUS_CODES = {
+    "C1": "Interim care order",
+    "C2": "Full care order",
+    "D1": "Freeing order granted",
+    "E1": "Placement order granted",
+    "V2": "Accommodated under section 20 (single period)",
+    "V3": "Short breaks (each recorded)",
+    "V4": "Short breaks (agreement recorded)",
+    "L1": "Police protection, in local authority accommodation",
+    "L2": "Emergency protection order",
+    "L3": "Child assessment order, in local authority accommodation",
+    "J1": "Remanded to local authority or youth detention accommodation",
+    "J2": "Placed in local authority accommodation under PACE",
+    "J3": "Youth rehabilitation order with a residence or fostering requirement",
+}
+SHORT_BREAKS = frozenset({"V3", "V4"})
+
 
 class CaseStage(StrEnum):
     """The steps of Level 2 work on a context (contextual safeguarding's context assessment)."""

@@ -113,5 +113,25 @@ def years_of_a_code(code: str, codes_of) -> str:
     return f"from {CollectionYear(_CODES[first].first).name} to {CollectionYear(_CODES[last + 1].first - 1).name}"
 
 
+# The Episodes file's other coded columns, the same in every year so far (the DfE validator's rules
+# 143, 144, 145, 178, 149 and 1009); a blank is allowed, as the validator allows it.
+EPISODE_CODES = {
+    "RNE": frozenset({"S", "L", "P", "T", "B", "U"}),
+    "LS": frozenset({"C1", "C2", "D1", "E1", "V2", "V3", "V4", "J1", "J2", "J3", "L1", "L2", "L3"}),
+    "CIN": frozenset({"N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8"}),
+    "PLACE_PROVIDER": frozenset({"PR0", "PR1", "PR2", "PR3", "PR4", "PR5"}),
+    "REC": frozenset({"E11", "E12", "E2", "E3", "E4A", "E4B", "E13", "E41", "E45", "E46", "E47", "E48", "E5",
+                      "E6", "E7", "E8", "E9", "E14", "E15", "E16", "E17", "X1"}),
+    "REASON_PLACE_CHANGE": frozenset({"CARPL", "CLOSE", "ALLEG", "STAND", "APPRR", "CREQB", "CREQO", "CHILD",
+                                      "LAREQ", "PLACE", "CUSTOD", "OTHER"}),
+}
+EPISODE_CODE_NAMES = {"RNE": "a reason for a new episode", "LS": "a legal status", "CIN": "a category of need",
+                      "PLACE_PROVIDER": "a placement provider code", "REC": "a reason an episode ceased",
+                      "REASON_PLACE_CHANGE": "a reason for a placement change"}
+# RNE L: the episode changes the legal status only, so the placement goes on.
+LEGAL_STATUS_ONLY = "L"
+# URN XXXXXXX: the placement has no Ofsted URN (a regional adoption agency's, say).
+NO_URN = "XXXXXXX"
+
 # Every placement type of any year: what the database accepts.
 EVERY_PLACE_CODE = frozenset().union(*(codes.places for codes in _CODES))

@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, func, literal, or_, select, union, union_al
 from sqlalchemy.orm import aliased
 
 from geo.grid import BRITISH_NATIONAL_GRID
-from models.codes import LinkRole
+from models.codes import SHORT_BREAKS, LinkRole
 from models.geography import LocalAuthority, Postcode
 from models.queries import cell_at, same_child
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
@@ -21,8 +21,11 @@ HomeAuthority, PlacementAuthority = aliased(LocalAuthority), aliased(LocalAuthor
 
 
 def _current(organisation_id: int):
+    """Open placements, short breaks left out as the DfE leaves them out: a child on short breaks
+    lives at home."""
     return (Placement.ended_on.is_(None), Placement.organisation_id == organisation_id,
-            YoungPerson.organisation_id == organisation_id)
+            YoungPerson.organisation_id == organisation_id,
+            or_(Placement.legal_status.is_(None), Placement.legal_status.not_in(sorted(SHORT_BREAKS))))
 
 
 

@@ -30,6 +30,7 @@ from geo.hexes import MAP_RESOLUTIONS
 from models.base import Base, enum_column, utcnow
 from models.codes import (
     CONCERN_CODES,
+    LEGAL_STATUS_CODES,
     PLACE_CODES,
     CaseStage,
     ChildMeetingKind,
@@ -317,6 +318,7 @@ class Placement(Base):
     __tablename__ = "placements"
     __table_args__ = (
         CheckConstraint(f"place_code IN ({_sql_list(PLACE_CODES)})", name="place_code"),
+        CheckConstraint(f"legal_status IN ({_sql_list(LEGAL_STATUS_CODES)})", name="legal_status"),
         CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="end_after_start"),
         cells_check("cells"),
         her_records_key(),
@@ -332,6 +334,7 @@ class Placement(Base):
     location = point_column(nullable=True)
     cells: Mapped[list[int] | None] = cells_column()
     urn: Mapped[str | None] = mapped_column(String(8))  # Ofsted unique reference number
+    legal_status: Mapped[str | None] = mapped_column(String(2))  # SSDA903 LS, as of the placement's latest episode
     provider_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"))
 
     young_person: Mapped[YoungPerson] = relationship(back_populates="placements")

@@ -35,7 +35,14 @@ from geo.postcodes import normalise_postcode
 from models import upkeep
 from models.base import copy_rows
 from models.codes import MissingType
-from models.collection_years import CollectionYear, years_of_a_code
+from models.collection_years import (
+    EPISODE_CODE_NAMES,
+    EPISODE_CODES,
+    LEGAL_STATUS_ONLY,
+    NO_URN,
+    CollectionYear,
+    years_of_a_code,
+)
 from models.geography import Postcode
 from models.imports import ImportOutcome, ImportRun
 from models.people import Organisation, User
@@ -93,6 +100,10 @@ class EpisodeRow:
     home_postcode: str | None
     placement_postcode: str | None
     urn: str | None
+    legal_status: str | None = None
+    new_episode_reason: str | None = None
+    # The episode before it, in the file, whose placement it goes on with (RNE L).
+    continues: "EpisodeRow | None" = None
 
 
 @dataclass
@@ -344,15 +355,49 @@ def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng]) -> lis
             elif postcode and postcode not in points:
                 rows.problem(row, column, typed, "is not a postcode with a grid reference in the ONS Postcode Directory", child)
             postcodes[column] = postcode
+        coded = {column: values.get(column, "").upper() for column in EPISODE_CODES}
+        for column, code in coded.items():
+            if code and code not in EPISODE_CODES[column]:
+                rows.problem(row, column, values[column], f"is not {EPISODE_CODE_NAMES[column]} of {rows.year.name}", child)
         urn = values.get("URN", "")
         if len(urn) > URN_LENGTH:
             rows.problem(row, "URN", urn, f"is longer than {URN_LENGTH} characters", child)
         if len(rows.problems) > before:
             continue
         starts.add((child, started))
-        accepted.append(EpisodeRow(row, child, started, ended, place, postcodes["HOME_POST"],
-                                   postcodes["PL_POST"], urn or None))
-    return accepted
+        accepted.append(EpisodeRow(row, child, started, ended, place, postcodes["HOME_POST"], postcodes["PL_POST"],
+                                   None if urn.upper() == NO_URN else urn or None,
+                                   coded["LS"] or None, coded["RNE"] or None))
+    return _check_episode_order(rows, accepted)
+
+
+def _check_episode_order(rows: _Rows, episodes: list[EpisodeRow]) -> list[EpisodeRow]:
+    """Each child's episodes in order of DECOM: only the latest may be open (the DfE validator's
+    rule 142), and an episode that changes only the legal status (RNE L) goes on with the
+    placement of the episode that ends as it begins, which must be the same placement."""
+    by_child: dict[str, list[EpisodeRow]] = defaultdict(list)
+    for episode in episodes:
+        by_child[episode.child].append(episode)
+    refused: set[int] = set()
+    for child, own in by_child.items():
+        own.sort(key=lambda episode: episode.started_on)
+        for episode, later in zip(own, own[1:]):
+            if episode.ended_on is None:
+                rows.problem(episode.row, "DEC", "", f"is blank, but this CHILD has a later episode (DECOM "
+                             f"{later.started_on:{DATE_FORMAT}}): only the latest episode may be open", child)
+                refused.add(episode.row)
+        for previous, episode in zip(own, own[1:]):
+            if episode.new_episode_reason != LEGAL_STATUS_ONLY or previous.ended_on != episode.started_on:
+                continue
+            for column, theirs, ours in (("PLACE", previous.place_code, episode.place_code),
+                                         ("PL_POST", previous.placement_postcode, episode.placement_postcode)):
+                if theirs != ours:
+                    rows.problem(episode.row, column, ours or "", f"is not the {theirs or 'blank'} of the episode "
+                                 f"before, though RNE is L (a change of legal status only)", child)
+                    refused.add(episode.row)
+            if episode.row not in refused and previous.row not in refused:
+                episode.continues = previous
+    return [episode for episode in episodes if episode.row not in refused]
 
 
 @dataclass(frozen=True)
@@ -539,30 +584,49 @@ def _write_people(session, checked: CheckedReturn, organisation: Organisation, w
     return ids
 
 
+def placements_of(episodes: list[EpisodeRow]) -> list[tuple[EpisodeRow, EpisodeRow]]:
+    """The first and last episode of each placement: an episode that changes only the legal status
+    goes on with the placement of the one before it."""
+    first_of: dict[int, EpisodeRow] = {}
+    last: dict[int, EpisodeRow] = {}
+    for episode in sorted(episodes, key=lambda episode: episode.started_on):
+        first = first_of[episode.continues.row] if episode.continues else episode
+        first_of[episode.row] = first
+        last[first.row] = episode
+    return [(first_of[row], episode) for row, episode in last.items()]
+
+
 def _write_placements(session, checked: CheckedReturn, people: dict[str, int], organisation: Organisation,
                       written: Written) -> None:
     stored = {(row.young_person_id, row.started_on): row for row in session.execute(
         select(Placement.id, Placement.young_person_id, Placement.started_on, Placement.ended_on,
-               Placement.place_code, Placement.postcode, Placement.urn)
+               Placement.place_code, Placement.postcode, Placement.urn, Placement.legal_status)
         .where(Placement.organisation_id == organisation.id,
                in_list(Placement.young_person_id, sorted(set(people.values())))))}
     new_rows = []
-    for episode in checked.episodes:
-        person_id = people[episode.child]
-        wanted = {"place_code": episode.place_code, "ended_on": episode.ended_on,
-                  "postcode": episode.placement_postcode, "urn": episode.urn}
-        existing = stored.get((person_id, episode.started_on))
+    for first, last in placements_of(checked.episodes):
+        person_id = people[first.child]
+        wanted = {"place_code": first.place_code, "ended_on": last.ended_on, "postcode": first.placement_postcode,
+                  "urn": first.urn, "legal_status": last.legal_status}
+        existing = stored.get((person_id, first.started_on))
+        if existing is None and first.new_episode_reason == LEGAL_STATUS_ONLY:
+            # The placement began before this return: the one stored that spans the episode's start.
+            existing = next((row for (person, started), row in stored.items() if person == person_id
+                             and started < first.started_on and (row.ended_on is None or row.ended_on >= first.started_on)),
+                            None)
+            if existing is not None:
+                wanted = {"ended_on": last.ended_on, "legal_status": last.legal_status}
         if existing is None:
             new_rows.append({"organisation_id": organisation.id, "young_person_id": person_id,
-                             "started_on": episode.started_on, **wanted,
-                             **_row_values(checked.postcodes.get(episode.placement_postcode))})
+                             "started_on": first.started_on, **wanted,
+                             **_row_values(checked.postcodes.get(first.placement_postcode))})
             continue
         differs = {key: value for key, value in wanted.items() if getattr(existing, key) != value}
         if not differs:
             written.add("placements", "unchanged")
             continue
         if "postcode" in differs:
-            differs.update(_row_values(checked.postcodes.get(episode.placement_postcode)))
+            differs.update(_row_values(checked.postcodes.get(first.placement_postcode)))
         session.execute(update(Placement).where(Placement.organisation_id == organisation.id,
                                                 Placement.id == existing.id).values(**differs))
         written.add("placements", "updated")

@@ -16,6 +16,7 @@ from models.codes import (
     CHILD_MEETING_LABELS,
     CONCERN_CODES,
     CONTEXT_KIND_LABELS,
+    LEGAL_STATUS_CODES,
     PLACE_CODES,
     ContextStatus,
 )
@@ -93,6 +94,7 @@ def profile(person_id: int):
         kind_labels=CONTEXT_KIND_LABELS,
         concern_labels=CONCERN_CODES,
         place_labels=PLACE_CODES,
+        legal_status_labels=LEGAL_STATUS_CODES,
     )
 
 

@@ -349,3 +349,86 @@ def test_without_a_stated_year_the_latest_date_decides(session, authority):
 
 def test_every_years_placement_types_are_labelled_and_stored():
     assert set(PLACE_CODES) == EVERY_PLACE_CODE
+
+
+# ---- the Episodes file's codes and what they mean -----------------------------------------------
+
+EPISODE = "201,{decom},{rne},{ls},N1,{place},PR1,{dec},{rec},,SW5 0AA,{pl_post},{urn}"
+
+
+def episode(decom="01/05/2024", rne="S", ls="C2", place="U4", dec="", rec="", pl_post="SW6 1AA", urn="") -> str:
+    return EPISODE.format(decom=decom, rne=rne, ls=ls, place=place, dec=dec, rec=rec, pl_post=pl_post, urn=urn)
+
+
+def child_episodes(*rows: str) -> dict:
+    return files(header=["201,F,14/03/2010,,,,"], episodes=list(rows), missing=None)
+
+
+@pytest.mark.parametrize(("column", "value", "reason"), [
+    ("RNE", "Q", "is not a reason for a new episode of 2024/25"),
+    ("LS", "V9", "is not a legal status of 2024/25"),
+    ("CIN", "N9", "is not a category of need of 2024/25"),
+    ("PLACE_PROVIDER", "PR9", "is not a placement provider code of 2024/25"),
+    ("REC", "E99", "is not a reason an episode ceased of 2024/25"),
+    ("REASON_PLACE_CHANGE", "NOPE", "is not a reason for a placement change of 2024/25"),
+])
+def test_every_coded_column_of_the_episodes_is_checked(session, authority, column, value, reason):
+    row = dict(zip(EPISODE_COLUMNS.split(","), episode(dec="01/09/2024", rec="E8").split(",")))
+    row[column] = value
+    run = import_return(session, authority, child_episodes(",".join(row.values())))
+    assert run.outcome == ImportOutcome.REFUSED
+    assert [(p["column"], p["value"], p["reason"]) for p in problems(run)] == [(column, value, reason)]
+
+
+def test_only_the_latest_episode_may_be_open(session, authority):
+    run = import_return(session, authority, child_episodes(episode(), episode(decom="01/09/2024", rne="P", place="K2")))
+    assert run.outcome == ImportOutcome.REFUSED
+    assert [(p["row"], p["column"], p["reason"]) for p in problems(run)] == [
+        ("2", "DEC", "is blank, but this CHILD has a later episode (DECOM 01/09/2024): only the latest episode may be open")]
+
+
+def test_a_change_of_legal_status_only_goes_on_with_the_placement(session, authority):
+    """RNE L: one placement from the first episode's start, with the latest legal status."""
+    return_files = child_episodes(episode(ls="V2", dec="01/09/2024", rec="X1"), episode(decom="01/09/2024", rne="L"))
+    run = import_return(session, authority, return_files)
+    assert run.outcome == ImportOutcome.IMPORTED and run.counts["placements"]["created"] == 1, run.problems_csv
+    placement = session.scalar(select(Placement))
+    assert (placement.started_on, placement.ended_on, placement.legal_status) == (date(2024, 5, 1), None, "C2")
+    again = import_return(session, authority, return_files)
+    assert again.counts["placements"] == {"created": 0, "updated": 0, "unchanged": 1}
+
+
+def test_a_change_of_legal_status_only_in_a_later_return_goes_on_with_the_stored_placement(session, authority):
+    import_return(session, authority, child_episodes(episode(ls="V2")))
+    later = child_episodes(episode(decom="01/09/2024", rne="L", dec="01/12/2024", rec="E8"))
+    run = import_return(session, authority, later)
+    assert run.counts["placements"] == {"created": 0, "updated": 1, "unchanged": 0}, run.problems_csv
+    placement = session.scalar(select(Placement))
+    assert (placement.started_on, placement.ended_on, placement.legal_status) == (date(2024, 5, 1), date(2024, 12, 1), "C2")
+    assert import_return(session, authority, later).counts["placements"]["unchanged"] == 1
+
+
+@pytest.mark.parametrize(("change", "column", "value", "reason"), [
+    ({"place": "K2"}, "PLACE", "K2", "is not the U4 of the episode before, though RNE is L (a change of legal status only)"),
+    ({"pl_post": "LU1 1AA"}, "PL_POST", "LU1 1AA",
+     "is not the SW6 1AA of the episode before, though RNE is L (a change of legal status only)"),
+])
+def test_a_change_of_legal_status_only_must_keep_the_placement(session, authority, change, column, value, reason):
+    run = import_return(session, authority, child_episodes(
+        episode(dec="01/09/2024", rec="X1"), episode(decom="01/09/2024", rne="L", **change)))
+    assert run.outcome == ImportOutcome.REFUSED
+    assert [(p["column"], p["value"], p["reason"]) for p in problems(run)] == [(column, value, reason)]
+
+
+@pytest.mark.parametrize(("urn", "stored_urn"), [("XXXXXXX", None), ("xxxxxxx", None), ("SC123456", "SC123456")])
+def test_a_urn_of_seven_xs_means_none(session, authority, urn, stored_urn):
+    run = import_return(session, authority, child_episodes(episode(place="K2", urn=urn)))
+    assert run.outcome == ImportOutcome.IMPORTED, run.problems_csv
+    assert session.scalar(select(Placement.urn)) == stored_urn
+
+
+@pytest.mark.parametrize("legal_status", ["V3", "V4", "C2"])
+def test_a_placement_keeps_its_legal_status(session, authority, legal_status):
+    run = import_return(session, authority, child_episodes(episode(ls=legal_status)))
+    assert run.outcome == ImportOutcome.IMPORTED, run.problems_csv
+    assert session.scalar(select(Placement.legal_status)) == legal_status

@@ -145,3 +145,11 @@ def test_a_childs_page_gives_her_sex_as_the_return_does(commissioner, session, s
     person = session.scalar(select(YoungPerson).where(YoungPerson.reference == "101"))
     page = commissioner.get(f"/young-people/{person.id}").get_data(as_text=True)
     assert f'<dt class="col-sm-2">Sex</dt><dd class="col-sm-10">{shown}</dd>' in page
+
+
+def test_a_childs_page_names_each_placements_legal_status(commissioner, session):
+    episodes = ["101,01/04/2024,S,V3,N1,U4,PR1,,,,SW5 0AA,SW6 1AA,"]
+    assert upload(commissioner, header=["101,F,14/03/2010,,,,"], episodes=episodes).status_code == 303
+    person = session.scalar(select(YoungPerson).where(YoungPerson.reference == "101"))
+    page = commissioner.get(f"/young-people/{person.id}").get_data(as_text=True)
+    assert "<td>Short breaks (each recorded) (V3)</td>" in page

@@ -30,14 +30,15 @@ SETTINGS = CheckSettings(easy_reach_miles=20, near_miles=1)
 MILES = {"W8 4AA": 1.4, "SW6 1AA": 0.6, "LU1 1AA": 29.2, "EH1 1AA": 332.6}
 
 
-def place(session, person: YoungPerson, postcode: str | None, code: str = "U4", ended: date | None = None):
+def place(session, person: YoungPerson, postcode: str | None, code: str = "U4", ended: date | None = None,
+          legal_status: str | None = None):
     point = None
     if postcode:
         record = place_of(session, postcode, "test")
         point = grid_to_latlng(record.easting, record.northing, record.grid_srid)
     session.add(Placement(young_person_id=person.id, place_code=code, started_on=date(2025, 3, 1), ended_on=ended,
                           postcode=postcode, location=point.wkt if point else None,
-                          cells=cells_of(point) if point else None))
+                          cells=cells_of(point) if point else None, legal_status=legal_status))
 
 
 @pytest.fixture
@@ -68,18 +69,22 @@ def test_current_placements_fall_in_the_dfe_categories(session, authority, organ
     place(session, ended, "LU1 1AA", ended=date(2025, 6, 1))
     stranger = young(session, organisations[OrganisationKind.POLICE], "R-OTHER-ORG", "SW5 0AA")
     place(session, stranger, "LU1 1AA")
+    for short_breaks in ("V3", "V4"):  # left out, as the DfE leaves them out; a care order is not
+        place(session, young(session, authority, f"R-SHORT-{short_breaks}", "SW5 0AA"), "LU1 1AA", legal_status=short_breaks)
+    place(session, young(session, authority, "R-CARE-ORDER", "SW5 0AA"), "LU1 1AA", "K2", legal_status="C2")
     session.flush()
 
     report = placements_report(session, authority, SETTINGS, (authority.id,))
     assert sorted(line.reference for line in report.lines) == [
-        "R-FAR-OUT", "R-NEAR-IN", "R-NEAR-OUT", "R-NO-HOME", "R-NO-PLACE", "R-SCOTLAND"]
+        "R-CARE-ORDER", "R-FAR-OUT", "R-NEAR-IN", "R-NEAR-OUT", "R-NO-HOME", "R-NO-PLACE", "R-SCOTLAND"]
     assert {category: dict(counts) for category, counts in report.table.items()} == {
-        NEAR: {INSIDE: 1, OUTSIDE: 1}, FAR: {OUTSIDE: 2}, NOT_KNOWN: {INSIDE: 1, "Boundary not known": 1}}
+        NEAR: {INSIDE: 1, OUTSIDE: 1}, FAR: {OUTSIDE: 3}, NOT_KNOWN: {INSIDE: 1, "Boundary not known": 1}}
     miles = {line.reference: line.miles for line in report.lines}
     assert miles == {"R-NEAR-IN": MILES["W8 4AA"], "R-NEAR-OUT": MILES["SW6 1AA"], "R-FAR-OUT": MILES["LU1 1AA"],
-                     "R-SCOTLAND": MILES["EH1 1AA"], "R-NO-HOME": None, "R-NO-PLACE": None}
+                     "R-SCOTLAND": MILES["EH1 1AA"], "R-NO-HOME": None, "R-NO-PLACE": None,
+                     "R-CARE-ORDER": MILES["LU1 1AA"]}
     by_type = {row.place_code: (row.placements, row.measured, row.median_miles) for row in report.medians}
-    assert by_type == {"K2": (3, 2, round((MILES["LU1 1AA"] + MILES["EH1 1AA"]) / 2, 1)),
+    assert by_type == {"K2": (4, 3, MILES["LU1 1AA"]),
                        "U4": (3, 2, round((MILES["W8 4AA"] + MILES["SW6 1AA"]) / 2, 1))}
 
 
