@@ -124,7 +124,7 @@ class CheckedReturn:
     missing: list[MissingRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     rows_read: dict[str, int] = field(default_factory=dict)
-    postcodes: dict[str, LatLng] = field(default_factory=dict)
+    postcodes: dict[str, LatLng | None] = field(default_factory=dict)  # None: no grid reference
     year: CollectionYear | None = None
 
     @property
@@ -316,20 +316,22 @@ def _check_header(session, organisation, rows: _Rows, raw) -> tuple[dict[str, Ch
     return children, births, refused
 
 
-def _postcode_points(session, raw_episodes) -> dict[str, LatLng]:
-    """Where each postcode the Episodes name is, for those the directory places on a grid."""
+def _postcode_points(session, raw_episodes) -> dict[str, LatLng | None]:
+    """Where each postcode the Episodes name is, for those in the directory: None for the 24,159 it
+    lists without a grid reference (the Channel Islands, the Isle of Man, some in Northern Ireland),
+    which are valid postcodes whose distance is not known, as the DfE counts them."""
     wanted = {normalise_postcode(values.get(column, "")) for _, values in raw_episodes
               for column in ("HOME_POST", "PL_POST")} - {None}
     if not wanted:
         return {}
     rows = session.execute(
         select(Postcode.postcode, func.ST_Y(Postcode.location), func.ST_X(Postcode.location))
-        .where(_text_in(Postcode.postcode, wanted), Postcode.location.is_not(None))
+        .where(_text_in(Postcode.postcode, wanted))
     )
-    return {postcode: LatLng(lat, lng) for postcode, lat, lng in rows}
+    return {postcode: None if lat is None else LatLng(lat, lng) for postcode, lat, lng in rows}
 
 
-def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng]) -> list[EpisodeRow]:
+def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng | None]) -> list[EpisodeRow]:
     accepted: list[EpisodeRow] = []
     starts: set[tuple[str, date]] = set()
     for row, values in raw:
@@ -353,7 +355,7 @@ def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng]) -> lis
             if typed and postcode is None:
                 rows.problem(row, column, typed, "is not a UK postcode", child)
             elif postcode and postcode not in points:
-                rows.problem(row, column, typed, "is not a postcode with a grid reference in the ONS Postcode Directory", child)
+                rows.problem(row, column, typed, "is not in the ONS Postcode Directory", child)
             postcodes[column] = postcode
         coded = {column: values.get(column, "").upper() for column in EPISODE_CODES}
         for column, code in coded.items():
@@ -559,7 +561,8 @@ def _write_people(session, checked: CheckedReturn, organisation: Organisation, w
         person = stored.get(child.child)
         if home and (person is None or person.home_postcode != home):
             point = checked.postcodes[home]
-            wanted.update(home_postcode=home, home_location=point.wkt, home_cells=cells_of(point))
+            wanted.update(home_postcode=home, home_location=point.wkt if point else None,
+                          home_cells=cells_of(point) if point else None)
         if person is None:
             new_rows.append({"reference": child.child, "organisation_id": organisation.id, **wanted})
             continue

@@ -51,6 +51,7 @@ class PlacementLine:
     miles: float | None
     inside: bool | None
     flags: list[str] = field(default_factory=list)
+    not_measured_because: str = ""  # why ``miles`` is None, in words
 
     @property
     def category(self) -> str:
@@ -95,6 +96,21 @@ class Report:
         return BOUNDARY_CATEGORIES if unknown else (INSIDE, OUTSIDE)
 
 
+def _not_measured_because(row) -> str:
+    """Why a placement has no distance, naming each postcode that lacks what the DfE measures from."""
+    reasons = []
+    for what in ("home", "placement"):
+        typed = getattr(row, f"typed_{what}_postcode")
+        if typed is None:
+            reasons.append(f"no {what} postcode recorded")
+        elif getattr(row, f"{what}_postcode") is None:
+            reasons.append(f"the {what} postcode {typed} is not in the ONS Postcode Directory")
+        elif getattr(row, f"{what}_easting") is None or getattr(row, f"{what}_la_code") is None:
+            reasons.append(f"the {what} postcode {typed} has no grid reference in the ONS Postcode Directory (the "
+                           "Channel Islands, the Isle of Man and some others have none)")
+    return "; ".join(reasons)
+
+
 def _place(row, prefix: str) -> PostcodePlace | None:
     values = {name: getattr(row, f"{prefix}_{name}") for name in
               ("postcode", "easting", "northing", "grid_srid", "la_code", "la_name", "upper_code", "upper_name")}
@@ -134,7 +150,8 @@ def placements_report(session: Session, organisation: Organisation, settings: Ch
                 flags.add("hotspot")
         lines.append(PlacementLine(row.id, row.young_person_id, row.reference, row.place_code, row.started_on,
                                    row.typed_home_postcode, row.typed_placement_postcode, miles, inside,
-                                   [kind for kind in FLAG_ORDER if kind in flags]))
+                                   [kind for kind in FLAG_ORDER if kind in flags],
+                                   _not_measured_because(row) if miles is None else ""))
     table = {category: Counter() for category in DISTANCE_CATEGORIES}
     by_type: dict[str, list[PlacementLine]] = defaultdict(list)
     for line in lines:
@@ -168,10 +185,11 @@ def report_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("young_person", "place_code", "placement_type", "started_on", "home_postcode",
-                     "placement_postcode", "miles", "distance_category", "boundary", "flags"))
+                     "placement_postcode", "miles", "distance_category", "distance_not_known_because", "boundary",
+                     "flags"))
     for line in report.lines:
         writer.writerow((spreadsheet_text(line.reference), line.place_code, PLACE_CODES.get(line.place_code, ""),
                          line.started_on.isoformat(), line.home_postcode or "", line.placement_postcode or "",
-                         "" if line.miles is None else f"{line.miles:.1f}", line.category, line.boundary,
-                         ";".join(line.flags)))
+                         "" if line.miles is None else f"{line.miles:.1f}", line.category, line.not_measured_because,
+                         line.boundary, ";".join(line.flags)))
     return out.getvalue()

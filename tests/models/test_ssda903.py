@@ -146,7 +146,7 @@ FUTURE = (date.today() + timedelta(days=40)).strftime("%d/%m/%Y")
         ({"episodes": ["101,01/04/2024,S,C2,N1,U4,PR1,01/03/2024,,,SW5 0AA,SW6 1AA,"]},
          ("Episodes", "2", "DEC", "01/03/2024", "is before DECOM (01/04/2024)")),
         ({"episodes": ["101,01/04/2024,S,C2,N1,U4,PR1,,,,SW5 0AA,ZZ9 9ZZ,"]},
-         ("Episodes", "2", "PL_POST", "ZZ9 9ZZ", "is not a postcode with a grid reference in the ONS Postcode Directory")),
+         ("Episodes", "2", "PL_POST", "ZZ9 9ZZ", "is not in the ONS Postcode Directory")),
         ({"episodes": ["101,01/04/2024,S,C2,N1,U4,PR1,,,,not a postcode,SW6 1AA,"]},
          ("Episodes", "2", "HOME_POST", "not a postcode", "is not a UK postcode")),
         ({"episodes": ["999,01/04/2024,S,C2,N1,U4,PR1,,,,SW5 0AA,SW6 1AA,"]},
@@ -432,3 +432,15 @@ def test_a_placement_keeps_its_legal_status(session, authority, legal_status):
     run = import_return(session, authority, child_episodes(episode(ls=legal_status)))
     assert run.outcome == ImportOutcome.IMPORTED, run.problems_csv
     assert session.scalar(select(Placement.legal_status)) == legal_status
+
+
+@pytest.mark.parametrize("postcode", ["JE2 3AA", "IM1 1AA"])  # Jersey and the Isle of Man: no grid reference
+def test_a_postcode_the_directory_has_without_a_grid_reference_is_accepted_with_no_place(session, authority, postcode):
+    run = import_return(session, authority, child_episodes(
+        EPISODE.format(decom="01/05/2024", rne="S", ls="C2", place="U4", dec="", rec="", pl_post=postcode, urn="")
+        .replace("SW5 0AA", postcode)))
+    assert run.outcome == ImportOutcome.IMPORTED, run.problems_csv
+    placement = session.scalar(select(Placement))
+    child = session.scalar(select(YoungPerson))
+    assert (placement.postcode, placement.location, placement.cells) == (postcode, None, None)
+    assert (child.home_postcode, child.home_location, child.home_cells) == (postcode, None, None)

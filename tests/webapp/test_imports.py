@@ -85,7 +85,7 @@ def test_the_command_imports_for_scheduled_loads_and_exits_1_when_refused(app, s
     args = ["import-ssda903", "--organisation", authority, "--header", str(header), "--episodes", str(episodes)]
     refused = runner.invoke(args=args)
     assert refused.exit_code == 1
-    assert "Episodes,4,102,PL_POST,XX1 1XX,is not a postcode with a grid reference" in refused.output
+    assert "Episodes,4,102,PL_POST,XX1 1XX,is not in the ONS Postcode Directory" in refused.output
     rejected = tmp_path / "rejected.csv"
     partial = runner.invoke(args=[*args, "--valid-rows-only", "--problems", str(rejected)])
     assert partial.exit_code == 0, partial.output

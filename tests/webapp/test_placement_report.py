@@ -126,10 +126,12 @@ def test_the_csv_has_every_current_placement(session, report_client, child):
     response = report_client.get("/placements/report.csv")
     assert response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert [(r["young_person"], r["placement_postcode"], r["miles"], r["distance_category"], r["boundary"])
-            for r in rows] == [("YP-CHECK1", "LU1 1AA", "29.2", "Over 20 miles", "Outside the boundary"),
-                               # the peer's placement in the fixture has coordinates but no postcode
-                               ("YP-CHECK2", "", "", "Not known or not recorded", "Boundary not known")]
+    assert [(r["young_person"], r["placement_postcode"], r["miles"], r["distance_category"],
+             r["distance_not_known_because"], r["boundary"]) for r in rows] == [
+        ("YP-CHECK1", "LU1 1AA", "29.2", "Over 20 miles", "", "Outside the boundary"),
+        # the peer's placement in the fixture has coordinates but no postcode
+        ("YP-CHECK2", "", "", "Not known or not recorded", "no home postcode recorded; no placement postcode recorded",
+         "Boundary not known")]
 
 
 def test_partners_cannot_open_the_report(client, auth):
@@ -168,3 +170,19 @@ def test_a_long_list_of_flagged_placements_is_cut_short_on_the_page(make_app, us
     with patch("webapp.placements.FLAGGED_LISTED", 0):
         page = client.get("/placements/report").get_data(as_text=True)
     assert "YP-CHECK1" not in page and "The first 0 of 1" in page
+
+
+@pytest.mark.parametrize(("home", "placement", "because"), [
+    (None, "W8 4AA", "no home postcode recorded"),
+    ("ZZ9 9ZZ", "W8 4AA", "the home postcode ZZ9 9ZZ is not in the ONS Postcode Directory"),
+    ("SW5 0AA", "JE2 3AA", "the placement postcode JE2 3AA has no grid reference in the ONS Postcode Directory "
+                           "(the Channel Islands, the Isle of Man and some others have none)"),
+    ("IM1 1AA", "W8 4AA", "the home postcode IM1 1AA has no grid reference in the ONS Postcode Directory "
+                          "(the Channel Islands, the Isle of Man and some others have none)"),
+])
+def test_a_distance_not_known_says_why(session, authority, home, placement, because):
+    person = young(session, authority, "R-WHY", home)
+    session.add(Placement(young_person_id=person.id, place_code="U4", started_on=date(2025, 3, 1), postcode=placement))
+    session.flush()
+    [line] = placements_report(session, authority, SETTINGS, (authority.id,)).lines
+    assert (line.miles, line.category, line.not_measured_because) == (None, NOT_KNOWN, because)
