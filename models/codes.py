@@ -118,6 +118,8 @@ CONTEXT_CHANGE_LABELS = {
 }
 
 
+# The Children in Need census's factors identified at the end of assessment, in its order, with
+# short labels; "21" (no factors identified) is only ever given alone (the census's rule 8869).
 CONCERN_CODES = {
     "1A": "Alcohol misuse: concerns about the child",
     "1B": "Alcohol misuse: concerns about the child's parent",
@@ -125,12 +127,33 @@ CONCERN_CODES = {
     "2A": "Drug misuse: concerns about the child",
     "2B": "Drug misuse: concerns about the child's parent",
     "2C": "Drug misuse: concerns about another person in the household",
+    "3A": "Domestic abuse: the child is the subject",
+    "3B": "Domestic abuse: the child's parent is the subject",
+    "3C": "Domestic abuse: another person in the household is the subject",
+    "4A": "Mental health: concerns about the child",
+    "4B": "Mental health: concerns about the child's parent",
+    "4C": "Mental health: concerns about another person in the household",
+    "5A": "Learning disability: concerns about the child",
+    "5B": "Learning disability: concerns about the child's parent",
+    "5C": "Learning disability: concerns about another person in the household",
+    "6A": "Physical disability or illness: concerns about the child",
+    "6B": "Physical disability or illness: concerns about the child's parent",
+    "6C": "Physical disability or illness: concerns about another person in the household",
+    "7A": "Young carer",
+    "8B": "Privately fostered: from overseas, intending to return",
+    "8C": "Privately fostered: from overseas, intending to stay",
+    "8D": "Privately fostered: in the UK, in an educational placement",
+    "8E": "Privately fostered: in the UK, in an alternative family arrangement",
+    "8F": "Privately fostered: other",
+    "9A": "Unaccompanied asylum-seeking child",
     "10A": "Going missing",
     "11A": "Child sexual exploitation",
     "12A": "Trafficking",
     "13A": "Gangs",
     "14A": "Socially unacceptable behaviour",
     "15A": "Self-harm",
+    "16A": "Neglect",
+    "17A": "Emotional abuse",
     "18B": "Physical abuse: child on child",
     "18C": "Physical abuse: adult on child",
     "19B": "Sexual abuse: child on child",
@@ -141,6 +164,7 @@ CONCERN_CODES = {
     "23A": "Abuse linked to faith or belief",
     "24A": "Child criminal exploitation",
 }
+NO_FACTORS = "21"
 
 
 class LinkRole(StrEnum):

@@ -44,6 +44,9 @@ from models.codes import (
 )
 from models.people import Organisation, User
 
+# The census's "21", no factors identified, is never given beside another factor (its rule 8869).
+NO_FACTORS_ALONE = "NOT ('21' = ANY (concern_codes) AND cardinality(concern_codes) > 1)"
+
 
 def _sql_list(values) -> str:
     return ", ".join(f"'{value}'" for value in values)
@@ -234,6 +237,7 @@ class ContextLink(Base):
         CheckConstraint(
             f"concern_codes <@ ARRAY[{_sql_list(CONCERN_CODES)}]::varchar[]", name="concern_codes"
         ),
+        CheckConstraint(NO_FACTORS_ALONE, name="no_factors_alone"),
         CheckConstraint("last_seen_on IS NULL OR last_seen_on >= first_seen_on", name="seen_order"),
         # Her current links to a set of contexts, as the placement check's peers search asks for
         # every home near a candidate: without it, hiding removed links read each link's row.
@@ -402,6 +406,7 @@ class ChildMeeting(Base):
         CheckConstraint(
             f"concern_codes <@ ARRAY[{_sql_list(CONCERN_CODES)}]::varchar[]", name="concern_codes"
         ),
+        CheckConstraint(NO_FACTORS_ALONE, name="no_factors_alone"),
         CheckConstraint("extra_familial_harm OR cardinality(source_context_ids) = 0", name="sources_only_if_harm"),
         her_records_key(),
         {"implicit_returning": False},

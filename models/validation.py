@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from models.codes import CONCERN_CODES
+from models.codes import CONCERN_CODES, NO_FACTORS
 
 LARGEST_ID = 2**31 - 1  # ids are PostgreSQL integers
 
@@ -91,18 +91,25 @@ def typed_date(errors: list[FieldError], field: str, text: str | None, *, requir
 
 
 def concern_codes(errors: list[FieldError], typed: list[str] | None) -> list[str]:
-    """Children in Need census concern codes in the census's order, each once; unknown ones are a
-    problem added to ``errors``.
+    """Children in Need census concern codes in the census's order, each once; unknown ones, or
+    "21" (no factors identified) beside others, are a problem added to ``errors``.
 
     >>> errors = []
     >>> concern_codes(errors, [" 24a", "11A", "11A", ""]), concern_codes(errors, ["99Z"])
     (['11A', '24A'], [])
     >>> errors[0].message
     "concerns: '99Z' are not Children in Need census concern codes"
+    >>> concern_codes(errors, ["21", "10a"]), errors[1].message
+    ([], "concerns: '10A, 21' gives 21 (no factors identified) with other factors: 21 is only ever given alone")
     """
     codes = [code.strip().upper() for code in typed or [] if code.strip()]
     unknown = [code for code in codes if code not in CONCERN_CODES]
     if unknown:
         errors.append(FieldError("concerns", ", ".join(unknown)[:60], "are not Children in Need census concern codes"))
         return []
-    return sorted(set(codes), key=list(CONCERN_CODES).index)
+    chosen = sorted(set(codes), key=list(CONCERN_CODES).index)
+    if NO_FACTORS in chosen and len(chosen) > 1:
+        errors.append(FieldError("concerns", ", ".join(chosen)[:60], f"gives {NO_FACTORS} (no factors identified) with "
+                                 f"other factors: {NO_FACTORS} is only ever given alone"))
+        return []
+    return chosen

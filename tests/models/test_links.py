@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 
 from models.aggregates import EpisodeDataVersion
 from models.codes import ContextChangeAction, Role
@@ -138,3 +139,27 @@ def test_a_link_s_own_update_names_its_organisation(session, connection, park, w
         event.remove(connection, "before_cursor_execute", listen)
     [updated] = [statement for statement in statements if statement.startswith("UPDATE context_links")]
     assert "context_links.organisation_id = " in updated and "context_links.id = " in updated
+
+
+@pytest.mark.parametrize("concerns", [["21", "11A"], ["3a", "21"]])
+def test_no_factors_identified_is_only_ever_given_alone(session, park, worker, concerns):
+    with pytest.raises(InvalidInput, match="is only ever given alone"):
+        add_link(session, park, worker, **entered(worker, concerns=concerns))
+
+
+@pytest.mark.parametrize("concerns, stored", [(["16a", "3B", "9A"], ["3B", "9A", "16A"]), (["21"], ["21"]),
+                                              (["8F", "17A", "7A"], ["7A", "8F", "17A"])])
+def test_every_children_in_need_factor_is_a_concern(session, park, worker, concerns, stored):
+    link = add_link(session, park, worker, **entered(worker, concerns=concerns))
+    session.flush()
+    assert link.concern_codes == stored
+
+
+def test_the_database_refuses_no_factors_beside_another(session, park, worker):
+    """Whatever writes a link: the schema holds the census's rule too."""
+    link = add_link(session, park, worker, **entered(worker, concerns=["21"]))
+    session.flush()
+    link.concern_codes = ["21", "11A"]
+    with pytest.raises(IntegrityError, match="no_factors_alone"):
+        session.flush()
+    session.rollback()
