@@ -33,20 +33,34 @@ class Authority:
 
 @dataclass(frozen=True)
 class PostcodePlace:
+    """A postcode's record in the directory. Some 24,000 valid postcodes have no grid reference
+    (the Channel Islands, the Isle of Man, some in Northern Ireland): their distance is not known,
+    as the DfE counts them (``on_grid``)."""
+
     postcode: str
-    easting: float
-    northing: float
-    grid_srid: int
-    local_authority: Authority
+    easting: float | None
+    northing: float | None
+    grid_srid: int | None
+    local_authority: Authority | None
     upper_tier: Authority | None  # None: a shire district the lookup does not know
 
     @property
+    def on_grid(self) -> bool:
+        return self.easting is not None
+
+    @property
     def in_england(self) -> bool:
-        return self.local_authority.code.startswith("E")
+        return self.local_authority is not None and self.local_authority.code.startswith("E")
+
+    def off_grid_because(self, what: str) -> str:
+        """Why nothing can be measured from it, in words (``what``: "home", "placement"...)."""
+        return (f"the {what} postcode {self.postcode} has no grid reference in the ONS Postcode Directory (the "
+                "Channel Islands, the Isle of Man and some others have none), so its distance is not known")
 
 
 def place_of(session: Session, typed: str | None, field: str) -> PostcodePlace:
-    """The directory's record of a typed postcode; InvalidInput naming ``field`` and the value."""
+    """The directory's record of a typed postcode, on the grid or not; InvalidInput naming
+    ``field`` and the value when it is not a postcode in the directory."""
     if not (typed or "").strip():
         raise InvalidInput([FieldError(field, typed or "", "is missing: give a postcode")])
     postcode = normalise_postcode(typed)
@@ -55,15 +69,15 @@ def place_of(session: Session, typed: str | None, field: str) -> PostcodePlace:
     row = session.get(Postcode, postcode)
     if row is None:
         raise InvalidInput([FieldError(field, typed, f"is not in the ONS Postcode Directory ({postcode})")])
-    if row.easting is None or row.local_authority_code is None:
-        raise InvalidInput([FieldError(field, typed, "has no grid reference or local authority in the ONS Postcode Directory")])
+    if row.local_authority_code is None:
+        return PostcodePlace(postcode, row.easting, row.northing, row.grid_srid, None, None)
     known = session.get(LocalAuthority, row.local_authority_code)
     return postcode_place(postcode, row.easting, row.northing, row.grid_srid, row.local_authority_code,
                           known.name if known else None, known.upper_tier_code if known else None,
                           known.upper_tier_name if known else None)
 
 
-def postcode_place(postcode: str, easting: float, northing: float, grid_srid: int, district_code: str,
+def postcode_place(postcode: str, easting: float | None, northing: float | None, grid_srid: int | None, district_code: str,
                    district_name: str | None, upper_code: str | None, upper_name: str | None) -> PostcodePlace:
     """A postcode's record from the directory's and the authorities lookup's columns (``upper_code``
     None where the lookup does not know the district)."""
@@ -92,6 +106,8 @@ def inside_boundary(home: PostcodePlace, placement: PostcodePlace) -> bool | Non
 def inside_authority(placement: PostcodePlace, responsible_authority: str | None) -> bool | None:
     """Whether the placement is inside the responsible (upper-tier) authority, as the DfE counts:
     Scotland, Wales and Northern Ireland are outside; None when an upper tier is not known."""
+    if placement.local_authority is None:
+        return None
     if not placement.in_england:
         return False
     if responsible_authority is None or placement.upper_tier is None:
@@ -99,7 +115,14 @@ def inside_authority(placement: PostcodePlace, responsible_authority: str | None
     return placement.upper_tier.code == responsible_authority
 
 
+def not_measured_because(home: PostcodePlace, placement: PostcodePlace) -> str:
+    """Why there is no distance between two postcodes, or "" when there is one."""
+    return "; ".join(place.off_grid_because(what) for what, place in (("home", home), ("placement", placement))
+                     if not place.on_grid)
+
+
 def distance(home: PostcodePlace, placement: PostcodePlace) -> Distance:
+    """The DfE's distance between two postcodes on the grid (``on_grid``: see not_measured_because)."""
     if home.grid_srid == placement.grid_srid:
         miles = dfe_distance_miles(home.easting, home.northing, placement.easting, placement.northing)
         method = "dfe"

@@ -15,7 +15,7 @@ from shapely.geometry import mapping
 from geo.hexes import hex_feature_collection
 from geo.locations import LocationError
 from models.contexts import new_context
-from models.distances import distance, place_of
+from models.distances import distance, inside_boundary, not_measured_because, place_of
 from models.locations import resolve_location
 from models.validation import FieldError, InvalidInput
 from webapp import params
@@ -99,20 +99,22 @@ def placement_distance():
         placement = place_of(session, request.args.get("to"), "to")
     except InvalidInput as error:
         return invalid(error.errors)
-    measured = distance(home, placement)
+    because = not_measured_because(home, placement)
+    measured = None if because else distance(home, placement)
     return jsonify({
         "from": _place_json(home),
         "to": _place_json(placement),
-        "miles": measured.miles,
-        "inside_boundary": measured.inside_boundary,
-        "method": measured.method,
+        "miles": measured.miles if measured else None,
+        "inside_boundary": measured.inside_boundary if measured else inside_boundary(home, placement),
+        "method": measured.method if measured else None,
+        **({"not_measured_because": because} if because else {}),
     })
 
 
 def _place_json(place) -> dict:
     return {
         "postcode": place.postcode,
-        "local_authority": asdict(place.local_authority),
+        "local_authority": asdict(place.local_authority) if place.local_authority else None,
         "upper_tier_authority": asdict(place.upper_tier) if place.upper_tier else None,
     }
 

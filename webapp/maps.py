@@ -372,12 +372,21 @@ FLAG_COLOURS = {"home": "#495057", "linked_context": "#bd0026", "hotspot": "#f03
                 "missing": "#fd8d3c"}
 
 
-def placement_map(home, results, easy_reach_miles: float) -> folium.Map:
+def placement_map(home, results, easy_reach_miles: float) -> folium.Map | None:
     """The home postcode with a ring at the easy-reach distance, the candidates by rank, and the
-    places their flags point at. Labels travel as escaped data in features, never in code."""
-    fmap = _base_map(home.point, 10)
-    folium.Circle(home.point, radius=easy_reach_miles * METRES_PER_MILE, color="#495057", weight=1.5,
-                  fill=False, dash_array="6 4", tooltip=f"{easy_reach_miles:g} miles from home").add_to(fmap)
+    places their flags point at; None when nothing has a place (postcodes with no grid reference).
+    Labels travel as escaped data in features, never in code."""
+    flagged = [(place.label, place.point, FLAG_COLOURS[flag.kind]) for result in results for flag in result.flags
+               if flag.kind != "home" for place in flag.places]
+    candidates = [(f"{rank}. {result.candidate.label}", result.candidate.point, "")
+                  for rank, result in enumerate(results, start=1) if result.candidate.point is not None]
+    everything = ([home.point] if home.point else []) + [point for _, point, _ in candidates + flagged]
+    if not everything:
+        return None
+    fmap = _base_map(everything[0], 10)
+    if home.point is not None:
+        folium.Circle(home.point, radius=easy_reach_miles * METRES_PER_MILE, color="#495057", weight=1.5,
+                      fill=False, dash_array="6 4", tooltip=f"{easy_reach_miles:g} miles from home").add_to(fmap)
 
     def points(rows):
         return {"type": "FeatureCollection", "features": [
@@ -385,21 +394,18 @@ def placement_map(home, results, easy_reach_miles: float) -> folium.Map:
              "properties": {"label": escape(label), "colour": colour}}
             for label, point, colour in rows]}
 
-    folium.GeoJson(points([(f"Home ({home.place.postcode})", home.point, "#212529")]),
-                   marker=folium.Marker(icon=folium.Icon(icon="house", prefix="fa", color="black")),
-                   tooltip=folium.GeoJsonTooltip(["label"], labels=False)).add_to(fmap)
-    folium.GeoJson(points([(f"{rank}. {result.candidate.label}", result.candidate.point, "")
-                           for rank, result in enumerate(results, start=1)]),
-                   marker=folium.Marker(icon=folium.Icon(icon="bed", prefix="fa", color="blue")),
-                   tooltip=folium.GeoJsonTooltip(["label"], labels=False), name="Candidates").add_to(fmap)
-    flagged = [(place.label, place.point, FLAG_COLOURS[flag.kind]) for result in results for flag in result.flags
-               if flag.kind != "home" for place in flag.places]
+    if home.point is not None:
+        folium.GeoJson(points([(f"Home ({home.place.postcode})", home.point, "#212529")]),
+                       marker=folium.Marker(icon=folium.Icon(icon="house", prefix="fa", color="black")),
+                       tooltip=folium.GeoJsonTooltip(["label"], labels=False)).add_to(fmap)
+    if candidates:
+        folium.GeoJson(points(candidates), marker=folium.Marker(icon=folium.Icon(icon="bed", prefix="fa", color="blue")),
+                       tooltip=folium.GeoJsonTooltip(["label"], labels=False), name="Candidates").add_to(fmap)
     if flagged:
         folium.GeoJson(points(flagged), marker=folium.CircleMarker(radius=5, weight=2, fill_opacity=0.8),
                        style_function=lambda feature: {"color": feature["properties"]["colour"],
                                                        "fillColor": feature["properties"]["colour"]},
                        tooltip=folium.GeoJsonTooltip(["label"], labels=False), name="Flagged places").add_to(fmap)
-    everything = [home.point] + [result.candidate.point for result in results] + [p for _, p, _ in flagged]
     fmap.fit_bounds([(min(p.lat for p in everything), min(p.lng for p in everything)),
                      (max(p.lat for p in everything), max(p.lng for p in everything))])
     return fmap

@@ -144,7 +144,9 @@ def document() -> dict:
                     "to one decimal place, and whether the placement (to) is inside the upper-tier authority "
                     "of the home (from), which stands for the responsible authority; Scotland, Wales and "
                     "Northern Ireland count as outside. method is dfe, or converted when one postcode is "
-                    "on the Irish Grid and the other on the British grid.",
+                    "on the Irish Grid and the other on the British grid. A postcode the directory lists with "
+                    "no grid reference (the Channel Islands, the Isle of Man, some others) is valid: miles and "
+                    "method are then null and not_measured_because says why.",
                     "parameters": [
                         {"name": name, "in": "query", "required": True, "schema": {"type": "string"},
                          "example": example, "description": f"The {what} postcode, in any case and spacing."}
@@ -166,7 +168,10 @@ def document() -> dict:
                     "placement of a young person sharing a context with her, or of where she was last seen or "
                     "found while missing in the last 12 months; inside or next to a Gi* hotspot of missing "
                     "episodes (res 8, last 12 months, at least 5 episodes). Ranked by fewest flags, then nearest "
-                    "to home. Every problem in the request is reported at once.",
+                    "to home. Every problem in the request is reported at once. A postcode the directory lists "
+                    "with no grid reference is valid: a candidate's miles, lat and lng are then null and "
+                    "not_measured_because says why (nothing near it can be checked, and it ranks last); a home "
+                    "with none leaves every distance null, while the flags near each candidate are still checked.",
                     "requestBody": {"required": True, "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/PlacementCheckRequest"},
                         "example": {"home_postcode": "SW5 9QA", "candidates": [{"location": "LU1 1AA"}]}}}},
@@ -261,17 +266,19 @@ def document() -> dict:
                     "properties": {
                         "from": {"$ref": "#/components/schemas/PostcodePlace"},
                         "to": {"$ref": "#/components/schemas/PostcodePlace"},
-                        "miles": {"type": "number", "description": "one decimal place"},
+                        "miles": {"type": ["number", "null"], "description": "one decimal place; null when not known"},
                         "inside_boundary": {"type": ["boolean", "null"],
                                             "description": "null when an upper-tier authority is not known"},
-                        "method": {"type": "string", "enum": ["dfe", "converted"]},
+                        "method": {"type": ["string", "null"], "enum": ["dfe", "converted", None]},
+                        "not_measured_because": {"type": "string",
+                                                 "description": "why miles is null, naming the postcode"},
                     },
                 },
                 "PostcodePlace": {
                     "type": "object",
                     "properties": {
                         "postcode": {"type": "string"},
-                        "local_authority": {"$ref": "#/components/schemas/Authority"},
+                        "local_authority": {"oneOf": [{"$ref": "#/components/schemas/Authority"}, {"type": "null"}]},
                         "upper_tier_authority": {"oneOf": [{"$ref": "#/components/schemas/Authority"}, {"type": "null"}]},
                     },
                 },

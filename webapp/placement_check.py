@@ -18,7 +18,9 @@ from geo.grid import METRES_PER_MILE, grid_to_latlng, miles_between, miles_from
 from geo.hexes import cell_centre, cell_of
 from geo.hotspots import LocalGiStar, surrounding_cells
 from geo.locations import LocationError
-from models.distances import PostcodePlace, distance, inside_boundary, place_of
+from geo.postcodes import normalise_postcode
+from models.distances import PostcodePlace, distance, inside_boundary, not_measured_because, place_of
+from models.geography import Postcode
 from models.locations import resolve_location
 from models.nearby import her_contexts_near, her_episodes_near, peers_near
 from models.queries import EpisodeSelection, episode_hex_counts, her_context_ids, nearest_postcodes
@@ -56,9 +58,10 @@ def result_json(rank: int, result: "Result") -> dict:
         "label": candidate.label,
         "postcode": candidate.place.postcode if candidate.place else None,
         "context_id": candidate.context_id,
-        "lat": round(candidate.point.lat, 6),
-        "lng": round(candidate.point.lng, 6),
+        "lat": round(candidate.point.lat, 6) if candidate.point else None,
+        "lng": round(candidate.point.lng, 6) if candidate.point else None,
         "miles": result.miles,
+        **({"not_measured_because": result.not_measured_because} if result.not_measured_because else {}),
         "inside_boundary": result.inside_boundary,
         "method": result.method,
         "local_authority": result.local_authority,
@@ -91,13 +94,13 @@ class Flag:
 class Home:
     person: YoungPerson | None
     place: PostcodePlace
-    point: LatLng
+    point: LatLng | None  # None: a postcode with no grid reference
 
 
 @dataclass(frozen=True)
 class Candidate:
     label: str
-    point: LatLng
+    point: LatLng | None  # None: a postcode with no grid reference
     place: PostcodePlace | None  # when it has a postcode
     context_id: int | None = None
 
@@ -105,15 +108,16 @@ class Candidate:
 @dataclass
 class Result:
     candidate: Candidate
-    miles: float
+    miles: float | None
     inside_boundary: bool | None
-    method: str
+    method: str | None
     local_authority: str | None
     flags: list[Flag]
+    not_measured_because: str = ""  # why ``miles`` is None, in words
 
 
-def _point_of(place: PostcodePlace) -> LatLng:
-    return grid_to_latlng(place.easting, place.northing, place.grid_srid)
+def _point_of(place: PostcodePlace) -> LatLng | None:
+    return grid_to_latlng(place.easting, place.northing, place.grid_srid) if place.on_grid else None
 
 
 def home_of(session: Session, reference: str | None, postcode: str | None, organisation_id: int) -> Home:
@@ -140,11 +144,14 @@ def candidate_of(session: Session, field_name: str, typed: str | None = None, co
         context = session.get(Context, context_id) if 0 < context_id <= 2**31 - 1 else None
         if context is None or context.geometry is None:
             raise InvalidInput([FieldError(field_name, context_id, "is not a context with a location")])
-        if context.postcode:
-            place = place_of(session, context.postcode, field_name)
+        place = place_of(session, context.postcode, field_name) if context.postcode else None
+        if place is not None and place.on_grid:
             return Candidate(context.name, _point_of(place), place, context.id)
         point = LatLng.from_lnglat(to_shape(context.geometry).representative_point().coords[0])
-        return Candidate(context.name, point, None, context.id)
+        return Candidate(context.name, point, None, context.id)  # measured from its drawn location
+    off_grid = _off_grid_postcode(session, typed, field_name)
+    if off_grid is not None:  # a valid postcode that cannot be placed: checked as far as it can be
+        return Candidate(off_grid.postcode, None, off_grid)
     try:
         resolved = resolve_location(session, typed or "")
     except LocationError as error:
@@ -155,27 +162,43 @@ def candidate_of(session: Session, field_name: str, typed: str | None = None, co
     return Candidate((typed or "").strip(), resolved.point, None)
 
 
+def _off_grid_postcode(session: Session, typed: str | None, field_name: str) -> PostcodePlace | None:
+    """The directory's record of ``typed`` when it is a postcode listed with no grid reference."""
+    postcode = normalise_postcode(typed or "")
+    row = session.get(Postcode, postcode) if postcode else None
+    return place_of(session, postcode, field_name) if row is not None and row.easting is None else None
+
+
 def check(session: Session, home: Home, candidates: list[Candidate], settings: CheckSettings,
           since: datetime | None = None) -> list[Result]:
     """Every candidate with its distance, boundary and flags; fewest flags first, then nearest
     to home (the nearest placement that raises nothing keeps school and family within reach)."""
     since = since or last_months_start(RECENT_MONTHS)
     results = [_check_one(session, home, candidate, settings, since) for candidate in candidates]
-    return sorted(results, key=lambda result: (len(result.flags), result.miles))
+    return sorted(results, key=lambda result: (result.candidate.point is None, len(result.flags),
+                                               result.miles is None, result.miles or 0))
 
 
 def _check_one(session, home: Home, candidate: Candidate, settings: CheckSettings, since: datetime) -> Result:
+    if candidate.point is None:  # nothing can be measured from it, nor found near it
+        return Result(candidate, None, inside_boundary(home.place, candidate.place), None,
+                      _authority_name(candidate.place), [],
+                      candidate.place.off_grid_because("candidate") + ", nor anything near it checked")
     if candidate.place is not None:
-        measured = distance(home.place, candidate.place)
-        miles, inside, method = measured.miles, measured.inside_boundary, measured.method
-        authority = candidate.place.local_authority
+        authority = _authority_name(candidate.place)
+        because = not_measured_because(home.place, candidate.place)
+        measured = None if because else distance(home.place, candidate.place)
+        miles, method = (measured.miles, measured.method) if measured else (None, None)
+        inside = measured.inside_boundary if measured else inside_boundary(home.place, candidate.place)
     else:
         nearest = session.execute(nearest_postcodes([(0, candidate.point.lat, candidate.point.lng)])).one().postcode
         near_place = place_of(session, nearest, "candidate")
-        miles, inside, method = round(miles_between(home.point, candidate.point), 1), inside_boundary(home.place, near_place), "coordinates"
-        authority = near_place.local_authority
+        because = "" if home.point else home.place.off_grid_because("home")
+        miles = round(miles_between(home.point, candidate.point), 1) if home.point else None
+        inside, method = inside_boundary(home.place, near_place), "coordinates" if home.point else None
+        authority = _authority_name(near_place)
     flags = []
-    if miles <= settings.easy_reach_miles:
+    if miles is not None and miles <= settings.easy_reach_miles:
         flags.append(Flag("home", f"Within easy reach of the home postcode {home.place.postcode}: {miles} miles "
                                   f"(the threshold is {settings.easy_reach_miles:g})",
                           [Place(f"Home ({home.place.postcode})", home.point, miles)]))
@@ -184,7 +207,12 @@ def _check_one(session, home: Home, candidate: Candidate, settings: CheckSetting
     hotspot = _hotspot_near(session, candidate.point, since)
     if hotspot is not None:
         flags.append(hotspot)
-    return Result(candidate, miles, inside, method, authority.name or authority.code, flags)
+    return Result(candidate, miles, inside, method, authority, flags, because)
+
+
+def _authority_name(place: PostcodePlace) -> str | None:
+    authority = place.local_authority
+    return authority.name or authority.code if authority else None
 
 
 def _near_flags(session, person: YoungPerson, point: LatLng, near_miles: float, since: datetime) -> list[Flag]:

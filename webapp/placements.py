@@ -67,8 +67,8 @@ def check_page():
             page["errors"].setdefault(problem.field, []).append(problem.message)
         return render_template("placements/check.html", **page), 400
     results = check(session, home, candidates, settings)
-    page.update(results=results, home=home,
-                map=maps.embed(maps.placement_map(home, results, settings.easy_reach_miles)))
+    fmap = maps.placement_map(home, results, settings.easy_reach_miles)
+    page.update(results=results, home=home, map=maps.embed(fmap) if fmap else None)
     return render_template("placements/check.html", **page)
 
 

