@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     literal_column,
     select,
     text,
@@ -85,6 +86,9 @@ class YoungPerson(Base):
     home_location = point_column(nullable=True)
     home_cells: Mapped[list[int] | None] = cells_column()
     responsible_authority_code: Mapped[str] = mapped_column(String(9))
+    # An unaccompanied asylum-seeking child, now or before (SSDA903's UASC file), and the day that ceased.
+    asylum_seeking: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    asylum_seeking_ceased_on: Mapped[date | None] = mapped_column(Date)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -337,6 +341,7 @@ class Placement(Base):
     postcode: Mapped[str | None] = mapped_column(String(8))
     location = point_column(nullable=True)
     cells: Mapped[list[int] | None] = cells_column()
+    home_postcode: Mapped[str | None] = mapped_column(String(8))  # SSDA903 HOME_POST: the DfE measures from it
     urn: Mapped[str | None] = mapped_column(String(8))  # Ofsted unique reference number
     legal_status: Mapped[str | None] = mapped_column(String(2))  # SSDA903 LS, as of the placement's latest episode
     provider_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"))

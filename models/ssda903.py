@@ -51,11 +51,12 @@ from models.safeguarding import MissingEpisode, Placement, YoungPerson
 from models.spreadsheet import spreadsheet_text
 from models.times import LONDON, london_midnight, london_today
 
-HEADER, EPISODES, MISSING = "Header", "Episodes", "Missing"
+HEADER, EPISODES, MISSING, UASC = "Header", "Episodes", "Missing", "UASC"
 REQUIRED_COLUMNS = {
     HEADER: ("CHILD", "SEX", "DOB"),
     EPISODES: ("CHILD", "DECOM", "PLACE", "DEC", "HOME_POST", "PL_POST"),
     MISSING: ("CHILD", "MISSING", "MIS_START", "MIS_END"),
+    UASC: ("CHILD", "DUC"),
 }
 REFERENCE_LENGTH = YoungPerson.__table__.c.reference.type.length
 CHILD_PATTERN = re.compile(r"[A-Z0-9_-]+")  # upper-cased before the check
@@ -107,6 +108,15 @@ class EpisodeRow:
 
 
 @dataclass
+class AsylumRow:
+    """A child of the UASC file: an unaccompanied asylum-seeking child, now (DUC blank) or before."""
+
+    row: int
+    child: str
+    ceased_on: date | None
+
+
+@dataclass
 class MissingRow:
     row: int
     child: str
@@ -122,6 +132,7 @@ class CheckedReturn:
     children: list[ChildRow] = field(default_factory=list)
     episodes: list[EpisodeRow] = field(default_factory=list)
     missing: list[MissingRow] = field(default_factory=list)
+    asylum_seeking: list[AsylumRow] | None = None  # None: no UASC file
     problems: list[Problem] = field(default_factory=list)
     rows_read: dict[str, int] = field(default_factory=dict)
     postcodes: dict[str, LatLng | None] = field(default_factory=dict)  # None: no grid reference
@@ -149,7 +160,7 @@ def rejected_csv(problems: list[Problem]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("file", "row", "CHILD", "column", "value", "reason"))
-    order = {HEADER: 0, EPISODES: 1, MISSING: 2}
+    order = {HEADER: 0, EPISODES: 1, MISSING: 2, UASC: 3}
     for p in sorted(problems, key=lambda p: (order.get(p.file, 3), p.row)):
         writer.writerow((p.file, p.row, spreadsheet_text(p.child), p.column, spreadsheet_text(p.value), p.reason))
     return out.getvalue()
@@ -220,15 +231,18 @@ class _Rows:
 
 def check_return(session: Session, organisation: Organisation, header: IO[str],
                  episodes: IO[str] | None = None, missing: IO[str] | None = None,
-                 year: CollectionYear | None = None) -> CheckedReturn:
-    """Read and check the three tables (Episodes and Missing may be left out) against each other,
-    against what is stored and against the codes of ``year`` (None: the collection year of the
-    latest date in the files). Writes nothing."""
+                 year: CollectionYear | None = None, uasc: IO[str] | None = None) -> CheckedReturn:
+    """Read and check the tables (all but the Header may be left out) against each other, against
+    what is stored and against the codes of ``year`` (None: the collection year of the latest date
+    in the files). Writes nothing."""
     result = CheckedReturn()
-    every_file = header_rows, episode_rows, missing_rows = tuple(
-        _Rows(name, result.problems) for name in (HEADER, EPISODES, MISSING))
+    every_file = header_rows, episode_rows, missing_rows, uasc_rows = tuple(
+        _Rows(name, result.problems) for name in (HEADER, EPISODES, MISSING, UASC))
     raw_header, raw_episodes, raw_missing = header_rows.read(header), episode_rows.read(episodes), missing_rows.read(missing)
+    raw_uasc = uasc_rows.read(uasc)
     result.rows_read = {HEADER: len(raw_header), EPISODES: len(raw_episodes), MISSING: len(raw_missing)}
+    if uasc is not None:
+        result.rows_read[UASC] = len(raw_uasc)
     result.year = year or _year_of_the_dates(raw_episodes, raw_missing)
     for rows in every_file:
         rows.year = result.year
@@ -252,7 +266,29 @@ def check_return(session: Session, organisation: Organisation, header: IO[str],
     result.episodes = _check_episodes(episode_rows, raw_episodes, belongs, result.postcodes)
     stored = _stored_episodes(session, organisation, known)
     result.missing = _check_missing(missing_rows, raw_missing, belongs, births, stored)
+    if uasc is not None:
+        result.asylum_seeking = _check_uasc(uasc_rows, raw_uasc, belongs, births)
     return result
+
+
+def _check_uasc(rows: _Rows, raw, belongs, births: dict[str, date]) -> list[AsylumRow]:
+    """The UASC file: each child once, of the Header, with her DOB if given, and the day her
+    status ceased (DUC) if it has."""
+    accepted: dict[str, AsylumRow] = {}
+    for row, values in raw:
+        child = values["CHILD"].upper()
+        before = len(rows.problems)
+        if belongs(rows, row, child) and child in accepted:
+            rows.problem(row, "CHILD", values["CHILD"], "is in the UASC file more than once", child)
+        ceased = rows.date(row, values, "DUC", child, blank_ok=True)
+        birth = births.get(child)
+        if values.get("DOB") and birth and rows.date(row, values, "DOB", child) not in (birth, False):
+            rows.problem(row, "DOB", values["DOB"], f"is not the DOB in the Header file ({birth:{DATE_FORMAT}})", child)
+        if ceased and birth and ceased < birth:
+            rows.problem(row, "DUC", values["DUC"], "is before the child's DOB", child)
+        if len(rows.problems) == before:
+            accepted[child] = AsylumRow(row, child, ceased)
+    return list(accepted.values())
 
 
 def _year_of_the_dates(raw_episodes, raw_missing) -> CollectionYear:
@@ -553,10 +589,15 @@ def _write_people(session, checked: CheckedReturn, organisation: Organisation, w
     stored = {person.reference: person for person in session.scalars(
         select(YoungPerson).where(YoungPerson.organisation_id == organisation.id,
                                   _text_in(YoungPerson.reference, {c.child for c in checked.children})))}
+    # The UASC file, when given, says of every child of the Header whether she is or was one.
+    asylum = None if checked.asylum_seeking is None else {row.child: row for row in checked.asylum_seeking}
     new_rows, changes = [], []
     for child in checked.children:
         wanted = {"sex": child.sex, "birth_month": child.birth.replace(day=1),
                   "responsible_authority_code": organisation.local_authority_code}
+        if asylum is not None:
+            listed = asylum.get(child.child)
+            wanted.update(asylum_seeking=listed is not None, asylum_seeking_ceased_on=listed.ceased_on if listed else None)
         home = homes.get(child.child)
         person = stored.get(child.child)
         if home and (person is None or person.home_postcode != home):
@@ -603,14 +644,14 @@ def _write_placements(session, checked: CheckedReturn, people: dict[str, int], o
                       written: Written) -> None:
     stored = {(row.young_person_id, row.started_on): row for row in session.execute(
         select(Placement.id, Placement.young_person_id, Placement.started_on, Placement.ended_on,
-               Placement.place_code, Placement.postcode, Placement.urn, Placement.legal_status)
+               Placement.place_code, Placement.postcode, Placement.urn, Placement.legal_status, Placement.home_postcode)
         .where(Placement.organisation_id == organisation.id,
                in_list(Placement.young_person_id, sorted(set(people.values())))))}
     new_rows = []
     for first, last in placements_of(checked.episodes):
         person_id = people[first.child]
         wanted = {"place_code": first.place_code, "ended_on": last.ended_on, "postcode": first.placement_postcode,
-                  "urn": first.urn, "legal_status": last.legal_status}
+                  "urn": first.urn, "legal_status": last.legal_status, "home_postcode": first.home_postcode}
         existing = stored.get((person_id, first.started_on))
         if existing is None and first.new_episode_reason == LEGAL_STATUS_ONLY:
             # The placement began before this return: the one stored that spans the episode's start.
@@ -669,7 +710,7 @@ def _write_missing(session, checked: CheckedReturn, people: dict[str, int], orga
 
 # ---- one import, from the web page or the command line ---------------------------------------
 
-FILES = (HEADER, EPISODES, MISSING)
+FILES = (HEADER, EPISODES, MISSING, UASC)
 
 
 def import_return(session: Session, organisation: Organisation, files: dict[str, tuple[str, bytes]],
@@ -697,7 +738,8 @@ def import_return(session: Session, organisation: Organisation, files: dict[str,
     if HEADER not in texts:
         checked = CheckedReturn(problems=problems)
     else:
-        checked = check_return(session, organisation, texts[HEADER], texts.get(EPISODES), texts.get(MISSING), year)
+        checked = check_return(session, organisation, texts[HEADER], texts.get(EPISODES), texts.get(MISSING), year,
+                               texts.get(UASC))
         checked.problems[:0] = problems
     if checked.problems and not valid_rows_only or HEADER not in texts:
         outcome, written = ImportOutcome.REFUSED, Written()

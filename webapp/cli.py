@@ -30,7 +30,7 @@ from models.distribution import (
 from models.imports import ImportOutcome
 from models.people import Organisation, User
 from models.security import APP_ROLE
-from models.ssda903 import EPISODES, HEADER, MISSING, import_return
+from models.ssda903 import EPISODES, HEADER, MISSING, UASC, import_return
 from models.upkeep import recount_organisation
 
 # (username, display name, role, organisation kind)
@@ -175,20 +175,22 @@ CSV_FILE = click.Path(exists=True, dir_okay=False, readable=True)
 @click.option("--header", type=CSV_FILE, required=True, help="The Header table as CSV.")
 @click.option("--episodes", type=CSV_FILE, help="The Episodes table as CSV.")
 @click.option("--missing", type=CSV_FILE, help="The Missing table as CSV.")
+@click.option("--uasc", type=CSV_FILE, help="The UASC table (unaccompanied asylum-seeking children) as CSV.")
 @click.option("--valid-rows-only", is_flag=True, help="When there are problems, import the rows that pass.")
 @click.option("--collection-year", help="The return's collection year, like 2024/25, whose codes are checked "
               "(by default the year of the latest date in the files).")
 @click.option("--problems", "problems_path", type=click.Path(dir_okay=False, writable=True),
               help="Write every problem (the rejected rows) to this CSV file.")
 @with_appcontext
-def import_ssda903_command(organisation, header, episodes, missing, valid_rows_only, collection_year, problems_path):
+def import_ssda903_command(organisation, header, episodes, missing, uasc, valid_rows_only, collection_year,
+                           problems_path):
     """Check the SSDA903 tables and import them: all or nothing, unless --valid-rows-only. Exits
     with status 1 when nothing was imported."""
     try:
         year = CollectionYear.named(collection_year) if collection_year else None
     except ValueError as error:
         raise click.BadParameter(f"{collection_year!r} {error}", param_hint="--collection-year") from None
-    paths = {HEADER: header, EPISODES: episodes, MISSING: missing}
+    paths = {HEADER: header, EPISODES: episodes, MISSING: missing, UASC: uasc}
     files = {name: (path, Path(path).read_bytes()) for name, path in paths.items() if path}
     with _owner_sessions()() as session:
         owner = session.scalar(select(Organisation).where(Organisation.name == organisation))

@@ -14,7 +14,7 @@ from models.collection_years import EVERY_PLACE_CODE, FEMALE, MALE, SEX_NOT_KNOW
 from models.imports import ImportOutcome, ImportRun
 from models.people import Organisation
 from models.safeguarding import MissingEpisode, Placement, YoungPerson
-from models.ssda903 import EPISODES, HEADER, MISSING, import_return
+from models.ssda903 import EPISODES, HEADER, MISSING, UASC, import_return
 from models.times import LONDON, london_midnight
 
 HEADER_COLUMNS = "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB"
@@ -444,3 +444,39 @@ def test_a_postcode_the_directory_has_without_a_grid_reference_is_accepted_with_
     child = session.scalar(select(YoungPerson))
     assert (placement.postcode, placement.location, placement.cells) == (postcode, None, None)
     assert (child.home_postcode, child.home_location, child.home_cells) == (postcode, None, None)
+
+
+# ---- the UASC file ------------------------------------------------------------------------------
+
+UASC_COLUMNS = "CHILD,SEX,DOB,DUC"
+
+
+def with_uasc(made: dict, rows: list[str]) -> dict:
+    return {**made, UASC: ("uasc.csv", table(UASC_COLUMNS, rows))}
+
+
+def test_the_uasc_file_marks_who_is_or_was_an_unaccompanied_asylum_seeking_child(session, authority):
+    run = import_return(session, authority, with_uasc(files(), ["102,M,02/11/2009,15/08/2025"]))
+    assert run.outcome == ImportOutcome.IMPORTED and run.rows_read[UASC] == 1, run.problems_csv
+    status = {reference: (seeking, ceased) for reference, seeking, ceased in session.execute(
+        select(YoungPerson.reference, YoungPerson.asylum_seeking, YoungPerson.asylum_seeking_ceased_on))}
+    assert status == {"101": (False, None), "102": (True, date(2025, 8, 15))}
+    # Without the file nothing changes; with it, a child no longer listed is no longer marked.
+    import_return(session, authority, files())
+    assert session.scalar(select(YoungPerson.asylum_seeking).where(YoungPerson.reference == "102")) is True
+    import_return(session, authority, with_uasc(files(), []))
+    assert session.scalar(select(YoungPerson.asylum_seeking).where(YoungPerson.reference == "102")) is False
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    (["999,M,02/11/2009,"], ("UASC", "2", "CHILD", "999", "is not in the Header file")),
+    (["102,M,02/11/2009,", "102,M,02/11/2009,"], ("UASC", "3", "CHILD", "102", "is in the UASC file more than once")),
+    (["102,M,03/11/2009,"], ("UASC", "2", "DOB", "03/11/2009", "is not the DOB in the Header file (02/11/2009)")),
+    (["102,M,02/11/2009,01/01/2009"], ("UASC", "2", "DUC", "01/01/2009", "is before the child's DOB")),
+    (["102,M,02/11/2009,31/02/2025"], ("UASC", "2", "DUC", "31/02/2025", "is not a date as dd/mm/YYYY")),
+])
+def test_each_problem_of_the_uasc_file_is_named(session, authority, rows, expected):
+    run = import_return(session, authority, with_uasc(files(), rows))
+    assert run.outcome == ImportOutcome.REFUSED
+    assert expected in [tuple(p[k] for k in ("file", "row", "column", "value", "reason")) for p in problems(run)]
+    assert stored(session)["young people"] == 0
