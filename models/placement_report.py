@@ -5,7 +5,7 @@ British-grid metres as the check decides), and the homes and placements of every
 contexts they are linked to, for the peers flag.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Select, and_, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import aliased
@@ -24,38 +24,67 @@ def _current(organisation_id: int):
     """Open placements, short breaks left out as the DfE leaves them out: a child on short breaks
     lives at home."""
     return (Placement.ended_on.is_(None), Placement.organisation_id == organisation_id,
-            YoungPerson.organisation_id == organisation_id,
-            or_(Placement.legal_status.is_(None), Placement.legal_status.not_in(sorted(SHORT_BREAKS))))
+            YoungPerson.organisation_id == organisation_id, _not_short_breaks())
 
+
+def _not_short_breaks():
+    return or_(Placement.legal_status.is_(None), Placement.legal_status.not_in(sorted(SHORT_BREAKS)))
+
+
+
+def _postcode_columns(postcode, authority, prefix: str) -> tuple:
+    return (postcode.postcode.label(f"{prefix}_postcode"), postcode.easting.label(f"{prefix}_easting"),
+            postcode.northing.label(f"{prefix}_northing"), postcode.grid_srid.label(f"{prefix}_grid_srid"),
+            postcode.local_authority_code.label(f"{prefix}_la_code"), authority.name.label(f"{prefix}_la_name"),
+            authority.upper_tier_code.label(f"{prefix}_upper_code"),
+            authority.upper_tier_name.label(f"{prefix}_upper_name"))
+
+
+def _with_postcodes(query: Select, home_postcode) -> Select:
+    """``query`` with the directory's record of ``home_postcode`` and of the placement's postcode
+    (outer joins: either may be missing or unknown)."""
+    return (query
+            .outerjoin(HomePostcode, HomePostcode.postcode == home_postcode)
+            .outerjoin(HomeAuthority, HomeAuthority.code == HomePostcode.local_authority_code)
+            .outerjoin(PlacementPostcode, PlacementPostcode.postcode == Placement.postcode)
+            .outerjoin(PlacementAuthority, PlacementAuthority.code == PlacementPostcode.local_authority_code))
 
 
 def current_placements(organisation_id: int, resolution: int) -> Select:
     """Every current placement of the organisation's young people, with the directory's record of
-    the home and placement postcodes (outer joins: either may be missing or unknown), and the
-    placement's hexagon at ``resolution``."""
-    def postcode_columns(postcode, authority, prefix: str):
-        return (postcode.postcode.label(f"{prefix}_postcode"), postcode.easting.label(f"{prefix}_easting"),
-                postcode.northing.label(f"{prefix}_northing"), postcode.grid_srid.label(f"{prefix}_grid_srid"),
-                postcode.local_authority_code.label(f"{prefix}_la_code"), authority.name.label(f"{prefix}_la_name"),
-                authority.upper_tier_code.label(f"{prefix}_upper_code"),
-                authority.upper_tier_name.label(f"{prefix}_upper_name"))
-
-    return (
+    the home and placement postcodes, and the placement's hexagon at ``resolution``."""
+    query = (
         select(Placement.id, Placement.young_person_id, YoungPerson.reference, YoungPerson.responsible_authority_code,
                Placement.place_code, Placement.started_on, Placement.postcode.label("typed_placement_postcode"),
                YoungPerson.home_postcode.label("typed_home_postcode"),
                func.ST_Y(Placement.location).label("lat"), func.ST_X(Placement.location).label("lng"),
                cell_at(Placement.cells, resolution).label("cell"),
-               *postcode_columns(HomePostcode, HomeAuthority, "home"),
-               *postcode_columns(PlacementPostcode, PlacementAuthority, "placement"))
+               *_postcode_columns(HomePostcode, HomeAuthority, "home"),
+               *_postcode_columns(PlacementPostcode, PlacementAuthority, "placement"))
         .join(YoungPerson, same_child(YoungPerson, Placement))
-        .outerjoin(HomePostcode, HomePostcode.postcode == YoungPerson.home_postcode)
-        .outerjoin(HomeAuthority, HomeAuthority.code == HomePostcode.local_authority_code)
-        .outerjoin(PlacementPostcode, PlacementPostcode.postcode == Placement.postcode)
-        .outerjoin(PlacementAuthority, PlacementAuthority.code == PlacementPostcode.local_authority_code)
-        .where(*_current(organisation_id))
-        .order_by(YoungPerson.reference, Placement.started_on)
     )
+    return (_with_postcodes(query, YoungPerson.home_postcode).where(*_current(organisation_id))
+            .order_by(YoungPerson.reference, Placement.started_on))
+
+
+def placements_on(organisation_id: int, day: date) -> Select:
+    """The organisation's placements open at the end of ``day`` (31 March, for the DfE), short
+    breaks left out, with the directory's record of each placement's own home postcode (its
+    episode's HOME_POST, which the DfE measures from) and of its postcode."""
+    query = (
+        select(Placement.id, Placement.young_person_id, YoungPerson.reference, YoungPerson.responsible_authority_code,
+               YoungPerson.asylum_seeking, Placement.place_code, Placement.started_on,
+               Placement.postcode.label("typed_placement_postcode"),
+               Placement.home_postcode.label("typed_home_postcode"),
+               *_postcode_columns(HomePostcode, HomeAuthority, "home"),
+               *_postcode_columns(PlacementPostcode, PlacementAuthority, "placement"))
+        .join(YoungPerson, same_child(YoungPerson, Placement))
+    )
+    return (_with_postcodes(query, Placement.home_postcode)
+            .where(Placement.organisation_id == organisation_id, YoungPerson.organisation_id == organisation_id,
+                   Placement.started_on <= day, or_(Placement.ended_on.is_(None), Placement.ended_on > day),
+                   _not_short_breaks())
+            .order_by(YoungPerson.reference, Placement.started_on))
 
 
 def _current_cte(organisation_id: int):

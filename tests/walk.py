@@ -347,6 +347,7 @@ _DECLARED = frozenset({
     "contexts.restore", "links.new", "links.edit", "links.remove", "links.restore", "cases.record", "cases.note",
     "cases.reviews", "reports.contexts", "reports.contexts_csv", "people.find", "people.profile", "people.meeting",
     "people.link_to_context", "placements.check_page", "placements.report_page", "placements.report_download",
+    "placements.dfe_page", "placements.dfe_download",
     "api.hexes", "api.locations", "api.placement_distance", "api.placement_checks", "api.create_context",
     "imports.index", "imports.upload", "imports.run_page", "imports.problems_csv", "admin.audit_log", "admin.tokens",
     "admin.issue", "admin.revoke",

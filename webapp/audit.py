@@ -31,6 +31,7 @@ AUDITED = {
     "dashboard.export_geojson": AuditAction.EXPORT,
     "dashboard.export_html": AuditAction.EXPORT,
     "placements.report_download": AuditAction.EXPORT,
+    "placements.dfe_download": AuditAction.EXPORT,
     "imports.problems_csv": AuditAction.EXPORT,
     "reports.contexts_csv": AuditAction.EXPORT,
     "imports.upload": AuditAction.IMPORT,

@@ -13,7 +13,7 @@ from statistics import median
 from sqlalchemy.orm import Session
 
 from geo.coords import LatLng
-from geo.grid import METRES_PER_MILE, latlngs_to_british_grid
+from geo.grid import METRES_PER_MILE, dfe_distance_miles, latlngs_to_british_grid
 from geo.proximity import Spot, near_tagged
 from models.codes import PLACE_CODES
 from models.distances import PostcodePlace, distance, inside_authority, postcode_place
@@ -23,6 +23,7 @@ from models.placement_report import (
     current_placements,
     flagged_near,
     homes_and_current_placements,
+    placements_on,
 )
 from models.spreadsheet import spreadsheet_text
 from models.times import last_months_start
@@ -112,9 +113,11 @@ def _not_measured_because(row) -> str:
 
 
 def _place(row, prefix: str) -> PostcodePlace | None:
+    """The directory's record of the row's home or placement postcode, with its authority; on the
+    grid or not (``on_grid``)."""
     values = {name: getattr(row, f"{prefix}_{name}") for name in
               ("postcode", "easting", "northing", "grid_srid", "la_code", "la_name", "upper_code", "upper_name")}
-    if values["postcode"] is None or values["easting"] is None or values["la_code"] is None:
+    if values["postcode"] is None or values["la_code"] is None:
         return None
     return postcode_place(values["postcode"], values["easting"], values["northing"], values["grid_srid"],
                           values["la_code"], values["la_name"], values["upper_code"], values["upper_name"])
@@ -138,7 +141,7 @@ def placements_report(session: Session, organisation: Organisation, settings: Ch
     lines = []
     for row in rows:
         home, placement = _place(row, "home"), _place(row, "placement")
-        miles = distance(home, placement).miles if home and placement else None
+        miles = None if _not_measured_because(row) else distance(home, placement).miles
         inside = inside_authority(placement, row.responsible_authority_code) if placement else None
         flags = set(near.get(row.id, ()))
         if miles is not None and miles <= settings.easy_reach_miles:
@@ -163,6 +166,90 @@ def placements_report(session: Session, organisation: Organisation, settings: Ch
         medians.append(TypeMedian(code, PLACE_CODES.get(code, code), len(by_type[code]), len(measured),
                                   round(median(measured), 1) if measured else None))
     return Report(lines, table, medians)
+
+
+@dataclass
+class DfeLine:
+    """A child looked after on the day, as the DfE counts her."""
+
+    reference: str
+    place_code: str
+    started_on: date
+    home_postcode: str | None  # the placement's own (HOME_POST)
+    placement_postcode: str | None
+    miles: float | None  # as the DfE computes it, Northern Ireland's grid references as published
+    miles_on_one_grid: float | None  # where that differs: both postcodes on the British grid
+    inside: bool | None
+    not_measured_because: str
+
+    @property
+    def category(self) -> str:
+        if self.miles is None:
+            return NOT_KNOWN
+        return NEAR if self.miles <= DFE_MILES else FAR
+
+    @property
+    def boundary(self) -> str:
+        return {True: INSIDE, False: OUTSIDE, None: BOUNDARY_NOT_KNOWN}[self.inside]
+
+
+@dataclass
+class DfeView:
+    day: date
+    lines: list[DfeLine]
+    table: dict[str, Counter]  # distance category -> boundary category -> children
+
+    @property
+    def boundaries_shown(self) -> tuple[str, ...]:
+        unknown = any(self.table[category][BOUNDARY_NOT_KNOWN] for category in DISTANCE_CATEGORIES)
+        return BOUNDARY_CATEGORIES if unknown else (INSIDE, OUTSIDE)
+
+
+ASYLUM_SEEKING = "an unaccompanied asylum-seeking child, now or before: the DfE records no distance"
+
+
+def dfe_view(session: Session, organisation: Organisation, day: date) -> DfeView:
+    """The children looked after by the organisation at the end of ``day`` as the DfE counts them
+    in "Children looked after: a focus on placement location": short breaks left out; each child's
+    placement open that day (the latest, should two be); the distance from that placement's own
+    home postcode, none for a child who is or was an unaccompanied asylum-seeking child; Northern
+    Ireland's Irish Grid references used as published, as the DfE uses them, with the distance on
+    one grid beside where it differs."""
+    latest = {row.young_person_id: row for row in session.execute(placements_on(organisation.id, day))}
+    lines = []
+    for row in sorted(latest.values(), key=lambda row: row.reference):
+        home, placement = _place(row, "home"), _place(row, "placement")
+        inside = inside_authority(placement, row.responsible_authority_code) if placement else None
+        miles = one_grid = None
+        if row.asylum_seeking:
+            because = ASYLUM_SEEKING
+        else:
+            because = _not_measured_because(row)
+            if not because:
+                miles = dfe_distance_miles(home.easting, home.northing, placement.easting, placement.northing)
+                converted = distance(home, placement).miles
+                one_grid = converted if converted != miles else None
+        lines.append(DfeLine(row.reference, row.place_code, row.started_on, row.typed_home_postcode,
+                             row.typed_placement_postcode, miles, one_grid, inside, because))
+    table = {category: Counter() for category in DISTANCE_CATEGORIES}
+    for line in lines:
+        table[line.category][line.boundary] += 1
+    return DfeView(day, lines, table)
+
+
+def dfe_csv(view: DfeView) -> str:
+    """Every child of the DfE's view, one a line."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("young_person", "place_code", "placement_type", "started_on", "home_postcode", "placement_postcode",
+                     "miles", "miles_on_one_grid", "distance_category", "distance_not_known_because", "boundary"))
+    for line in view.lines:
+        writer.writerow((spreadsheet_text(line.reference), line.place_code, PLACE_CODES.get(line.place_code, ""),
+                         line.started_on.isoformat(), line.home_postcode or "", line.placement_postcode or "",
+                         "" if line.miles is None else f"{line.miles:.1f}",
+                         "" if line.miles_on_one_grid is None else f"{line.miles_on_one_grid:.1f}",
+                         line.category, line.not_measured_because, line.boundary))
+    return out.getvalue()
 
 
 def _near_peers(session: Session, placements, metres: float, organisations: tuple[int, ...]) -> set[int]:

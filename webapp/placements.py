@@ -1,19 +1,29 @@
-"""Placements for commissioners: a page to compare candidate placements for one child, and the
-report of every current placement as the Department for Education counts them."""
+"""Placements for commissioners: a page to compare candidate placements for one child, the report
+of every current placement, and the children looked after on 31 March as the Department for
+Education counts them."""
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
 from models.codes import ContextKind
+from models.collection_years import CollectionYear
 from models.safeguarding import Context
+from models.times import london_today
 from models.validation import FieldError, InvalidInput
 from webapp import maps
 from webapp.access import Access, declare
 from webapp.db import get_session, visible_organisations
 from webapp.params import bad_parameter
 from webapp.placement_check import MAX_CANDIDATES, CheckSettings, candidate_of, check, home_of
-from webapp.placement_report import DISTANCE_CATEGORIES, FLAG_LABELS, placements_report, report_csv
+from webapp.placement_report import (
+    DISTANCE_CATEGORIES,
+    FLAG_LABELS,
+    dfe_csv,
+    dfe_view,
+    placements_report,
+    report_csv,
+)
 
 bp = Blueprint("placements", __name__, url_prefix="/placements")
 declare(bp, Access.INDIVIDUALS)
@@ -82,6 +92,38 @@ def report_page():
     report = placements_report(get_session(), current_user.organisation, settings, visible_organisations())
     return render_template("placements/report.html", report=report, categories=DISTANCE_CATEGORIES,
                            flag_labels=FLAG_LABELS, flag=flag, settings=settings, listed=FLAGGED_LISTED)
+
+
+def _dfe_year(args) -> CollectionYear:
+    """The collection year asked for (``year``, like 2024/25), by default the latest that has ended."""
+    latest = CollectionYear(CollectionYear.containing(london_today()).starts - 1)
+    typed = args.get("year")
+    if not typed:
+        return latest
+    try:
+        year = CollectionYear.named(typed)
+    except ValueError as error:
+        bad_parameter("year", typed, str(error))
+    if year > latest:
+        bad_parameter("year", typed, f"has not ended: the latest year ended is {latest.name}")
+    return year
+
+
+@bp.get("/dfe")
+def dfe_page():
+    """The children looked after on 31 March as the DfE counts them by distance and locality."""
+    year = _dfe_year(request.args)
+    view = dfe_view(get_session(), current_user.organisation, year.last_day)
+    years = [CollectionYear(starts) for starts in range(_dfe_year({}).starts, year.starts - 6, -1)]
+    return render_template("placements/dfe.html", view=view, year=year, years=years, categories=DISTANCE_CATEGORIES)
+
+
+@bp.get("/dfe.csv")
+def dfe_download():
+    year = _dfe_year(request.args)
+    view = dfe_view(get_session(), current_user.organisation, year.last_day)
+    return Response(dfe_csv(view), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=placements-dfe-{year.last_day.isoformat()}.csv"})
 
 
 @bp.get("/report.csv")

@@ -60,6 +60,8 @@ ROUTES = {
     "placements.check_page": (INTERNAL, "GET", "/placements/check", {}, 200),
     "placements.report_page": (INTERNAL, "GET", "/placements/report", {}, 200),
     "placements.report_download": (INTERNAL, "GET", "/placements/report.csv", {}, 200),
+    "placements.dfe_page": (INTERNAL, "GET", "/placements/dfe", {}, 200),
+    "placements.dfe_download": (INTERNAL, "GET", "/placements/dfe.csv", {}, 200),
     "api.hexes": (INTERNAL, "GET", "/api/v1/hexes?res=8", {}, 200),
     "api.locations": (INTERNAL, "GET", "/api/v1/locations?q=SW5+0AA", {}, 200),
     "api.placement_distance": (INTERNAL, "GET", "/api/v1/distance?from=SW5+0AA&to=SW5+0AB", {}, 200),
