@@ -10,6 +10,10 @@ files twice changes nothing:
 - a missing episode by ``CHILD`` and the London date of ``MIS_START``. An episode recorded in the
   app keeps its times of day and places; the import only changes its type or its end date.
 
+Warnings tell of what the DfE's validator queries without refusing (a SEX of U, a return's own
+PL_DISTANCE that is not this project's figure): the row is imported, and the warning listed beside
+the problems.
+
 Codes are checked against those of the return's collection year (models.collection_years): the
 year stated, or else the one holding the latest date in the files, named in every message about a
 code or a date after its end.
@@ -30,6 +34,7 @@ from sqlalchemy import ARRAY, Text, any_, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from geo.coords import LatLng
+from geo.grid import dfe_distance_miles
 from geo.hexes import cells_of
 from geo.postcodes import normalise_postcode
 from models import upkeep
@@ -40,13 +45,14 @@ from models.collection_years import (
     EPISODE_CODES,
     LEGAL_STATUS_ONLY,
     NO_URN,
+    SEX_NOT_KNOWN,
     CollectionYear,
     years_of_a_code,
 )
 from models.geography import Postcode
 from models.imports import ImportOutcome, ImportRun
 from models.people import Organisation, User
-from models.queries import in_list, same_child
+from models.queries import same_child
 from models.safeguarding import MissingEpisode, Placement, YoungPerson
 from models.spreadsheet import spreadsheet_text
 from models.times import LONDON, london_midnight, london_today
@@ -61,6 +67,7 @@ REQUIRED_COLUMNS = {
 REFERENCE_LENGTH = YoungPerson.__table__.c.reference.type.length
 CHILD_PATTERN = re.compile(r"[A-Z0-9_-]+")  # upper-cased before the check
 URN_LENGTH = Placement.__table__.c.urn.type.length
+DISTANCE_ROUNDING = 0.1  # miles: a return's PL_DISTANCE and the project's figure may differ by this
 DATE_FORMAT = "%d/%m/%Y"
 
 
@@ -134,6 +141,7 @@ class CheckedReturn:
     missing: list[MissingRow] = field(default_factory=list)
     asylum_seeking: list[AsylumRow] | None = None  # None: no UASC file
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # told, not refused
     rows_read: dict[str, int] = field(default_factory=dict)
     postcodes: dict[str, LatLng | None] = field(default_factory=dict)  # None: no grid reference
     year: CollectionYear | None = None
@@ -155,15 +163,37 @@ class Written:
         self.counts[table][outcome] += number
 
 
-def rejected_csv(problems: list[Problem]) -> str:
-    """The problems as CSV, one line each, in file and row order."""
+def rejected_csv(problems: list[Problem], warnings: list[Problem] = ()) -> str:
+    """The problems, then the warnings, as CSV, one line each, in file and row order; ``kind``
+    says which (a warning's row was imported)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("file", "row", "CHILD", "column", "value", "reason"))
+    writer.writerow(("file", "row", "CHILD", "column", "value", "reason", "kind"))
     order = {HEADER: 0, EPISODES: 1, MISSING: 2, UASC: 3}
-    for p in sorted(problems, key=lambda p: (order.get(p.file, 3), p.row)):
-        writer.writerow((p.file, p.row, spreadsheet_text(p.child), p.column, spreadsheet_text(p.value), p.reason))
+    for kind, listed in (("problem", problems), ("warning", warnings)):
+        for p in sorted(listed, key=lambda p: (order.get(p.file, 4), p.row)):
+            writer.writerow((p.file, p.row, spreadsheet_text(p.child), p.column, spreadsheet_text(p.value), p.reason,
+                             kind))
     return out.getvalue()
+
+
+_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def read_date(value: str) -> date | None:
+    """A date written dd/mm/YYYY (or d/m/YYYY), or None: a fifth of the time of strptime, for
+    the 375,000 dates of a city's return.
+
+    >>> read_date("14/03/2010"), read_date("1/2/2010"), read_date("31/02/2010"), read_date("2010-03-14")
+    (datetime.date(2010, 3, 14), datetime.date(2010, 2, 1), None, None)
+    """
+    match = _DATE.fullmatch(value)
+    if match is None:
+        return None
+    try:
+        return date(int(match[3]), int(match[2]), int(match[1]))
+    except ValueError:
+        return None
 
 
 def _text_in(column, values) -> object:
@@ -175,11 +205,12 @@ def _text_in(column, values) -> object:
 
 
 class _Rows:
-    """One file's rows, with the problems of the row being read."""
+    """One file's rows, with the problems and warnings of the row being read."""
 
-    def __init__(self, name: str, problems: list[Problem]):
-        self.name, self.problems = name, problems
+    def __init__(self, name: str, problems: list[Problem], warnings: list[Problem]):
+        self.name, self.problems, self.warnings = name, problems, warnings
         self.year: CollectionYear | None = None  # set once every file is read
+        self.today = london_today()
 
     def read(self, text: IO[str] | None) -> list[tuple[int, dict[str, str]]]:
         if text is None:
@@ -206,6 +237,9 @@ class _Rows:
     def problem(self, row: int, column: str, value: str, reason: str, child: str = "") -> None:
         self.problems.append(Problem(self.name, row, column, value, reason, child))
 
+    def warn(self, row: int, column: str, value: str, reason: str, child: str = "") -> None:
+        self.warnings.append(Problem(self.name, row, column, value, reason, child))
+
     def date(self, row: int, values: dict, column: str, child: str, blank_ok: bool = False) -> date | None | bool:
         """The column's date; None when blank and allowed; False (after a problem) when wrong."""
         value = values.get(column, "")
@@ -214,12 +248,11 @@ class _Rows:
                 return None
             self.problem(row, column, value, "is missing: give a date as dd/mm/YYYY", child)
             return False
-        try:
-            day = datetime.strptime(value, DATE_FORMAT).date()
-        except ValueError:
+        day = read_date(value)
+        if day is None:
             self.problem(row, column, value, "is not a date as dd/mm/YYYY", child)
             return False
-        if day > london_today():
+        if day > self.today:
             self.problem(row, column, value, "is in the future", child)
             return False
         if day > self.year.last_day:
@@ -237,7 +270,7 @@ def check_return(session: Session, organisation: Organisation, header: IO[str],
     in the files). Writes nothing."""
     result = CheckedReturn()
     every_file = header_rows, episode_rows, missing_rows, uasc_rows = tuple(
-        _Rows(name, result.problems) for name in (HEADER, EPISODES, MISSING, UASC))
+        _Rows(name, result.problems, result.warnings) for name in (HEADER, EPISODES, MISSING, UASC))
     raw_header, raw_episodes, raw_missing = header_rows.read(header), episode_rows.read(episodes), missing_rows.read(missing)
     raw_uasc = uasc_rows.read(uasc)
     result.rows_read = {HEADER: len(raw_header), EPISODES: len(raw_episodes), MISSING: len(raw_missing)}
@@ -262,8 +295,8 @@ def check_return(session: Session, organisation: Organisation, header: IO[str],
             rows.problem(row, "CHILD", child, "is not in the Header file", child)
         return False
 
-    result.postcodes = _postcode_points(session, raw_episodes)
-    result.episodes = _check_episodes(episode_rows, raw_episodes, belongs, result.postcodes)
+    result.postcodes, grid = _postcode_points(session, raw_episodes)
+    result.episodes = _check_episodes(episode_rows, raw_episodes, belongs, result.postcodes, grid)
     stored = _stored_episodes(session, organisation, known)
     result.missing = _check_missing(missing_rows, raw_missing, belongs, births, stored)
     if uasc is not None:
@@ -294,17 +327,11 @@ def _check_uasc(rows: _Rows, raw, belongs, births: dict[str, date]) -> list[Asyl
 def _year_of_the_dates(raw_episodes, raw_missing) -> CollectionYear:
     """The collection year holding the latest episode or missing date in the files (today's when
     there is none): dates that cannot be read are left to the checks that name them."""
-    latest = None
-    for raw, columns in ((raw_episodes, ("DECOM", "DEC")), (raw_missing, ("MIS_START", "MIS_END"))):
-        for _, values in raw:
-            for column in columns:
-                try:
-                    day = datetime.strptime(values.get(column, ""), DATE_FORMAT).date()
-                except ValueError:
-                    continue
-                if day <= london_today() and (latest is None or day > latest):
-                    latest = day
-    return CollectionYear.containing(latest or london_today())
+    today = london_today()
+    days = (read_date(values.get(column, "")) for raw, columns in ((raw_episodes, ("DECOM", "DEC")),
+                                                                    (raw_missing, ("MIS_START", "MIS_END")))
+            for _, values in raw for column in columns)
+    return CollectionYear.containing(max((day for day in days if day is not None and day <= today), default=today))
 
 
 def _code_problem(code: str, codes_of, what: str, year: CollectionYear) -> str:
@@ -342,6 +369,9 @@ def _check_header(session, organisation, rows: _Rows, raw) -> tuple[dict[str, Ch
         sex = values["SEX"].upper()
         if sex not in sexes:
             rows.problem(row, "SEX", values["SEX"], _code_problem(sex, lambda codes: codes.sex, "a sex code", rows.year), child)
+        elif sexes[sex] == SEX_NOT_KNOWN:
+            rows.warn(row, "SEX", values["SEX"], "is not known: imported, though the DfE's validator queries every "
+                      "U (its rule 232)", child)
         birth = rows.date(row, values, "DOB", child)
         if len(rows.problems) > before:
             if child and child not in children:
@@ -352,22 +382,48 @@ def _check_header(session, organisation, rows: _Rows, raw) -> tuple[dict[str, Ch
     return children, births, refused
 
 
-def _postcode_points(session, raw_episodes) -> dict[str, LatLng | None]:
+def _postcode_points(session, raw_episodes) -> tuple[dict[str, LatLng | None], dict[str, tuple[float, float]]]:
     """Where each postcode the Episodes name is, for those in the directory: None for the 24,159 it
     lists without a grid reference (the Channel Islands, the Isle of Man, some in Northern Ireland),
-    which are valid postcodes whose distance is not known, as the DfE counts them."""
+    which are valid postcodes whose distance is not known, as the DfE counts them. And the grid
+    references, as published, of those that have one."""
     wanted = {normalise_postcode(values.get(column, "")) for _, values in raw_episodes
               for column in ("HOME_POST", "PL_POST")} - {None}
     if not wanted:
-        return {}
+        return {}, {}
     rows = session.execute(
-        select(Postcode.postcode, func.ST_Y(Postcode.location), func.ST_X(Postcode.location))
-        .where(_text_in(Postcode.postcode, wanted))
-    )
-    return {postcode: None if lat is None else LatLng(lat, lng) for postcode, lat, lng in rows}
+        select(Postcode.postcode, func.ST_Y(Postcode.location), func.ST_X(Postcode.location), Postcode.easting,
+               Postcode.northing).where(_text_in(Postcode.postcode, wanted))
+    ).all()
+    return ({postcode: None if lat is None else LatLng(lat, lng) for postcode, lat, lng, _, _ in rows},
+            {postcode: (easting, northing) for postcode, _, _, easting, northing in rows if easting is not None})
 
 
-def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng | None]) -> list[EpisodeRow]:
+def _distance_warning(rows: _Rows, row: int, values: dict, postcodes: dict, grid: dict, child: str) -> None:
+    """A return's own PL_DISTANCE (some systems export it) set against the DfE's formula on the
+    directory's grid references, as the DfE will compute it: told by row when they differ by more
+    than rounding, never refused."""
+    typed = values.get("PL_DISTANCE", "")
+    if not typed:
+        return
+    try:
+        theirs = float(typed)
+    except ValueError:
+        rows.warn(row, "PL_DISTANCE", typed, "is not a distance in miles, like 2.5: left aside", child)
+        return
+    home, placement = (grid.get(postcodes[column]) for column in ("HOME_POST", "PL_POST"))
+    if home is None or placement is None:
+        rows.warn(row, "PL_DISTANCE", typed, "is given, but HOME_POST and PL_POST do not both have a grid reference "
+                  "in the ONS Postcode Directory: the DfE records no distance", child)
+        return
+    ours = dfe_distance_miles(*home, *placement)
+    if round(abs(theirs - ours), 1) > DISTANCE_ROUNDING:
+        rows.warn(row, "PL_DISTANCE", typed, f"is not the {ours:.1f} miles between HOME_POST and PL_POST by the "
+                  "DfE's formula on the ONS Postcode Directory's grid references", child)
+
+
+def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng | None],
+                    grid: dict[str, tuple[float, float]]) -> list[EpisodeRow]:
     accepted: list[EpisodeRow] = []
     starts: set[tuple[str, date]] = set()
     for row, values in raw:
@@ -402,6 +458,7 @@ def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng | None])
             rows.problem(row, "URN", urn, f"is longer than {URN_LENGTH} characters", child)
         if len(rows.problems) > before:
             continue
+        _distance_warning(rows, row, values, postcodes, grid, child)
         starts.add((child, started))
         accepted.append(EpisodeRow(row, child, started, ended, place, postcodes["HOME_POST"], postcodes["PL_POST"],
                                    None if urn.upper() == NO_URN else urn or None,
@@ -642,11 +699,14 @@ def placements_of(episodes: list[EpisodeRow]) -> list[tuple[EpisodeRow, EpisodeR
 
 def _write_placements(session, checked: CheckedReturn, people: dict[str, int], organisation: Organisation,
                       written: Written) -> None:
+    # All the organisation's placements, kept for the children in the file: a list of their ids
+    # in the query let the planner, which cannot see the rows this transaction wrote, join 100,000
+    # placements to 25,000 ids one pair at a time (100 s and more instead of 1).
+    children = set(people.values())
     stored = {(row.young_person_id, row.started_on): row for row in session.execute(
         select(Placement.id, Placement.young_person_id, Placement.started_on, Placement.ended_on,
                Placement.place_code, Placement.postcode, Placement.urn, Placement.legal_status, Placement.home_postcode)
-        .where(Placement.organisation_id == organisation.id,
-               in_list(Placement.young_person_id, sorted(set(people.values())))))}
+        .where(Placement.organisation_id == organisation.id)) if row.young_person_id in children}
     new_rows = []
     for first, last in placements_of(checked.episodes):
         person_id = people[first.child]
@@ -750,7 +810,7 @@ def import_return(session: Session, organisation: Organisation, files: dict[str,
                     file_names=", ".join(f"{name}: {files[name][0]}" for name in FILES if name in files),
                     valid_rows_only=valid_rows_only, outcome=outcome, rows_read=checked.rows_read,
                     counts=written.counts, problem_count=len(checked.problems),
-                    problems_csv=rejected_csv(checked.problems),
+                    problems_csv=rejected_csv(checked.problems, checked.warnings),
                     collection_year=checked.year.name if checked.year else None)
     session.add(run)
     session.flush()

@@ -201,11 +201,11 @@ def import_ssda903_command(organisation, header, episodes, missing, uasc, valid_
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--organisation") from None
         session.commit()
-    lines = run.problems_csv.rstrip("\n").split("\n")[1:] if run.problem_count else []
+    lines = run.problems_csv.rstrip("\n").split("\n")[1:]  # problems first, then warnings
     for line in lines[:PROBLEMS_PRINTED]:
         click.echo(line, err=True)
     if len(lines) > PROBLEMS_PRINTED:
-        click.echo(f"... and {len(lines) - PROBLEMS_PRINTED:,} more problems", err=True)
+        click.echo(f"... and {len(lines) - PROBLEMS_PRINTED:,} more problems or warnings", err=True)
     if problems_path:
         with open(problems_path, "w", encoding="utf-8", newline="") as out:
             out.write(run.problems_csv)

@@ -76,7 +76,8 @@ def upload():
     )
     session.commit()
     if run.outcome == ImportOutcome.REFUSED:
-        return render_template("imports/run.html", run=run, shown=_problems(run)), 400
+        shown, warning_count = _problems(run)
+        return render_template("imports/run.html", run=run, shown=shown, warning_count=warning_count), 400
     return redirect(url_for("imports.run_page", run_id=run.id), code=303)
 
 
@@ -84,17 +85,25 @@ def _run_of(run_id: int) -> ImportRun:
     return get_or_404(ImportRun, run_id, "import", current_user.organisation_id)
 
 
-def _problems(run: ImportRun) -> list[list[str]]:
-    """The first problems of the stored CSV, for the page; the download has them all."""
+def _problems(run: ImportRun) -> tuple[list[list[str]], int]:
+    """The first problems and warnings of the stored CSV, for the page (the download has them
+    all), and how many warnings there are. Runs stored before warnings had only problems."""
     rows = csv.reader(io.StringIO(run.problems_csv, newline=""))
     next(rows)  # the column names
-    return [row for _, row in zip(range(PROBLEMS_SHOWN), rows)]
+    shown, warnings = [], 0
+    for row in rows:
+        kind = row[6] if len(row) > 6 else "problem"
+        warnings += kind == "warning"
+        if len(shown) < PROBLEMS_SHOWN:
+            shown.append([*row[:6], kind])
+    return shown, warnings
 
 
 @bp.get("/<int:run_id>")
 def run_page(run_id: int):
     run = _run_of(run_id)
-    return render_template("imports/run.html", run=run, shown=_problems(run))
+    shown, warning_count = _problems(run)
+    return render_template("imports/run.html", run=run, shown=shown, warning_count=warning_count)
 
 
 @bp.get("/<int:run_id>/problems.csv")

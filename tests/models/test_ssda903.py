@@ -480,3 +480,38 @@ def test_each_problem_of_the_uasc_file_is_named(session, authority, rows, expect
     assert run.outcome == ImportOutcome.REFUSED
     assert expected in [tuple(p[k] for k in ("file", "row", "column", "value", "reason")) for p in problems(run)]
     assert stored(session)["young people"] == 0
+
+
+# ---- warnings: told, not refused ----------------------------------------------------------------
+
+def warnings(run: ImportRun) -> list[tuple]:
+    return [(p["file"], p["row"], p["column"], p["value"], p["reason"]) for p in problems(run) if p["kind"] == "warning"]
+
+
+def test_a_sex_not_known_is_imported_with_a_warning(session, authority):
+    run = import_return(session, authority, one_child("U", "U4", "01/05/2024"))
+    assert run.outcome == ImportOutcome.IMPORTED and run.problem_count == 0
+    assert warnings(run) == [("Header", "2", "SEX", "U", "is not known: imported, though the DfE's validator "
+                                                        "queries every U (its rule 232)")]
+
+
+def with_distance(distance: str, pl_post: str = "SW6 1AA") -> dict:
+    """One child placed from SW5 0AA (0.6 miles from SW6 1AA), with the return's own PL_DISTANCE."""
+    columns = EPISODE_COLUMNS + ",PL_DISTANCE"
+    row = f"201,01/05/2024,S,C2,N1,U4,PR1,,,,SW5 0AA,{pl_post},,{distance}"
+    return {**files(header=["201,F,14/03/2010,,,,"], missing=None), EPISODES: ("episodes.csv", table(columns, [row]))}
+
+
+@pytest.mark.parametrize(("distance", "pl_post", "reason"), [
+    ("0.6", "SW6 1AA", None), ("0.7", "SW6 1AA", None), ("0.5", "SW6 1AA", None), ("", "SW6 1AA", None),
+    ("0.9", "SW6 1AA", "is not the 0.6 miles between HOME_POST and PL_POST by the DfE's formula on the ONS Postcode "
+                       "Directory's grid references"),
+    ("far", "SW6 1AA", "is not a distance in miles, like 2.5: left aside"),
+    ("12.0", "JE2 3AA", "is given, but HOME_POST and PL_POST do not both have a grid reference in the ONS Postcode "
+                        "Directory: the DfE records no distance"),
+])
+def test_a_returns_own_distance_that_is_not_the_dfes_figure_is_told_not_refused(session, authority, distance,
+                                                                                  pl_post, reason):
+    run = import_return(session, authority, with_distance(distance, pl_post))
+    assert run.outcome == ImportOutcome.IMPORTED and run.problem_count == 0, run.problems_csv
+    assert warnings(run) == ([("Episodes", "2", "PL_DISTANCE", distance, reason)] if reason else [])

@@ -57,7 +57,7 @@ def test_valid_rows_only_imports_the_rest_and_offers_the_rejected_as_csv(commiss
     rejected = commissioner.get(f"/imports/{run.id}/problems.csv")
     assert rejected.mimetype == "text/csv"
     assert rejected.get_data(as_text=True).splitlines() == [
-        "file,row,CHILD,column,value,reason", "Episodes,5,102,PLACE,QQ,is not a placement type of 2025/26"]
+        "file,row,CHILD,column,value,reason,kind", "Episodes,5,102,PLACE,QQ,is not a placement type of 2025/26,problem"]
     assert session.scalar(select(func.count()).select_from(Placement)) == 3
 
 
@@ -153,3 +153,12 @@ def test_a_childs_page_names_each_placements_legal_status(commissioner, session)
     person = session.scalar(select(YoungPerson).where(YoungPerson.reference == "101"))
     page = commissioner.get(f"/young-people/{person.id}").get_data(as_text=True)
     assert "<td>Short breaks (each recorded) (V3)</td>" in page
+
+
+def test_warnings_show_on_the_run_page_though_the_rows_were_imported(commissioner, session):
+    response = upload(commissioner, header=["101,U,14/03/2010,,,,", "102,M,02/11/2009,,,,"], episodes=[])
+    assert response.status_code == 303
+    page = commissioner.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Imported." in page and "<h2 class=\"h5\">Warnings</h2>" in page
+    assert "<td>warning: imported</td>" in page and "queries every U (its rule 232)" in page
+    assert session.scalar(select(func.count()).select_from(YoungPerson)) == 2
