@@ -1,7 +1,7 @@
 """Hotspot analysis shared by the dashboard, the API and the context pages: hexagon rows with
 their contexts, change against the previous period, Gi* scores, and when episodes happen."""
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -70,15 +70,44 @@ def add_change(session, rows: list[dict], resolution: int, previous: EpisodeSele
         row["previous_episodes"] = before.get(row["cell"], 0)
 
 
-def add_gi_star(rows: list[dict], resolution: int, bbox, measure: str = "episodes") -> None:
+@dataclass(frozen=True)
+class StudyArea:
+    """The hexagons Gi* set each hexagon against, to be said beside the scores, and the hotspots
+    among them that hold none of the measure (a cluster's centre may have no episode of its own)."""
+
+    hexagons: int
+    bbox: tuple[float, float, float, float] | None  # None: the rows' cells and two rings around them
+    empty_hotspots: tuple[tuple[int, float, float], ...]  # (cell, z, p)
+
+    @property
+    def description(self) -> str:
+        if self.bbox is None:
+            where = "the hexagons that hold any and two rings of hexagons around them"
+        else:
+            where = "every hexagon whose centre lies in the box " + ",".join(f"{edge:g}" for edge in self.bbox)
+        return f"{where}: {self.hexagons:,} hexagons, empty ones included"
+
+
+def add_gi_star(rows: list[dict], resolution: int, bbox, measure: str = "episodes") -> StudyArea:
     """Add Getis-Ord Gi* of ``measure`` (``gi_z``, ``gi_p``, ``gi_hotspot``) to each row, over every
     hexagon of the box (empty ones included) or, without a box, of the rows' cells and two rings
-    around them. Raises ValueError when the area holds too many hexagons."""
+    around them; returns that study area. Raises ValueError when it holds too many hexagons."""
     area = cells_in_box(*bbox, resolution) if bbox else surrounding_cells([row["cell"] for row in rows])
     scores = gi_star({row["cell"]: row[measure] for row in rows}, [*area, *(row["cell"] for row in rows)])
     for row in rows:
         score = scores[row["cell"]]
         row.update(gi_z=round(score.z, 2), gi_p=score.p, gi_hotspot=score.hotspot)
+    held = {row["cell"] for row in rows}
+    empty = tuple((cell, round(score.z, 2), score.p) for cell, score in sorted(scores.items())
+                  if score.hotspot and cell not in held)
+    return StudyArea(len(scores), tuple(bbox) if bbox else None, empty)
+
+
+def empty_hotspot_rows(area: StudyArea, rows: list[dict]) -> list[dict]:
+    """Rows for the study area's hotspots that hold nothing, shaped as ``rows`` (every count 0)."""
+    counts = [key for key in (rows[0] if rows else {}) if key not in ("cell", "gi_z", "gi_p", "gi_hotspot")]
+    return [{"cell": cell, **dict.fromkeys(counts, 0), "gi_z": z, "gi_p": p, "gi_hotspot": True}
+            for cell, z, p in area.empty_hotspots]
 
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -13,6 +13,7 @@ from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
 from geo.hexes import hex_feature_collection
+from geo.hotspots import FDR_ALPHA
 from geo.locations import LocationError
 from models.contexts import new_context
 from models.distances import distance, inside_boundary, not_measured_because, place_of
@@ -20,7 +21,7 @@ from models.locations import resolve_location
 from models.validation import FieldError, InvalidInput
 from webapp import params
 from webapp.access import Access, declare
-from webapp.analysis import MEASURES, add_change, add_gi_star, hex_rows, previous_period
+from webapp.analysis import MEASURES, add_change, add_gi_star, empty_hotspot_rows, hex_rows, previous_period
 from webapp.data_cache import RESULTS
 from webapp.db import get_session, visible_organisations
 from webapp.placement_check import MAX_CANDIDATES, CheckSettings, candidate_of, check, home_of, result_json
@@ -64,15 +65,24 @@ def _hex_collection(session, resolution: int, layer, selection) -> dict:
         if selection.started_from is None:
             params.bad_parameter("compare", request.args.get("compare"), "needs from: the previous period is as long as from to to")
         add_change(session, rows, resolution, previous_period(selection, datetime.now(timezone.utc)))
+    area = None
     if params.flag(request.args, "gi"):
         try:
-            add_gi_star(rows, resolution, selection.bbox, MEASURES[layer])
+            area = add_gi_star(rows, resolution, selection.bbox, MEASURES[layer])
         except ValueError as error:
             name = "bbox" if selection.bbox else "res"
             params.bad_parameter(name, request.args.get(name), str(error))
+    if params.flag(request.args, "gi_empty"):
+        if area is None:
+            params.bad_parameter("gi_empty", request.args.get("gi_empty"), "adds the Gi* hotspots that hold nothing: "
+                                 "ask for gi=true too")
+        rows = rows + empty_hotspot_rows(area, rows)
     collection = hex_feature_collection(rows)
     collection["resolution"] = resolution
     collection["layer"] = layer.value
+    if area is not None:
+        collection["gi_star"] = {"study_area": area.description, "hexagons": area.hexagons,
+                                 "false_discovery_rate": FDR_ALPHA}
     return collection
 
 

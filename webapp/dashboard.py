@@ -121,6 +121,7 @@ class Hotspots:
     outline: str | None
     rows: list[dict]
     gi_problem: str | None = None
+    gi_area: str | None = None  # the study area Gi* used, in words
 
 
 def hotspots(session, busiest_only: bool) -> Hotspots:
@@ -142,7 +143,7 @@ def hotspots(session, busiest_only: bool) -> Hotspots:
         add_change(session, described, resolution, previous_period(selection, datetime.now(timezone.utc)))
     result = Hotspots(resolution, period, layer, selection, outline, rows)
     try:
-        add_gi_star(rows, resolution, bbox, MEASURES[layer])
+        result.gi_area = add_gi_star(rows, resolution, bbox, MEASURES[layer]).description
     except ValueError as error:
         result.gi_problem = str(error)
     _describe(session, described, resolution, selection, layer)
@@ -178,6 +179,7 @@ def _parts(session, found: Hotspots) -> dict:
         "period_start": (found.selection.started_from.astimezone(LONDON).date()
                          if found.selection.started_from and not request.args.get("from") else None),
         "gi_problem": found.gi_problem,
+        "gi_area": found.gi_area,
     }
 
 

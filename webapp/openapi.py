@@ -64,11 +64,14 @@ HEX_PARAMETERS = [
     _query("contexts", "Add the number of open contexts in each hexagon (contexts).",
            {"type": "boolean", "default": False}),
     _query("gi", "Add Getis-Ord Gi* scores (gi_z, gi_p, gi_hotspot) over the bbox's hexagons, empty ones "
-           "included.", {"type": "boolean", "default": False}),
+           "included (without a bbox, over the hexagons that hold any and two rings around them); the "
+           "collection's gi_star says which study area was used.", {"type": "boolean", "default": False}),
+    _query("gi_empty", "With gi: add the hotspots that hold nothing themselves (every count 0), as a cluster's "
+           "centre may have no episode of its own.", {"type": "boolean", "default": False}),
 ]
 
 
-NOT_SHARED_PARAMETERS = {"compare", "contexts", "gi"}
+NOT_SHARED_PARAMETERS = {"compare", "contexts", "gi", "gi_empty"}
 SHARED_PARAMETERS = [
     _query("layer", "Where each young person's missing episodes place them: where last seen, or where found.",
            {"type": "string", "enum": ["last_seen", "found"], "default": "last_seen"})

@@ -36,6 +36,7 @@ SHARED_LAYERS = (MapLayer.LAST_SEEN, MapLayer.FOUND)
 # Parameters of /api/v1/hexes that would publish figures the disclosure control has not seen.
 NOT_SHARED = {
     "gi": "is not available on the shared map: Gi* scores are computed from exact counts",
+    "gi_empty": "is not available on the shared map: Gi* scores are computed from exact counts",
     "compare": "is not available on the shared map: the previous period's exact counts would be shown",
     "contexts": "is not available on the shared map: contexts are shared only as counts by kind",
 }

@@ -330,3 +330,57 @@ def test_distance_bad_postcodes_are_400_naming_them(signed_in, query, field, val
     assert response.status_code == 400
     body = response.get_json()
     assert body["field"] == field and body["value"] == value and body["error"].startswith(f"{field}: ")
+
+
+RING_BOX = "-0.25,51.46,-0.13,51.52"
+
+
+@pytest.fixture
+def ring(session, organisations) -> str:
+    """Ten episodes in each of the six hexagons (res 8) around one that holds none: a cluster whose
+    centre has no episode of its own. Returns the centre."""
+    organisation = next(iter(organisations.values()))
+    person = YoungPerson(reference="YP-RING01", birth_month=date(2011, 1, 1), sex=2,
+                         responsible_authority_code="E09000020", organisation_id=organisation.id)
+    session.add(person)
+    session.flush()
+    centre = h3.latlng_to_cell(51.49, -0.19, 8)
+    started = datetime(2026, 1, 1, 22, tzinfo=timezone.utc)
+    for number, cell in enumerate(h3.grid_ring(centre, 1) * 10):
+        point = LatLng(*h3.cell_to_latlng(cell))
+        start = started + timedelta(days=number)
+        session.add(MissingEpisode(young_person_id=person.id, missing_type=MissingType.MISSING, started_at=start,
+                                   ended_at=start + timedelta(hours=3), last_seen_location=point.wkt,
+                                   last_seen_cells=cells_of(point)))
+    session.commit()
+    return centre
+
+
+def test_gi_star_says_which_study_area_it_used(signed_in, ring):
+    body = signed_in.get(f"/api/v1/hexes?res=8&gi=true&bbox={RING_BOX}").get_json()
+    hexagons = len(cells_in_box(*map(float, RING_BOX.split(",")), 8))
+    assert body["gi_star"] == {
+        "study_area": f"every hexagon whose centre lies in the box {RING_BOX}: {hexagons:,} hexagons, empty ones included",
+        "hexagons": hexagons, "false_discovery_rate": 0.05}
+    assert "gi_star" not in signed_in.get(f"/api/v1/hexes?res=8&bbox={RING_BOX}").get_json()
+
+
+def test_a_hotspot_that_holds_nothing_is_returned_when_asked(signed_in, ring):
+    def features(query):
+        body = signed_in.get(f"/api/v1/hexes?res=8&gi=true&bbox={RING_BOX}{query}").get_json()
+        return {feature["properties"]["h3"]: feature["properties"] for feature in body["features"]}
+
+    assert ring not in features("")
+    centre = features("&gi_empty=true")[ring]
+    assert (centre["episodes"], centre["young_people"], centre["gi_hotspot"]) == (0, 0, True)
+    assert centre["gi_z"] > 3 and centre["gi_p"] < 0.001
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("/api/v1/hexes?res=8&gi_empty=true", "ask for gi=true too"),
+    ("/api/v1/shared/hexes?res=8&gi_empty=true", "is not available on the shared map"),
+])
+def test_gi_empty_alone_or_on_the_shared_map_is_refused(signed_in, ring, path, reason):
+    response = signed_in.get(path)
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("gi_empty: ") and reason in response.get_json()["error"]

@@ -128,3 +128,10 @@ def test_busiest_hexagons_name_their_contexts_and_peak_hours(signed_in, session,
     assert "Most starts 22:00–02:00 (100%)" in table
     csv_text = signed_in.get("/export/hotspots.csv?period=all&res=6").get_data(as_text=True)
     assert "Peak <Chicken>" in csv_text and "(100%)" in csv_text
+
+
+def test_the_page_says_which_study_area_the_hotspot_scores_used(signed_in, episodes):
+    html = signed_in.get("/?period=all&res=8").get_data(as_text=True)
+    said = re.search(r'data-testid="gi-area">The whole area here is every hexagon whose centre lies in the box '
+                     r'[-0-9.,]+: ([0-9,]+) hexagons, empty ones included\.</span>', html)
+    assert said and int(said[1].replace(",", "")) > 0

@@ -22,7 +22,7 @@ def test_hex_parameters_are_all_documented_with_the_codes_the_code_accepts(signe
     document = signed_in.get("/api/v1/openapi.json").get_json()
     parameters = {p["name"]: p for p in document["paths"]["/api/v1/hexes"]["get"]["parameters"]}
     assert set(parameters) == {"res", "zoom", "layer", "from", "to", "bbox", "type", "sex", "age", "hours", "days",
-                               "concerns", "kinds", "compare", "contexts", "gi"}
+                               "concerns", "kinds", "compare", "contexts", "gi", "gi_empty"}
     assert all(code in parameters["concerns"]["description"] for code in CONCERN_CODES)
     assert all(kind.value in parameters["kinds"]["description"] for kind in ContextKind)
 
