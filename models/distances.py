@@ -23,6 +23,8 @@ from models.validation import FieldError, InvalidInput
 # Districts that are their own upper tier: unitary (E06), metropolitan (E08), London (E09), Welsh
 # (W06), Scottish (S12) and Northern Irish (N09). The authorities lookup predates some codes.
 OWN_UPPER_TIER = ("E06", "E08", "E09", "W06", "S12", "N09")
+# The directory's codes for places outside the UK's local authorities, which the lookup does not name.
+PSEUDO_AUTHORITIES = {"L99999999": "Channel Islands", "M99999999": "Isle of Man"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def postcode_place(postcode: str, easting: float | None, northing: float | None,
                    district_name: str | None, upper_code: str | None, upper_name: str | None) -> PostcodePlace:
     """A postcode's record from the directory's and the authorities lookup's columns (``upper_code``
     None where the lookup does not know the district)."""
-    district = Authority(district_code, district_name)
+    district = Authority(district_code, district_name or PSEUDO_AUTHORITIES.get(district_code))
     if upper_code is not None:
         upper = Authority(upper_code, upper_name)
     elif district.code.startswith(OWN_UPPER_TIER):

@@ -70,17 +70,19 @@ def current_placements(organisation_id: int, resolution: int) -> Select:
 def placements_on(organisation_id: int, day: date) -> Select:
     """The organisation's placements open at the end of ``day`` (31 March, for the DfE), short
     breaks left out, with the directory's record of each placement's own home postcode (its
-    episode's HOME_POST, which the DfE measures from) and of its postcode."""
+    episode's HOME_POST, which the DfE measures from; for a placement recorded without one, the
+    child's) and of its postcode."""
+    home_postcode = func.coalesce(Placement.home_postcode, YoungPerson.home_postcode)
     query = (
         select(Placement.id, Placement.young_person_id, YoungPerson.reference, YoungPerson.responsible_authority_code,
                YoungPerson.asylum_seeking, Placement.place_code, Placement.started_on,
                Placement.postcode.label("typed_placement_postcode"),
-               Placement.home_postcode.label("typed_home_postcode"),
+               home_postcode.label("typed_home_postcode"),
                *_postcode_columns(HomePostcode, HomeAuthority, "home"),
                *_postcode_columns(PlacementPostcode, PlacementAuthority, "placement"))
         .join(YoungPerson, same_child(YoungPerson, Placement))
     )
-    return (_with_postcodes(query, Placement.home_postcode)
+    return (_with_postcodes(query, home_postcode)
             .where(Placement.organisation_id == organisation_id, YoungPerson.organisation_id == organisation_id,
                    Placement.started_on <= day, or_(Placement.ended_on.is_(None), Placement.ended_on > day),
                    _not_short_breaks())

@@ -104,3 +104,4 @@ def test_a_postcode_with_no_grid_reference_is_a_place_whose_distance_is_not_know
         "the Isle of Man and some others have none), so its distance is not known")
     assert not_measured_because(home, home) == ""
     assert inside_boundary(home, off_grid) is False
+    assert off_grid.local_authority.name == {"JE2 3AA": "Channel Islands", "IM1 1AA": "Isle of Man"}[postcode]

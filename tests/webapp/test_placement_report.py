@@ -19,7 +19,7 @@ from models.safeguarding import Placement, YoungPerson
 from tests.conftest import AuthActions
 from tests.webapp.test_placement_check import CLUSTER, PEER_PLACEMENT, RECENT_FOUND, TAKEAWAY, check, child, kinds
 from webapp.placement_check import CheckSettings
-from webapp.placement_report import FAR, INSIDE, NEAR, NOT_KNOWN, OUTSIDE, placements_report
+from webapp.placement_report import FAR, INSIDE, NEAR, NOT_KNOWN, OUTSIDE, dfe_view, placements_report
 
 __all__ = ["child"]  # the placement check's fixture, shared
 
@@ -186,3 +186,12 @@ def test_a_distance_not_known_says_why(session, authority, home, placement, beca
     session.flush()
     [line] = placements_report(session, authority, SETTINGS, (authority.id,)).lines
     assert (line.miles, line.category, line.not_measured_because) == (None, NOT_KNOWN, because)
+
+
+def test_the_dfe_view_measures_a_placement_without_its_own_home_postcode_from_the_childs(session, authority):
+    """A placement recorded in the app rather than imported has no HOME_POST of its own."""
+    place(session, young(session, authority, "R-NO-OWN-HOME", "SW5 0AA"), "LU1 1AA")  # from 1 March 2025
+    session.flush()
+    [line] = dfe_view(session, authority, date(2025, 3, 31)).lines
+    assert (line.home_postcode, line.miles, line.category) == ("SW5 0AA", MILES["LU1 1AA"], FAR)
+    assert dfe_view(session, authority, date(2025, 2, 28)).lines == []  # not yet placed
