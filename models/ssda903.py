@@ -11,8 +11,8 @@ files twice changes nothing:
   app keeps its times of day and places; the import only changes its type or its end date.
 
 Warnings tell of what the DfE's validator queries without refusing (a SEX of U, a return's own
-PL_DISTANCE that is not this project's figure): the row is imported, and the warning listed beside
-the problems.
+PL_DISTANCE, PL_LA or PL_LOCATION that is not what the DfE derives): the row is imported, and the
+warning listed beside the problems.
 
 Codes are checked against those of the return's collection year (models.collection_years): the
 year stated, or else the one holding the latest date in the files, named in every message about a
@@ -49,7 +49,8 @@ from models.collection_years import (
     CollectionYear,
     years_of_a_code,
 )
-from models.geography import Postcode
+from models.distances import OWN_UPPER_TIER
+from models.geography import LocalAuthority, Postcode
 from models.imports import ImportOutcome, ImportRun
 from models.people import Organisation, User
 from models.queries import same_child
@@ -295,8 +296,9 @@ def check_return(session: Session, organisation: Organisation, header: IO[str],
             rows.problem(row, "CHILD", child, "is not in the Header file", child)
         return False
 
-    result.postcodes, grid = _postcode_points(session, raw_episodes)
-    result.episodes = _check_episodes(episode_rows, raw_episodes, belongs, result.postcodes, grid)
+    result.postcodes, listed = _postcode_points(session, raw_episodes)
+    result.episodes = _check_episodes(episode_rows, raw_episodes, belongs, result.postcodes, listed,
+                                      organisation.local_authority_code)
     stored = _stored_episodes(session, organisation, known)
     result.missing = _check_missing(missing_rows, raw_missing, belongs, births, stored)
     if uasc is not None:
@@ -382,48 +384,81 @@ def _check_header(session, organisation, rows: _Rows, raw) -> tuple[dict[str, Ch
     return children, births, refused
 
 
-def _postcode_points(session, raw_episodes) -> tuple[dict[str, LatLng | None], dict[str, tuple[float, float]]]:
+@dataclass(frozen=True)
+class _Listed:
+    """What the directory says of a postcode that the DfE derives its columns from."""
+
+    easting: float | None
+    northing: float | None
+    placement_authority: str | None  # PL_LA as the DfE derives it: the upper tier, or SCO, WAL, NIR
+
+
+# The DfE's PL_LA for placements outside England, by the first letter of the district's code.
+_NATIONS = {"S": "SCO", "W": "WAL", "N": "NIR"}
+
+
+def _postcode_points(session, raw_episodes) -> tuple[dict[str, LatLng | None], dict[str, _Listed]]:
     """Where each postcode the Episodes name is, for those in the directory: None for the 24,159 it
     lists without a grid reference (the Channel Islands, the Isle of Man, some in Northern Ireland),
-    which are valid postcodes whose distance is not known, as the DfE counts them. And the grid
-    references, as published, of those that have one."""
+    which are valid postcodes whose distance is not known, as the DfE counts them. And what the
+    directory says of each, for the columns the DfE derives (PL_DISTANCE, PL_LA)."""
     wanted = {normalise_postcode(values.get(column, "")) for _, values in raw_episodes
               for column in ("HOME_POST", "PL_POST")} - {None}
     if not wanted:
         return {}, {}
     rows = session.execute(
         select(Postcode.postcode, func.ST_Y(Postcode.location), func.ST_X(Postcode.location), Postcode.easting,
-               Postcode.northing).where(_text_in(Postcode.postcode, wanted))
+               Postcode.northing, Postcode.local_authority_code, LocalAuthority.upper_tier_code)
+        .outerjoin(LocalAuthority, LocalAuthority.code == Postcode.local_authority_code)
+        .where(_text_in(Postcode.postcode, wanted))
     ).all()
-    return ({postcode: None if lat is None else LatLng(lat, lng) for postcode, lat, lng, _, _ in rows},
-            {postcode: (easting, northing) for postcode, _, _, easting, northing in rows if easting is not None})
+    points = {row.postcode: None if row[1] is None else LatLng(row[1], row[2]) for row in rows}
+    listed = {}
+    for row in rows:
+        district = row.local_authority_code or ""
+        upper = _NATIONS.get(district[:1]) or row.upper_tier_code or (district if district.startswith(OWN_UPPER_TIER)
+                                                                         else None)
+        listed[row.postcode] = _Listed(row.easting, row.northing, upper)
+    return points, listed
 
 
-def _distance_warning(rows: _Rows, row: int, values: dict, postcodes: dict, grid: dict, child: str) -> None:
-    """A return's own PL_DISTANCE (some systems export it) set against the DfE's formula on the
-    directory's grid references, as the DfE will compute it: told by row when they differ by more
-    than rounding, never refused."""
+def _derived_column_warnings(rows: _Rows, row: int, values: dict, postcodes: dict, listed: dict[str, _Listed],
+                             authority: str, child: str) -> None:
+    """A return's own PL_DISTANCE, PL_LA and PL_LOCATION (some systems export them) set against
+    what the DfE derives from the directory: told by row where they differ (a distance by more than
+    rounding), never refused."""
+    home, placement = (listed.get(postcodes[column]) for column in ("HOME_POST", "PL_POST"))
     typed = values.get("PL_DISTANCE", "")
-    if not typed:
-        return
-    try:
-        theirs = float(typed)
-    except ValueError:
-        rows.warn(row, "PL_DISTANCE", typed, "is not a distance in miles, like 2.5: left aside", child)
-        return
-    home, placement = (grid.get(postcodes[column]) for column in ("HOME_POST", "PL_POST"))
-    if home is None or placement is None:
-        rows.warn(row, "PL_DISTANCE", typed, "is given, but HOME_POST and PL_POST do not both have a grid reference "
-                  "in the ONS Postcode Directory: the DfE records no distance", child)
-        return
-    ours = dfe_distance_miles(*home, *placement)
-    if round(abs(theirs - ours), 1) > DISTANCE_ROUNDING:
-        rows.warn(row, "PL_DISTANCE", typed, f"is not the {ours:.1f} miles between HOME_POST and PL_POST by the "
-                  "DfE's formula on the ONS Postcode Directory's grid references", child)
+    if typed:
+        try:
+            theirs = float(typed)
+        except ValueError:
+            theirs = None
+            rows.warn(row, "PL_DISTANCE", typed, "is not a distance in miles, like 2.5: left aside", child)
+        if theirs is not None and (home is None or placement is None or home.easting is None
+                                   or placement.easting is None):
+            rows.warn(row, "PL_DISTANCE", typed, "is given, but HOME_POST and PL_POST do not both have a grid "
+                      "reference in the ONS Postcode Directory: the DfE records no distance", child)
+        elif theirs is not None:
+            ours = dfe_distance_miles(home.easting, home.northing, placement.easting, placement.northing)
+            if round(abs(theirs - ours), 1) > DISTANCE_ROUNDING:
+                rows.warn(row, "PL_DISTANCE", typed, f"is not the {ours:.1f} miles between HOME_POST and PL_POST by "
+                          "the DfE's formula on the ONS Postcode Directory's grid references", child)
+    ours_la = placement.placement_authority if placement else None
+    typed_la = values.get("PL_LA", "").upper()
+    if typed_la and ours_la and typed_la != ours_la:
+        rows.warn(row, "PL_LA", values["PL_LA"], f"is not {ours_la}, the authority of PL_POST as the DfE derives it "
+                  "from the ONS Postcode Directory", child)
+    typed_location = values.get("PL_LOCATION", "").upper()
+    if typed_location and ours_la:
+        ours_location = "IN" if ours_la == authority else "OUT"
+        if typed_location != ours_location:
+            rows.warn(row, "PL_LOCATION", values["PL_LOCATION"], f"is not {ours_location}: PL_POST is in {ours_la}, "
+                      f"{'the' if ours_location == 'IN' else 'not the'} responsible authority ({authority})", child)
 
 
-def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng | None],
-                    grid: dict[str, tuple[float, float]]) -> list[EpisodeRow]:
+def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng | None], listed: dict[str, _Listed],
+                    authority: str) -> list[EpisodeRow]:
     accepted: list[EpisodeRow] = []
     starts: set[tuple[str, date]] = set()
     for row, values in raw:
@@ -458,7 +493,7 @@ def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng | None],
             rows.problem(row, "URN", urn, f"is longer than {URN_LENGTH} characters", child)
         if len(rows.problems) > before:
             continue
-        _distance_warning(rows, row, values, postcodes, grid, child)
+        _derived_column_warnings(rows, row, values, postcodes, listed, authority, child)
         starts.add((child, started))
         accepted.append(EpisodeRow(row, child, started, ended, place, postcodes["HOME_POST"], postcodes["PL_POST"],
                                    None if urn.upper() == NO_URN else urn or None,

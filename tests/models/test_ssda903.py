@@ -515,3 +515,29 @@ def test_a_returns_own_distance_that_is_not_the_dfes_figure_is_told_not_refused(
     run = import_return(session, authority, with_distance(distance, pl_post))
     assert run.outcome == ImportOutcome.IMPORTED and run.problem_count == 0, run.problems_csv
     assert warnings(run) == ([("Episodes", "2", "PL_DISTANCE", distance, reason)] if reason else [])
+
+
+def with_derived(pl_post: str, pl_la: str, pl_location: str) -> dict:
+    """One child placed from SW5 0AA (Kensington and Chelsea, the test authority's own), with the
+    return's own PL_LA and PL_LOCATION."""
+    columns = EPISODE_COLUMNS + ",PL_LA,PL_LOCATION"
+    row = f"201,01/05/2024,S,C2,N1,U4,PR1,,,,SW5 0AA,{pl_post},,{pl_la},{pl_location}"
+    return {**files(header=["201,F,14/03/2010,,,,"], missing=None), EPISODES: ("episodes.csv", table(columns, [row]))}
+
+
+@pytest.mark.parametrize(("pl_post", "pl_la", "pl_location", "told"), [
+    ("SW6 1AA", "E09000013", "OUT", []),  # Hammersmith and Fulham
+    ("W8 4AA", "e09000020", "in", []),
+    ("BT1 1AA", "NIR", "OUT", []),
+    ("SW6 1AA", "E09000020", "", [("PL_LA", "E09000020", "is not E09000013, the authority of PL_POST as the DfE "
+                                                         "derives it from the ONS Postcode Directory")]),
+    ("SW6 1AA", "", "IN", [("PL_LOCATION", "IN", "is not OUT: PL_POST is in E09000013, not the responsible "
+                                                 "authority (E09000020)")]),
+    ("W8 4AA", "", "OUT", [("PL_LOCATION", "OUT", "is not IN: PL_POST is in E09000020, the responsible authority "
+                                                  "(E09000020)")]),
+])
+def test_a_returns_own_authority_and_location_are_set_against_the_dfes(session, authority, pl_post, pl_la,
+                                                                        pl_location, told):
+    run = import_return(session, authority, with_derived(pl_post, pl_la, pl_location))
+    assert run.outcome == ImportOutcome.IMPORTED, run.problems_csv
+    assert [(column, value, reason) for _, _, column, value, reason in warnings(run)] == told
