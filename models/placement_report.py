@@ -75,7 +75,7 @@ def placements_on(organisation_id: int, day: date) -> Select:
     home_postcode = func.coalesce(Placement.home_postcode, YoungPerson.home_postcode)
     query = (
         select(Placement.id, Placement.young_person_id, YoungPerson.reference, YoungPerson.responsible_authority_code,
-               YoungPerson.asylum_seeking, Placement.place_code, Placement.started_on,
+               YoungPerson.asylum_seeking, Placement.place_code, Placement.started_on, Placement.return_distance_miles,
                Placement.postcode.label("typed_placement_postcode"),
                home_postcode.label("typed_home_postcode"),
                *_postcode_columns(HomePostcode, HomeAuthority, "home"),

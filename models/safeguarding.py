@@ -3,6 +3,7 @@ placements. Every point is SRID 4326 with a spatial index and keeps its H3 cells
 BIGINT per map resolution, see geo.hexes.cells_of), so hexagon maps are a GROUP BY in the database."""
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -15,6 +16,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -342,6 +344,8 @@ class Placement(Base):
     location = point_column(nullable=True)
     cells: Mapped[list[int] | None] = cells_column()
     home_postcode: Mapped[str | None] = mapped_column(String(8))  # SSDA903 HOME_POST: the DfE measures from it
+    # The return's own PL_DISTANCE, where its system exported one (the import compares it with the DfE's formula).
+    return_distance_miles: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
     urn: Mapped[str | None] = mapped_column(String(8))  # Ofsted unique reference number
     legal_status: Mapped[str | None] = mapped_column(String(2))  # SSDA903 LS, as of the placement's latest episode
     provider_context_id: Mapped[int | None] = mapped_column(ForeignKey("contexts.id"))

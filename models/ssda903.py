@@ -28,6 +28,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import IO
 
 from sqlalchemy import ARRAY, Text, any_, func, insert, literal, select, update
@@ -111,6 +112,7 @@ class EpisodeRow:
     urn: str | None
     legal_status: str | None = None
     new_episode_reason: str | None = None
+    return_distance: Decimal | None = None  # the return's own PL_DISTANCE, if it gave one
     # The episode before it, in the file, whose placement it goes on with (RNE L).
     continues: "EpisodeRow | None" = None
 
@@ -164,17 +166,18 @@ class Written:
         self.counts[table][outcome] += number
 
 
-def rejected_csv(problems: list[Problem], warnings: list[Problem] = ()) -> str:
+def rejected_csv(problems: list[Problem], warnings: list[Problem] = (), year: CollectionYear | None = None) -> str:
     """The problems, then the warnings, as CSV, one line each, in file and row order; ``kind``
-    says which (a warning's row was imported)."""
+    says which (a warning's row was imported), and each line names the collection year whose
+    codes it was checked against, so that the file says so wherever it is sent."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("file", "row", "CHILD", "column", "value", "reason", "kind"))
+    writer.writerow(("file", "row", "CHILD", "column", "value", "reason", "kind", "collection_year"))
     order = {HEADER: 0, EPISODES: 1, MISSING: 2, UASC: 3}
     for kind, listed in (("problem", problems), ("warning", warnings)):
         for p in sorted(listed, key=lambda p: (order.get(p.file, 4), p.row)):
             writer.writerow((p.file, p.row, spreadsheet_text(p.child), p.column, spreadsheet_text(p.value), p.reason,
-                             kind))
+                             kind, year.name if year else ""))
     return out.getvalue()
 
 
@@ -422,6 +425,20 @@ def _postcode_points(session, raw_episodes) -> tuple[dict[str, LatLng | None], d
     return points, listed
 
 
+def return_miles(typed: str) -> Decimal | None:
+    """A return's own PL_DISTANCE, in miles to one decimal place, or None when it gives none that
+    can be one (the DfE's range is 0.0 to 999.9).
+
+    >>> return_miles("2.5"), return_miles("12"), return_miles(""), return_miles("far"), return_miles("1000")
+    (Decimal('2.5'), Decimal('12.0'), None, None, None)
+    """
+    try:
+        miles = Decimal(typed).quantize(Decimal("0.1"))
+    except (ArithmeticError, ValueError):
+        return None
+    return miles if miles.is_finite() and Decimal(0) <= miles <= Decimal("999.9") else None
+
+
 def _derived_column_warnings(rows: _Rows, row: int, values: dict, postcodes: dict, listed: dict[str, _Listed],
                              authority: str, child: str) -> None:
     """A return's own PL_DISTANCE, PL_LA and PL_LOCATION (some systems export them) set against
@@ -429,21 +446,17 @@ def _derived_column_warnings(rows: _Rows, row: int, values: dict, postcodes: dic
     rounding), never refused."""
     home, placement = (listed.get(postcodes[column]) for column in ("HOME_POST", "PL_POST"))
     typed = values.get("PL_DISTANCE", "")
-    if typed:
-        try:
-            theirs = float(typed)
-        except ValueError:
-            theirs = None
-            rows.warn(row, "PL_DISTANCE", typed, "is not a distance in miles, like 2.5: left aside", child)
-        if theirs is not None and (home is None or placement is None or home.easting is None
-                                   or placement.easting is None):
-            rows.warn(row, "PL_DISTANCE", typed, "is given, but HOME_POST and PL_POST do not both have a grid "
-                      "reference in the ONS Postcode Directory: the DfE records no distance", child)
-        elif theirs is not None:
-            ours = dfe_distance_miles(home.easting, home.northing, placement.easting, placement.northing)
-            if round(abs(theirs - ours), 1) > DISTANCE_ROUNDING:
-                rows.warn(row, "PL_DISTANCE", typed, f"is not the {ours:.1f} miles between HOME_POST and PL_POST by "
-                          "the DfE's formula on the ONS Postcode Directory's grid references", child)
+    theirs = return_miles(typed)
+    if typed and theirs is None:
+        rows.warn(row, "PL_DISTANCE", typed, "is not a distance in miles from 0.0 to 999.9, like 2.5: left aside", child)
+    elif theirs is not None and (home is None or placement is None or home.easting is None or placement.easting is None):
+        rows.warn(row, "PL_DISTANCE", typed, "is given, but HOME_POST and PL_POST do not both have a grid "
+                  "reference in the ONS Postcode Directory: the DfE records no distance", child)
+    elif theirs is not None:
+        ours = dfe_distance_miles(home.easting, home.northing, placement.easting, placement.northing)
+        if round(abs(float(theirs) - ours), 1) > DISTANCE_ROUNDING:
+            rows.warn(row, "PL_DISTANCE", typed, f"is not the {ours:.1f} miles between HOME_POST and PL_POST by "
+                      "the DfE's formula on the ONS Postcode Directory's grid references", child)
     ours_la = placement.placement_authority if placement else None
     typed_la = values.get("PL_LA", "").upper()
     if typed_la and ours_la and typed_la != ours_la:
@@ -497,7 +510,7 @@ def _check_episodes(rows: _Rows, raw, belongs, points: dict[str, LatLng | None],
         starts.add((child, started))
         accepted.append(EpisodeRow(row, child, started, ended, place, postcodes["HOME_POST"], postcodes["PL_POST"],
                                    None if urn.upper() == NO_URN else urn or None,
-                                   coded["LS"] or None, coded["RNE"] or None))
+                                   coded["LS"] or None, coded["RNE"] or None, return_miles(values.get("PL_DISTANCE", ""))))
     return _check_episode_order(rows, accepted)
 
 
@@ -740,13 +753,15 @@ def _write_placements(session, checked: CheckedReturn, people: dict[str, int], o
     children = set(people.values())
     stored = {(row.young_person_id, row.started_on): row for row in session.execute(
         select(Placement.id, Placement.young_person_id, Placement.started_on, Placement.ended_on,
-               Placement.place_code, Placement.postcode, Placement.urn, Placement.legal_status, Placement.home_postcode)
+               Placement.place_code, Placement.postcode, Placement.urn, Placement.legal_status, Placement.home_postcode,
+               Placement.return_distance_miles)
         .where(Placement.organisation_id == organisation.id)) if row.young_person_id in children}
     new_rows = []
     for first, last in placements_of(checked.episodes):
         person_id = people[first.child]
         wanted = {"place_code": first.place_code, "ended_on": last.ended_on, "postcode": first.placement_postcode,
-                  "urn": first.urn, "legal_status": last.legal_status, "home_postcode": first.home_postcode}
+                  "urn": first.urn, "legal_status": last.legal_status, "home_postcode": first.home_postcode,
+                  "return_distance_miles": first.return_distance}
         existing = stored.get((person_id, first.started_on))
         if existing is None and first.new_episode_reason == LEGAL_STATUS_ONLY:
             # The placement began before this return: the one stored that spans the episode's start.
@@ -845,7 +860,7 @@ def import_return(session: Session, organisation: Organisation, files: dict[str,
                     file_names=", ".join(f"{name}: {files[name][0]}" for name in FILES if name in files),
                     valid_rows_only=valid_rows_only, outcome=outcome, rows_read=checked.rows_read,
                     counts=written.counts, problem_count=len(checked.problems),
-                    problems_csv=rejected_csv(checked.problems, checked.warnings),
+                    problems_csv=rejected_csv(checked.problems, checked.warnings, checked.year),
                     collection_year=checked.year.name if checked.year else None)
     session.add(run)
     session.flush()

@@ -8,6 +8,7 @@ import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from statistics import median
 
 from sqlalchemy.orm import Session
@@ -181,6 +182,7 @@ class DfeLine:
     miles_on_one_grid: float | None  # where that differs: both postcodes on the British grid
     inside: bool | None
     not_measured_because: str
+    miles_in_the_return: Decimal | None = None  # the return's own PL_DISTANCE, where it gave one
 
     @property
     def category(self) -> str:
@@ -230,7 +232,7 @@ def dfe_view(session: Session, organisation: Organisation, day: date) -> DfeView
                 converted = distance(home, placement).miles
                 one_grid = converted if converted != miles else None
         lines.append(DfeLine(row.reference, row.place_code, row.started_on, row.typed_home_postcode,
-                             row.typed_placement_postcode, miles, one_grid, inside, because))
+                             row.typed_placement_postcode, miles, one_grid, inside, because, row.return_distance_miles))
     table = {category: Counter() for category in DISTANCE_CATEGORIES}
     for line in lines:
         table[line.category][line.boundary] += 1
@@ -242,12 +244,14 @@ def dfe_csv(view: DfeView) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("young_person", "place_code", "placement_type", "started_on", "home_postcode", "placement_postcode",
-                     "miles", "miles_on_one_grid", "distance_category", "distance_not_known_because", "boundary"))
+                     "miles", "miles_on_one_grid", "miles_in_the_return", "distance_category", "distance_not_known_because",
+                     "boundary"))
     for line in view.lines:
         writer.writerow((spreadsheet_text(line.reference), line.place_code, PLACE_CODES.get(line.place_code, ""),
                          line.started_on.isoformat(), line.home_postcode or "", line.placement_postcode or "",
                          "" if line.miles is None else f"{line.miles:.1f}",
                          "" if line.miles_on_one_grid is None else f"{line.miles_on_one_grid:.1f}",
+                         "" if line.miles_in_the_return is None else f"{line.miles_in_the_return:.1f}",
                          line.category, line.not_measured_because, line.boundary))
     return out.getvalue()
 

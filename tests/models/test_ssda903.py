@@ -5,6 +5,7 @@ nothing."""
 import csv
 import io
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -506,7 +507,7 @@ def with_distance(distance: str, pl_post: str = "SW6 1AA") -> dict:
     ("0.6", "SW6 1AA", None), ("0.7", "SW6 1AA", None), ("0.5", "SW6 1AA", None), ("", "SW6 1AA", None),
     ("0.9", "SW6 1AA", "is not the 0.6 miles between HOME_POST and PL_POST by the DfE's formula on the ONS Postcode "
                        "Directory's grid references"),
-    ("far", "SW6 1AA", "is not a distance in miles, like 2.5: left aside"),
+    ("far", "SW6 1AA", "is not a distance in miles from 0.0 to 999.9, like 2.5: left aside"),
     ("12.0", "JE2 3AA", "is given, but HOME_POST and PL_POST do not both have a grid reference in the ONS Postcode "
                         "Directory: the DfE records no distance"),
 ])
@@ -515,6 +516,8 @@ def test_a_returns_own_distance_that_is_not_the_dfes_figure_is_told_not_refused(
     run = import_return(session, authority, with_distance(distance, pl_post))
     assert run.outcome == ImportOutcome.IMPORTED and run.problem_count == 0, run.problems_csv
     assert warnings(run) == ([("Episodes", "2", "PL_DISTANCE", distance, reason)] if reason else [])
+    kept = session.scalar(select(Placement.return_distance_miles))  # the return's own figure is kept
+    assert kept == (Decimal(distance) if distance not in ("", "far") else None)
 
 
 def with_derived(pl_post: str, pl_la: str, pl_location: str) -> dict:

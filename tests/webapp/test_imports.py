@@ -57,7 +57,8 @@ def test_valid_rows_only_imports_the_rest_and_offers_the_rejected_as_csv(commiss
     rejected = commissioner.get(f"/imports/{run.id}/problems.csv")
     assert rejected.mimetype == "text/csv"
     assert rejected.get_data(as_text=True).splitlines() == [
-        "file,row,CHILD,column,value,reason,kind", "Episodes,5,102,PLACE,QQ,is not a placement type of 2025/26,problem"]
+        "file,row,CHILD,column,value,reason,kind,collection_year",
+        "Episodes,5,102,PLACE,QQ,is not a placement type of 2025/26,problem,2025/26"]
     assert session.scalar(select(func.count()).select_from(Placement)) == 3
 
 

@@ -4,9 +4,11 @@ and flags that agree with the placement check, placement by placement."""
 import csv
 import io
 from datetime import date
+from decimal import Decimal
 from unittest.mock import patch
 
 import pytest
+from sqlalchemy import update
 
 from geo.coords import LatLng
 from geo.grid import grid_to_latlng
@@ -19,7 +21,7 @@ from models.safeguarding import Placement, YoungPerson
 from tests.conftest import AuthActions
 from tests.webapp.test_placement_check import CLUSTER, PEER_PLACEMENT, RECENT_FOUND, TAKEAWAY, check, child, kinds
 from webapp.placement_check import CheckSettings
-from webapp.placement_report import FAR, INSIDE, NEAR, NOT_KNOWN, OUTSIDE, dfe_view, placements_report
+from webapp.placement_report import FAR, INSIDE, NEAR, NOT_KNOWN, OUTSIDE, dfe_csv, dfe_view, placements_report
 
 __all__ = ["child"]  # the placement check's fixture, shared
 
@@ -195,3 +197,13 @@ def test_the_dfe_view_measures_a_placement_without_its_own_home_postcode_from_th
     [line] = dfe_view(session, authority, date(2025, 3, 31)).lines
     assert (line.home_postcode, line.miles, line.category) == ("SW5 0AA", MILES["LU1 1AA"], FAR)
     assert dfe_view(session, authority, date(2025, 2, 28)).lines == []  # not yet placed
+
+
+def test_the_dfe_csv_gives_the_returns_own_distance_beside_the_dfes(session, authority):
+    person = young(session, authority, "R-OWN-FIGURE", "SW5 0AA")
+    place(session, person, "LU1 1AA")
+    session.flush()
+    session.execute(update(Placement).where(Placement.young_person_id == person.id)
+                    .values(return_distance_miles=Decimal("28.4")))
+    [row] = csv.DictReader(io.StringIO(dfe_csv(dfe_view(session, authority, date(2025, 3, 31)))))
+    assert (row["miles"], row["miles_in_the_return"]) == (f"{MILES['LU1 1AA']:.1f}", "28.4")
