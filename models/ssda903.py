@@ -241,6 +241,13 @@ class _Rows:
     def problem(self, row: int, column: str, value: str, reason: str, child: str = "") -> None:
         self.problems.append(Problem(self.name, row, column, value, reason, child))
 
+    def header_birth(self, row: int, values: dict, births: dict[str, date], child: str) -> date | None:
+        """The child's DOB in the Header file, after checking the row's own DOB, if it gives one, against it."""
+        birth = births.get(child)
+        if values.get("DOB") and birth and self.date(row, values, "DOB", child) not in (birth, False):
+            self.problem(row, "DOB", values["DOB"], f"is not the DOB in the Header file ({birth:{DATE_FORMAT}})", child)
+        return birth
+
     def warn(self, row: int, column: str, value: str, reason: str, child: str = "") -> None:
         self.warnings.append(Problem(self.name, row, column, value, reason, child))
 
@@ -319,9 +326,7 @@ def _check_uasc(rows: _Rows, raw, belongs, births: dict[str, date]) -> list[Asyl
         if belongs(rows, row, child) and child in accepted:
             rows.problem(row, "CHILD", values["CHILD"], "is in the UASC file more than once", child)
         ceased = rows.date(row, values, "DUC", child, blank_ok=True)
-        birth = births.get(child)
-        if values.get("DOB") and birth and rows.date(row, values, "DOB", child) not in (birth, False):
-            rows.problem(row, "DOB", values["DOB"], f"is not the DOB in the Header file ({birth:{DATE_FORMAT}})", child)
+        birth = rows.header_birth(row, values, births, child)
         if ceased and birth and ceased < birth:
             rows.problem(row, "DUC", values["DUC"], "is before the child's DOB", child)
         if len(rows.problems) == before:
@@ -615,9 +620,7 @@ def _check_missing(rows: _Rows, raw, belongs, births: dict[str, date],
         ended = rows.date(row, values, "MIS_END", child, blank_ok=True)
         if started and ended and ended < started:
             rows.problem(row, "MIS_END", values["MIS_END"], f"is before MIS_START ({values['MIS_START']})", child)
-        birth = births.get(child)
-        if values.get("DOB") and birth and rows.date(row, values, "DOB", child) not in (birth, False):
-            rows.problem(row, "DOB", values["DOB"], f"is not the DOB in the Header file ({birth:{DATE_FORMAT}})", child)
+        birth = rows.header_birth(row, values, births, child)
         if started and birth and started < birth:
             rows.problem(row, "MIS_START", values["MIS_START"], "is before the child's DOB", child)
         if len(rows.problems) == before:

@@ -41,8 +41,39 @@ FLAG_LABELS = {"home": "Within easy reach of home", "linked_context": "Near her 
                "peers": "Near linked young people", "missing": "Near her missing episodes"}
 
 
+class _Categorised:
+    """The DfE's distance category and boundary of a line with ``miles`` and ``inside``."""
+
+    miles: float | None
+    inside: bool | None
+
+    @property
+    def category(self) -> str:
+        if self.miles is None:
+            return NOT_KNOWN
+        return NEAR if self.miles <= DFE_MILES else FAR
+
+    @property
+    def boundary(self) -> str:
+        return {True: INSIDE, False: OUTSIDE, None: BOUNDARY_NOT_KNOWN}[self.inside]
+
+
+def _category_table(lines: list[_Categorised]) -> dict[str, Counter]:
+    """Distance category -> boundary -> lines."""
+    table = {category: Counter() for category in DISTANCE_CATEGORIES}
+    for line in lines:
+        table[line.category][line.boundary] += 1
+    return table
+
+
+def _boundaries_shown(table: dict[str, Counter]) -> tuple[str, ...]:
+    """Inside and outside always, as the DfE publishes them; "not known" only when it occurs."""
+    unknown = any(table[category][BOUNDARY_NOT_KNOWN] for category in DISTANCE_CATEGORIES)
+    return BOUNDARY_CATEGORIES if unknown else (INSIDE, OUTSIDE)
+
+
 @dataclass
-class PlacementLine:
+class PlacementLine(_Categorised):
     placement_id: int
     young_person_id: int
     reference: str
@@ -54,16 +85,6 @@ class PlacementLine:
     inside: bool | None
     flags: list[str] = field(default_factory=list)
     not_measured_because: str = ""  # why ``miles`` is None, in words
-
-    @property
-    def category(self) -> str:
-        if self.miles is None:
-            return NOT_KNOWN
-        return NEAR if self.miles <= DFE_MILES else FAR
-
-    @property
-    def boundary(self) -> str:
-        return {True: INSIDE, False: OUTSIDE, None: BOUNDARY_NOT_KNOWN}[self.inside]
 
 
 @dataclass
@@ -93,9 +114,7 @@ class Report:
 
     @property
     def boundaries_shown(self) -> tuple[str, ...]:
-        """Inside and outside always, as the DfE publishes them; "not known" only when it occurs."""
-        unknown = any(self.table[category][BOUNDARY_NOT_KNOWN] for category in DISTANCE_CATEGORIES)
-        return BOUNDARY_CATEGORIES if unknown else (INSIDE, OUTSIDE)
+        return _boundaries_shown(self.table)
 
 
 def _not_measured_because(row) -> str:
@@ -156,21 +175,19 @@ def placements_report(session: Session, organisation: Organisation, settings: Ch
                                    row.typed_home_postcode, row.typed_placement_postcode, miles, inside,
                                    [kind for kind in FLAG_ORDER if kind in flags],
                                    _not_measured_because(row) if miles is None else ""))
-    table = {category: Counter() for category in DISTANCE_CATEGORIES}
     by_type: dict[str, list[PlacementLine]] = defaultdict(list)
     for line in lines:
-        table[line.category][line.boundary] += 1
         by_type[line.place_code].append(line)
     medians = []
     for code in sorted(by_type):
         measured = [line.miles for line in by_type[code] if line.miles is not None]
         medians.append(TypeMedian(code, PLACE_CODES.get(code, code), len(by_type[code]), len(measured),
                                   round(median(measured), 1) if measured else None))
-    return Report(lines, table, medians)
+    return Report(lines, _category_table(lines), medians)
 
 
 @dataclass
-class DfeLine:
+class DfeLine(_Categorised):
     """A child looked after on the day, as the DfE counts her."""
 
     reference: str
@@ -184,16 +201,6 @@ class DfeLine:
     not_measured_because: str
     miles_in_the_return: Decimal | None = None  # the return's own PL_DISTANCE, where it gave one
 
-    @property
-    def category(self) -> str:
-        if self.miles is None:
-            return NOT_KNOWN
-        return NEAR if self.miles <= DFE_MILES else FAR
-
-    @property
-    def boundary(self) -> str:
-        return {True: INSIDE, False: OUTSIDE, None: BOUNDARY_NOT_KNOWN}[self.inside]
-
 
 @dataclass
 class DfeView:
@@ -203,8 +210,7 @@ class DfeView:
 
     @property
     def boundaries_shown(self) -> tuple[str, ...]:
-        unknown = any(self.table[category][BOUNDARY_NOT_KNOWN] for category in DISTANCE_CATEGORIES)
-        return BOUNDARY_CATEGORIES if unknown else (INSIDE, OUTSIDE)
+        return _boundaries_shown(self.table)
 
 
 ASYLUM_SEEKING = "an unaccompanied asylum-seeking child, now or before: the DfE records no distance"
@@ -233,10 +239,7 @@ def dfe_view(session: Session, organisation: Organisation, day: date) -> DfeView
                 one_grid = converted if converted != miles else None
         lines.append(DfeLine(row.reference, row.place_code, row.started_on, row.typed_home_postcode,
                              row.typed_placement_postcode, miles, one_grid, inside, because, row.return_distance_miles))
-    table = {category: Counter() for category in DISTANCE_CATEGORIES}
-    for line in lines:
-        table[line.category][line.boundary] += 1
-    return DfeView(day, lines, table)
+    return DfeView(day, lines, _category_table(lines))
 
 
 def dfe_csv(view: DfeView) -> str:

@@ -64,7 +64,7 @@ def test_the_dfe_view_counts_a_return_as_the_dfe_does_cell_by_cell(imported):
              if category != "All children looked after"
              for boundary, count in zip(boundaries, re.findall(r'data-testid="cell-\d">([\d,]+)</td>', counts))}
     assert cells == EXPECTED
-    assert re.search(r'data-testid="dfe-total">(\d+)<', grid)[1] == str(sum(EXPECTED.values()))
+    assert re.search(r'data-testid="dfe-categories-total">(\d+)<', grid)[1] == str(sum(EXPECTED.values()))
 
 
 def test_the_csv_names_every_child_with_both_figures_for_northern_ireland(imported, session):
