@@ -759,6 +759,9 @@ def _write_placements(session, checked: CheckedReturn, people: dict[str, int], o
                Placement.place_code, Placement.postcode, Placement.urn, Placement.legal_status, Placement.home_postcode,
                Placement.return_distance_miles)
         .where(Placement.organisation_id == organisation.id)) if row.young_person_id in children}
+    stored_of_child: dict[int, list] = defaultdict(list)
+    for row in stored.values():
+        stored_of_child[row.young_person_id].append(row)
     new_rows = []
     for first, last in placements_of(checked.episodes):
         person_id = people[first.child]
@@ -768,9 +771,8 @@ def _write_placements(session, checked: CheckedReturn, people: dict[str, int], o
         existing = stored.get((person_id, first.started_on))
         if existing is None and first.new_episode_reason == LEGAL_STATUS_ONLY:
             # The placement began before this return: the one stored that spans the episode's start.
-            existing = next((row for (person, started), row in stored.items() if person == person_id
-                             and started < first.started_on and (row.ended_on is None or row.ended_on >= first.started_on)),
-                            None)
+            existing = next((row for row in stored_of_child[person_id] if row.started_on < first.started_on
+                             and (row.ended_on is None or row.ended_on >= first.started_on)), None)
             if existing is not None:
                 wanted = {"ended_on": last.ended_on, "legal_status": last.legal_status}
         if existing is None:

@@ -94,9 +94,13 @@ def report_page():
                            flag_labels=FLAG_LABELS, flag=flag, settings=settings, listed=FLAGGED_LISTED)
 
 
+def _latest_ended() -> CollectionYear:
+    return CollectionYear(CollectionYear.containing(london_today()).starts - 1)
+
+
 def _dfe_year(args) -> CollectionYear:
     """The collection year asked for (``year``, like 2024/25), by default the latest that has ended."""
-    latest = CollectionYear(CollectionYear.containing(london_today()).starts - 1)
+    latest = _latest_ended()
     typed = args.get("year")
     if not typed:
         return latest
@@ -114,7 +118,9 @@ def dfe_page():
     """The children looked after on 31 March as the DfE counts them by distance and locality."""
     year = _dfe_year(request.args)
     view = dfe_view(get_session(), current_user.organisation, year.last_day)
-    years = [CollectionYear(starts) for starts in range(_dfe_year({}).starts, year.starts - 6, -1)]
+    # The last six years ended, and the one asked for if it is older.
+    latest = _latest_ended()
+    years = [CollectionYear(starts) for starts in range(latest.starts, min(year.starts, latest.starts - 5) - 1, -1)]
     return render_template("placements/dfe.html", view=view, year=year, years=years, categories=DISTANCE_CATEGORIES)
 
 
