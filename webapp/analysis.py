@@ -119,8 +119,7 @@ def when_table(grid: dict[tuple[int, int], int]) -> dict:
 
     def cell(count: int) -> dict:
         colour = maps.colour_for(count, breaks) if count else None
-        # White text on the two darkest shades keeps the numbers readable (WCAG contrast).
-        return {"count": count, "colour": colour, "dark": colour in maps.HEAT_COLOURS[3:]}
+        return {"count": count, "colour": colour, "dark": colour is not None and maps.white_text_on(colour)}
 
     rows = [
         {"day": day, "cells": [cell(grid.get((number, hour), 0)) for hour in range(24)]}

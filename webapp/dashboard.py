@@ -302,7 +302,7 @@ def export_html():
     breaks = maps.class_breaks([row[measure] for row in found.rows])
     contexts = session.execute(contexts_for_map(found.selection.bbox)).all()
     fmap = maps.hex_map(hex_feature_collection(_map_rows(found.rows)), breaks, contexts, found.outline, measure)
-    return _download(fmap.get_root().render(), "text/html", "html")
+    return _download(maps.standalone_html(fmap), "text/html", "html")
 
 
 def _download(body: str, mimetype: str, extension: str):

@@ -1,6 +1,7 @@
 """Leaflet maps made with folium, using only the scripts and styles this app serves itself."""
 
 import json
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from html import escape
@@ -22,6 +23,19 @@ from webapp.headers import csp_nonce
 # ColorBrewer YlOrRd, five classes: readable on grey or on a basemap.
 HEAT_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 NO_DATA_BACKGROUND = "#e9ecef"
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of ``#rrggbb``."""
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def white_text_on(colour: str) -> bool:
+    """Whether white text contrasts more than black with ``colour`` (WCAG contrast ratio)."""
+    luminance = _luminance(colour)
+    return (1.05 / (luminance + 0.05)) > ((luminance + 0.05) / 0.05)
 CONTEXT_TOOLTIP_FIELDS = (["name", "kind"], ["Context", "Kind"])
 
 
@@ -90,6 +104,10 @@ def _base_map(location: tuple[float, float], zoom: int) -> folium.Map:
     fmap.get_root().header.add_child(
         folium.Element(f"<style>.folium-map {{ background: {NO_DATA_BACKGROUND}; }}</style>")
     )
+    # Leaflet makes every marker and cluster a tab stop with no name a screen reader could say,
+    # dozens before the page's tables; the register and the tables list what they show, so they leave the
+    # tab order. First in the map's script, before any marker exists.
+    fmap.get_root().script.add_child(folium.Element("L.Marker.prototype.options.keyboard = false;"), index=0)
     tile_url = current_app.config["TILE_URL"]
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=current_app.config["TILE_ATTRIBUTION"] or " ", name="Basemap").add_to(fmap)
@@ -108,6 +126,11 @@ def _standalone_map(location: tuple[float, float], zoom: int) -> folium.Map:
         folium.Element(f"<style>html, body {{ margin: 0; }} .folium-map {{ background: {NO_DATA_BACKGROUND}; }}</style>")
     )
     return fmap
+
+
+def _pin(glyph: str, colour: str) -> folium.Marker:
+    """A marker with a Font Awesome glyph."""
+    return folium.Marker(icon=folium.Icon(icon=glyph, prefix="fa", color=colour))
 
 
 def _marker_cluster() -> MarkerCluster:
@@ -174,7 +197,7 @@ def _hex_base(contexts: list, outline_geojson: str | None, standalone: bool) -> 
     for kind, features in _context_points(contexts).items():
         glyph, colour = CONTEXT_KIND_ICONS[kind]
         marker = (folium.CircleMarker(radius=6, color=colour, weight=2, fill=True, fill_opacity=0.9) if standalone
-                  else folium.Marker(icon=folium.Icon(icon=glyph, prefix="fa", color=colour)))
+                  else _pin(glyph, colour))
         folium.GeoJson(
             {"type": "FeatureCollection", "features": features},
             marker=marker,
@@ -287,6 +310,17 @@ def shared_hex_map(hexes: dict, breaks: list[int]) -> folium.Map:
     return fmap
 
 
+# folium writes a viewport tag that forbids zooming the page (maximum-scale=1, user-scalable=no),
+# which stops people with low vision from pinch-zooming on a phone.
+_FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
+_ZOOMABLE_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+
+
+def standalone_html(fmap: folium.Map) -> str:
+    """``fmap`` as a whole HTML document that can be pinch-zoomed."""
+    return _FOLIUM_VIEWPORT.sub(_ZOOMABLE_VIEWPORT, fmap.get_root().render(), count=1)
+
+
 @dataclass(frozen=True)
 class RenderedMap:
     """A folium map rendered once: its head, body and script, and the names its page script finds
@@ -308,7 +342,8 @@ def render(fmap: folium.Map, **named) -> RenderedMap:
     """Render ``fmap`` (its name is ``map``; ``named`` elements' names go with it)."""
     root = fmap.get_root()
     root.render()
-    return RenderedMap(root.header.render(), root.html.render(), root.script.render(),
+    # The page around an embedded map has its own viewport tag (templates/base.html).
+    return RenderedMap(_FOLIUM_VIEWPORT.sub("", root.header.render()), root.html.render(), root.script.render(),
                        {"map": fmap.get_name(), **{name: element.get_name() for name, element in named.items()}})
 
 
@@ -330,7 +365,7 @@ def context_map(context, within: int, nearby) -> folium.Map:
     folium.GeoJson(
         {"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": mapping(centre), "properties": _context_properties(context)}]},
-        marker=folium.Marker(icon=folium.Icon(icon=glyph, prefix="fa", color=colour)),
+        marker=_pin(glyph, colour),
         tooltip=folium.GeoJsonTooltip(*CONTEXT_TOOLTIP_FIELDS),
     ).add_to(fmap)
     points = []
@@ -396,10 +431,10 @@ def placement_map(home, results, easy_reach_miles: float) -> folium.Map | None:
 
     if home.point is not None:
         folium.GeoJson(points([(f"Home ({home.place.postcode})", home.point, "#212529")]),
-                       marker=folium.Marker(icon=folium.Icon(icon="house", prefix="fa", color="black")),
+                       marker=_pin("house", "black"),
                        tooltip=folium.GeoJsonTooltip(["label"], labels=False)).add_to(fmap)
     if candidates:
-        folium.GeoJson(points(candidates), marker=folium.Marker(icon=folium.Icon(icon="bed", prefix="fa", color="blue")),
+        folium.GeoJson(points(candidates), marker=_pin("bed", "blue"),
                        tooltip=folium.GeoJsonTooltip(["label"], labels=False), name="Candidates").add_to(fmap)
     if flagged:
         folium.GeoJson(points(flagged), marker=folium.CircleMarker(radius=5, weight=2, fill_opacity=0.8),

@@ -57,6 +57,10 @@
     editMode: true, dragMode: true, removalMode: true,
     cutPolygon: false, rotateMode: false,
   });
+  // Geoman's buttons are links named only by their container's tooltip: give each that name.
+  map.getContainer().querySelectorAll(".leaflet-pm-toolbar [title] > .leaflet-buttons-control-button").forEach(function (button) {
+    button.setAttribute("aria-label", button.parentElement.title);
+  });
   map.pm.setGlobalOptions({ templineStyle: STYLE, hintlineStyle: STYLE });
   map.on("pm:create", function (event) { adopt(event.layer, true); });
   map.on("pm:remove", function (event) {

@@ -3,6 +3,7 @@
 import os
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -10,6 +11,13 @@ from werkzeug.serving import make_server
 
 from tests.conftest import DEMO_PASSWORD, as_app_role
 from webapp import create_app
+
+DESKTOP = {"width": 1400, "height": 900}
+# axe-core from the npm package the set-up installs (package.json's devDependencies): run inside
+# each page, never served by the app.
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.0, 2.1 and 2.2, levels A and AA: what public-sector sites in the UK must meet.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -52,9 +60,9 @@ def browser():
 class Visit:
     """A page that records any request leaving this machine and any script error."""
 
-    def __init__(self, browser, base_url: str):
+    def __init__(self, browser, base_url: str, viewport: dict = DESKTOP):
         self.base_url = base_url
-        self.context = browser.new_context(viewport={"width": 1400, "height": 900})
+        self.context = browser.new_context(viewport=viewport)
         self.page = self.context.new_page()
         self.outside_requests: list[str] = []
         self.script_errors: list[str] = []
@@ -79,6 +87,16 @@ class Visit:
         self.page.get_by_role("button", name="Sign in").click()
         return self.page
 
+    def accessibility_violations(self) -> list[str]:
+        """What axe-core finds against WCAG 2.2 A and AA in the page as it is now, one line per
+        rule with the elements that break it."""
+        # Evaluated through the browser's debugging protocol, which the page's CSP does not govern.
+        self.page.evaluate(AXE_SCRIPT.read_text(encoding="utf-8"))
+        violations = self.page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+                                        ".then(result => result.violations.map(v => v.id + ': ' + v.help + ' '"
+                                        " + JSON.stringify(v.nodes.slice(0, 3).map(n => n.target))))", AXE_TAGS)
+        return violations
+
     def sign_out(self) -> None:
         """Sign out and wait for the sign-in page: going elsewhere sooner could cancel the sign-out."""
         self.page.get_by_role("button", name="Sign out").click()
@@ -90,3 +108,17 @@ def visit(browser, live_server):
     visit = Visit(browser, live_server)
     yield visit
     visit.context.close()
+
+
+@pytest.fixture
+def visit_at(browser, live_server):
+    """Visits with a screen size of the test's choosing: ``visit_at({"width": 390, "height": 844})``."""
+    visits = []
+
+    def open_visit(viewport: dict) -> Visit:
+        visits.append(Visit(browser, live_server, viewport))
+        return visits[-1]
+
+    yield open_visit
+    for visit in visits:
+        visit.context.close()

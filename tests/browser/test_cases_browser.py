@@ -68,9 +68,9 @@ def test_refer_assess_plan_and_find_it_in_the_report(visit):
     page = visit.sign_in("panel")
     page.get_by_role("link", name="Contexts report").click()
     if Period.quarter_of(today - timedelta(days=2)) == Period.quarter_of(today):
-        referrals = page.get_by_role("region", name="Level 2 referrals by context kind")
+        referrals = page.get_by_role("region", name="Level 2 referrals by context kind", exact=True)
         expect(referrals).to_contain_text("Takeaway")
-    steps = page.get_by_role("region", name="Steps recorded in the quarter")
+    steps = page.get_by_role("region", name="Steps recorded in the quarter", exact=True)
     expect(steps.get_by_role("row", name="Plan agreed").locator("td.text-end").first).to_have_text(re.compile(r"^[1-9]\d*$"))
     notes = page.get_by_role("region", name="Agencies' notes on contexts, by agency")
     for agency in ("Ashgrove Academy (demo)", "Royal Borough of Kensington and Chelsea (demo)"):
