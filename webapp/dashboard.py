@@ -4,6 +4,7 @@ hexagons as a table (the accessible alternative to the map)."""
 import csv
 import io
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -87,12 +88,12 @@ def authority_area(session) -> tuple[str, tuple] | tuple[None, None]:
     return cache[code]
 
 
-CONTEXTS_NAMED = 3  # per hexagon in the table; the rest are counted
+CONTEXTS_NAMED = 3  # per hexagon in the page's table; the rest are counted (the panel pack names all)
 
 
 def _describe(session, rows: list[dict], resolution: int, selection: EpisodeSelection, layer: MapLayer) -> None:
     """Name the contexts in each row's hexagon and, on episode layers, the hours its episodes
-    start most (``contexts_named``, ``more_contexts``, ``peak_hours``)."""
+    start most (``contexts_named``, ``peak_hours``)."""
     cells = [row["cell"] for row in rows]
     if not cells:
         return
@@ -104,8 +105,7 @@ def _describe(session, rows: list[dict], resolution: int, selection: EpisodeSele
         for row in session.execute(episode_start_hours_by_cell(resolution, selection, cells)):
             hours[row.cell][row.hour] = row.episodes
     for row in rows:
-        contexts = named.get(row["cell"], [])
-        row.update(contexts_named=contexts[:CONTEXTS_NAMED], more_contexts=max(0, len(contexts) - CONTEXTS_NAMED))
+        row["contexts_named"] = named.get(row["cell"], [])
         if layer.episode_layer:
             row["peak_hours"] = peak_hours_label(peak_hours(hours.get(row["cell"], {})))
 
@@ -180,6 +180,7 @@ def _parts(session, found: Hotspots) -> dict:
                          if found.selection.started_from and not request.args.get("from") else None),
         "gi_problem": found.gi_problem,
         "gi_area": found.gi_area,
+        "contexts_shown": CONTEXTS_NAMED,
     }
 
 
@@ -268,43 +269,83 @@ CSV_COLUMNS = ("rank", "h3", "near_postcode", "lat", "lng", "episodes", "previou
 
 
 def _context_names(row: dict) -> str:
-    names = "; ".join(context["name"] for context in row.get("contexts_named", []))
-    return names + (f"; and {row['more_contexts']} more" if row.get("more_contexts") else "")
+    return "; ".join(context["name"] for context in row.get("contexts_named", []))
+
+
+def selection_in_words(found: Hotspots) -> list[tuple[str, str]]:
+    """What the panel pack shows, as (setting, choice) pairs in the dashboard's own words."""
+    area = current_user.organisation.name
+    period = params.PERIODS[found.period]
+    if found.selection.started_from and not request.args.get("from"):
+        period += f": episodes that started from {found.selection.started_from.astimezone(LONDON):%-d %B %Y}"
+    words = [("Area", f"{area} and about a kilometre around it" if found.selection.bbox else "Every area you may see"),
+             ("Period", period)]
+    for name, label, options in FILTERS:
+        chosen = request.args.get(name, options[0][0])
+        words.append((label, dict(options).get(chosen, chosen)))
+    return words + [("Hexagon size", f"H3 resolution {found.resolution}")]
+
+
+def _file_name(found: Hotspots, extension: str) -> str:
+    """``hotspots-<area>-<period>-res<N>-<date>``: a pack's files say which selection they hold."""
+    area = re.sub(r"[^a-z0-9]+", "-", current_user.organisation.name.lower()).strip("-") or "area"
+    period = "all-time" if found.period == "all" else f"{found.period}-months"
+    return f"hotspots-{area}-{period}-res{found.resolution}-{london_today().isoformat()}.{extension}"
+
+
+def _made_at() -> datetime:
+    return datetime.now(timezone.utc).astimezone(LONDON)
 
 
 @bp.get("/export/hotspots.csv")
 def export_csv():
-    """The busiest-hexagons table for every hexagon of the selection."""
+    """Every hexagon of the selection, after lines beginning ``#`` that say what the selection is
+    (spreadsheets show them as rows; pandas reads past them with ``comment="#"``)."""
     found = hotspots(get_session(), busiest_only=False)
     buffer = io.StringIO()
+    buffer.write(f"# Hotspots made {_made_at():%-d %B %Y %H:%M} (London time)\n")
+    for label, value in selection_in_words(found):
+        buffer.write(f"# {spreadsheet_text(label)}: {spreadsheet_text(value)}\n")
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for rank, row in enumerate(found.rows, start=1):
         writer.writerow({"rank": rank, **row, "context_names": spreadsheet_text(_context_names(row))})
-    return _download(buffer.getvalue(), "text/csv", "csv")
+    return _download(buffer.getvalue(), "text/csv", _file_name(found, "csv"))
 
 
 @bp.get("/export/hotspots.geojson")
 def export_geojson():
+    """Every hexagon of the selection; the collection's ``selection`` member says what it is."""
     found = hotspots(get_session(), busiest_only=False)
-    left_out = ("h3", "lat", "lng", "contexts_named", "more_contexts")
+    left_out = ("h3", "lat", "lng", "contexts_named")
     rows = [{**{key: value for key, value in row.items() if key not in left_out}, "context_names": _context_names(row)}
             for row in found.rows]
-    return _download(json.dumps(hex_feature_collection(rows)), "application/geo+json", "geojson")
+    collection = hex_feature_collection(rows)
+    collection["selection"] = dict(selection_in_words(found))
+    collection["made_at"] = _made_at().isoformat(timespec="seconds")
+    return _download(json.dumps(collection), "application/geo+json", _file_name(found, "geojson"))
 
 
 @bp.get("/export/hotspots.html")
 def export_html():
-    """A map that opens from a file with no server and no network: Leaflet is inlined."""
+    """The map, its legend and every hexagon's figures in one file that opens with no server and
+    no network: Leaflet is inlined."""
     session = get_session()
     found = hotspots(session, busiest_only=False)
     measure = MEASURES[found.layer]
     breaks = maps.class_breaks([row[measure] for row in found.rows])
     contexts = session.execute(contexts_for_map(found.selection.bbox)).all()
     fmap = maps.hex_map(hex_feature_collection(_map_rows(found.rows)), breaks, contexts, found.outline, measure)
-    return _download(maps.standalone_html(fmap), "text/html", "html")
+    title = f"Hotspots: {current_user.organisation.name}, {params.PERIODS[found.period].lower()}"
+    page = render_template(
+        "dashboard/pack.html", title=title, made_at=_made_at(), selection=selection_in_words(found),
+        map=maps.render(fmap).standalone(), rows=found.rows, measure=measure,
+        measure_label=maps.MEASURE_LABELS[measure], legend=maps.legend(breaks, found.rows[0][measure] if found.rows else 0),
+        totals={"hexagons": len(found.rows), measure: sum(row[measure] for row in found.rows)},
+        gi_area=found.gi_area, gi_problem=found.gi_problem,
+    )
+    return _download(page, "text/html", _file_name(found, "html"))
 
 
-def _download(body: str, mimetype: str, extension: str):
-    name = f"hotspots-{london_today().isoformat()}.{extension}"
+def _download(body: str, mimetype: str, name: str):
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -313,12 +313,6 @@ def shared_hex_map(hexes: dict, breaks: list[int]) -> folium.Map:
 # folium writes a viewport tag that forbids zooming the page (maximum-scale=1, user-scalable=no),
 # which stops people with low vision from pinch-zooming on a phone.
 _FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
-_ZOOMABLE_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
-
-
-def standalone_html(fmap: folium.Map) -> str:
-    """``fmap`` as a whole HTML document that can be pinch-zoomed."""
-    return _FOLIUM_VIEWPORT.sub(_ZOOMABLE_VIEWPORT, fmap.get_root().render(), count=1)
 
 
 @dataclass(frozen=True)
@@ -336,6 +330,10 @@ class RenderedMap:
         # folium's head has inline scripts too: they run only with this request's nonce (webapp.headers).
         return {"head": Markup(self.head.replace("<script>", f'<script nonce="{csp_nonce()}">')),
                 "body": Markup(self.body), "script": Markup(self.script)}
+
+    def standalone(self) -> dict[str, Markup]:
+        """The same parts for a file opened with no server, where no CSP (nor nonce) applies."""
+        return {"head": Markup(self.head), "body": Markup(self.body), "script": Markup(self.script)}
 
 
 def render(fmap: folium.Map, **named) -> RenderedMap:

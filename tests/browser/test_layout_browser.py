@@ -105,3 +105,13 @@ def test_on_a_phone_the_menu_folds_behind_a_button(visit_at):
     shared.click()
     expect(page).to_have_url(re.compile(r"/shared/$"))
 
+
+
+def test_the_exported_map_can_be_zoomed_and_passes_axe(visit_at):
+    visit = visit_at(PHONE)
+    page = visit.sign_in("panel")
+    exported = page.request.get(visit.base_url + "/export/hotspots.html")
+    assert exported.ok
+    page.set_content(exported.text())
+    problems = page_problems(visit)
+    assert problems == [], "\n".join(problems)
