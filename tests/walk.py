@@ -741,7 +741,8 @@ def _hexagons(collection: dict) -> dict:
 
 
 def _csv_rows(response, key: str | None = None, leave_out: tuple[str, ...] = ()) -> dict | list:
-    rows = list(csv.DictReader(io.StringIO(_page(response))))
+    # Lines beginning "#" say what a panel pack's selection is, and when it was made.
+    rows = list(csv.DictReader(line for line in io.StringIO(_page(response)) if not line.startswith("#")))
     for row in rows:
         for name in leave_out:
             row.pop(name, None)
