@@ -287,7 +287,7 @@ def hex_map(hexes: dict, breaks: list[int], contexts: list, outline_geojson: str
     return fmap
 
 
-def shared_hex_map(hexes: dict, breaks: list[int]) -> folium.Map:
+def shared_hex_map(hexes: dict, breaks: list[int], resolution: int) -> folium.Map:
     """The shared partner map: the disclosed hexagons with their rounded counts and nothing else, no
     contexts and no outline."""
     fmap = _base_map((51.49, -0.19), 11)
@@ -306,7 +306,11 @@ def shared_hex_map(hexes: dict, breaks: list[int]) -> folium.Map:
             highlight_function=lambda _: {"weight": 2.5, "color": "#212529"},
             tooltip=folium.GeoJsonTooltip(fields=["label", "h3"], aliases=["Young people", "H3 cell"]),
         ).add_to(fmap)
-    _fit(fmap, None, hexes)
+    # Open on the hexagons of the chosen size, where most young people are: the larger areas pooled
+    # from the rest may lie far apart and would shrink them to a smudge (the table lists every area).
+    own_size = [feature for feature in hexes["features"]
+                if feature["properties"]["resolution"] == resolution and not feature["properties"].get("rest")]
+    _fit(fmap, None, {"features": own_size or hexes["features"]})
     return fmap
 
 

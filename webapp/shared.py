@@ -22,7 +22,13 @@ from geo.hexes import (
     hexagon_less,
 )
 from models.codes import CONTEXT_KIND_LABELS, ContextKind
-from models.queries import EpisodeSelection, MapLayer, context_kinds_in_cells, young_people_by_ancestor
+from models.queries import (
+    EpisodeSelection,
+    MapLayer,
+    context_kinds_in_cells,
+    nearest_postcodes,
+    young_people_by_ancestor,
+)
 from webapp import maps, params
 from webapp.access import Access, declare
 from webapp.db import get_session
@@ -69,6 +75,15 @@ class SharedMap:
     def disclosure(self) -> dict:
         return disclosure_settings(self.rule)
 
+    @property
+    def share_at_own_size(self) -> float:
+        """The share of the young people shown who are counted in hexagons of the chosen size
+        rather than pooled into the rest of a larger one (1 when nobody is shown)."""
+        total = sum(area.young_people for area in self.areas)
+        own = sum(area.young_people for area in self.areas
+                  if not area.rest and cell_resolution(area.cell) == self.resolution)
+        return own / total if total else 1.0
+
 
 def disclosure_settings(rule: CellKeyRule) -> dict:
     """The rule's settings and the method in words, as the API and the page give them."""
@@ -101,7 +116,7 @@ def disclosure_rule(config) -> CellKeyRule:
                        secret=hashlib.sha256(key.encode()).digest())
 
 
-def shared_map(args) -> SharedMap:
+def shared_map(args, default_period: str = "all") -> SharedMap:
     """Read the request's settings and filters (those of /api/v1/hexes that the shared map allows)
     and disclose its hexagons."""
     for name, reason in NOT_SHARED.items():
@@ -113,7 +128,7 @@ def shared_map(args) -> SharedMap:
         params.bad_parameter("layer", args.get("layer"), "is not one of: last_seen, found (the shared map places "
                              "young people by where their missing episodes began or ended)")
     selection = params.episode_selection(args)
-    _, period_start = params.period(args, default="all")
+    _, period_start = params.period(args, default=default_period)
     if period_start and not args.get("from"):
         selection = replace(selection, started_from=period_start)
     refuse_narrow_selections(selection, args)
@@ -190,6 +205,39 @@ def feature_collection(found: SharedMap) -> dict:
     }
 
 
+# The page picks the finest hexagons in which at least this share of the young people shown are
+# counted in hexagons of that size, not pooled into the rest of a larger one.
+SHOWN_AT_OWN_SIZE = 0.8
+PAGE_PERIOD = "12"
+
+
+def best_shared_map(args) -> SharedMap:
+    """The shared map at the finest resolution that still shows most young people in hexagons of
+    that size (SHOWN_AT_OWN_SIZE), judged from the disclosed figures alone, which anyone may ask
+    for at every resolution. Starts at the default resolution and moves one step at a time."""
+    def at(resolution: int) -> SharedMap:
+        return shared_map({**args.to_dict(), "res": str(resolution)}, PAGE_PERIOD)
+
+    found = at(params.DEFAULT_RESOLUTION - 1)
+    step = 1 if found.share_at_own_size >= SHOWN_AT_OWN_SIZE else -1
+    while found.resolution + step in MAP_RESOLUTIONS:
+        tried = at(found.resolution + step)
+        if step == 1 and tried.share_at_own_size < SHOWN_AT_OWN_SIZE:
+            break
+        found = tried
+        if step == -1 and found.share_at_own_size >= SHOWN_AT_OWN_SIZE:
+            break
+    return found
+
+
+def area_names(session, areas: list[SharedArea]) -> dict[int, str]:
+    """Each area's postcode district (the outward code of the postcode nearest its centre): a place
+    a partner knows, and never finer than the hexagon, which the map shows anyway."""
+    centres = [(index, centre.lat, centre.lng) for index, centre in enumerate(cell_centre(area.cell) for area in areas)]
+    nearest = dict(session.execute(nearest_postcodes(centres)).all()) if centres else {}
+    return {areas[index].cell: postcode.split()[0] for index, postcode in nearest.items()}
+
+
 @bp.get("/api/v1/shared/hexes")
 def hexes():
     return jsonify(feature_collection(shared_map(request.args)))
@@ -197,11 +245,12 @@ def hexes():
 
 @bp.get("/shared/")
 def index():
-    page = {"filters": SHARED_FILTERS, "periods": params.PERIODS, "period": request.args.get("period", "all"),
-            "kind_labels": CONTEXT_KIND_LABELS, "resolutions": MAP_RESOLUTIONS, "api_query": request.query_string.decode(),
+    automatic = request.args.get("res", "auto") == "auto"
+    page = {"filters": SHARED_FILTERS, "periods": params.PERIODS, "period": request.args.get("period", PAGE_PERIOD),
+            "kind_labels": CONTEXT_KIND_LABELS, "resolutions": MAP_RESOLUTIONS, "automatic": automatic,
             "disclosure": disclosure_settings(disclosure_rule(current_app.config))}
     try:
-        found = shared_map(request.args)
+        found = best_shared_map(request.args) if automatic else shared_map(request.args, PAGE_PERIOD)
     except BadRequest as refused:
         # The settings form stays, with the refusal in words beside it: a partner can widen the selection.
         return render_template("shared/index.html", problem=refused.description, found=None,
@@ -209,13 +258,17 @@ def index():
     collection = feature_collection(found)
     counts = [area.young_people for area in found.shown]
     breaks = maps.class_breaks(counts)
-    fmap = maps.shared_hex_map(collection, breaks)
+    fmap = maps.shared_hex_map(collection, breaks, found.resolution)
+    names = area_names(get_session(), found.shown)
     shown = [{"h3": cell_to_string(area.cell), "resolution": cell_resolution(area.cell), "rest": area.rest,
-              "young_people": area.young_people, "centre": cell_centre(area.cell)} for area in found.shown]
+              "young_people": area.young_people, "district": names.get(area.cell)} for area in found.shown]
+    # The API link gives the same selection as the page, period and resolution included.
+    api_query = {**request.args.to_dict(), "period": page["period"], "res": str(found.resolution)}
     return render_template(
         "shared/index.html",
         found=found,
         resolution=found.resolution,
+        api_query=api_query,
         shown=shown,
         legend=maps.legend(breaks, max(counts, default=0)),
         map=maps.embed(fmap),

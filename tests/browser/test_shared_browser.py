@@ -53,3 +53,18 @@ def test_a_narrow_selection_is_explained_beside_the_settings_and_widening_it_dra
     page.goto(visit.base_url + "/shared/?age=12-14&res=8")
     expect(page.get_by_role("alert")).to_have_count(0)
     expect(page.locator(HEXAGONS).first).to_be_attached()
+
+
+def test_the_map_opens_fitted_to_its_hexagons(visit):
+    page = visit.sign_in("police")
+    expect(page.locator(HEXAGONS).first).to_be_attached()
+    widths = sorted(page.evaluate("() => [...document.querySelectorAll('path.hexagon')]"
+                                  ".map(p => p.getBoundingClientRect().width)"))
+    # Big enough to see and to point at, not a smudge in the middle of a grey box.
+    assert widths[len(widths) // 2] >= 24, widths
+    frame = page.get_by_test_id("shared-map").bounding_box()
+    inside = page.evaluate("""frame => [...document.querySelectorAll('path.hexagon')].filter(p => {
+        const b = p.getBoundingClientRect();
+        return b.left >= frame.x && b.right <= frame.x + frame.width && b.top >= frame.y && b.bottom <= frame.y + frame.height;
+    }).length""", frame)
+    assert inside >= len(widths) // 2  # most of them in view

@@ -2,6 +2,7 @@
 here with h3-py from the episodes' own points."""
 
 import random
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import h3
@@ -239,3 +240,35 @@ def test_the_page_table_matches_the_api(client, auth, cluster):
     for feature in body["features"]:
         assert feature["properties"]["h3"] in page
     assert f"about {max(f['properties']['young_people'] for f in body['features'])}" in page
+
+
+def share_at_own_size(features: list[dict], resolution: int) -> float:
+    total = sum(f["properties"]["young_people"] for f in features)
+    own = sum(f["properties"]["young_people"] for f in features
+              if f["properties"]["resolution"] == resolution and not f["properties"].get("rest"))
+    return own / total if total else 1.0
+
+
+def test_the_page_opens_on_twelve_months_at_the_finest_size_that_shows_most_young_people(client, auth, cluster):
+    auth.sign_in(Role.POLICE_PARTNER.value)
+    page = client.get("/shared/").get_data(as_text=True)
+    assert '<option value="12" selected' in page
+    chosen = int(re.search(r'<option value="auto" selected>Best for the selection \(now (\d+)\)', page)[1])
+    link = re.search(r'href="(/api/v1/shared/hexes\?[^"]+)">this map as GeoJSON', page)[1].replace("&amp;", "&")
+    assert "period=12" in link and f"res={chosen}" in link
+    features = client.get(link).get_json()["features"]
+    assert features and share_at_own_size(features, chosen) >= 0.8
+    if chosen < 10:
+        finer = client.get(f"/api/v1/shared/hexes?period=12&res={chosen + 1}").get_json()["features"]
+        assert share_at_own_size(finer, chosen + 1) < 0.8
+    # A size chosen by hand is kept.
+    assert '<option value="10" selected' in client.get("/shared/?res=10").get_data(as_text=True)
+
+
+def test_the_page_table_names_each_area_by_its_postcode_district(client, auth, cluster):
+    auth.sign_in(Role.POLICE_PARTNER.value)
+    page = client.get("/shared/?res=8&period=all").get_data(as_text=True)
+    table = page[page.index('data-testid="shared-table"'):page.index("</table>", page.index('data-testid="shared-table"'))]
+    areas = re.findall(r"<tr><td>(?:The rest of the area around )?([^<]*)</td><td><code>", table)
+    assert areas and all(re.fullmatch(r"[A-Z]{1,2}\d[A-Z\d]?", area) for area in areas)
+    assert "SW5" in areas  # Earl's Court, where the cluster went missing
