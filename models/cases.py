@@ -112,7 +112,7 @@ def add_case_record(session: Session, context: Context, user: User, *, stage: st
         errors.append(FieldError("agencies", ", ".join(unknown)[:40], "are not organisations in this system"))
     decision = (decision or "").strip()
     if not decision:
-        errors.append(FieldError("decision", decision, "is required: what was decided"))
+        errors.append(FieldError("decision", decision, "is required: what was decided", plain="Say what was decided"))
     elif len(decision) > DECISION_MAX:
         errors.append(FieldError("decision", decision[:40] + "...", f"is longer than {DECISION_MAX} characters"))
     review = typed_date(errors, "next_review", next_review)
@@ -120,9 +120,11 @@ def add_case_record(session: Session, context: Context, user: User, *, stage: st
         errors.append(FieldError("next_review", review.isoformat(), "must be empty: a closed case has no review"))
     elif case_stage not in (None, CaseStage.CLOSURE) and review is None and not any(
             error.field == "next_review" for error in errors):
-        errors.append(FieldError("next_review", next_review or "", "is required: when the case is next looked at"))
+        errors.append(FieldError("next_review", next_review or "", "is required: when the case is next looked at",
+                                 plain="Enter the date the case is next looked at"))
     elif review is not None and held is not None and not held <= review <= held + LONGEST_BEFORE_REVIEW:
-        errors.append(FieldError("next_review", review.isoformat(), "is not between the record's date and a year after it"))
+        errors.append(FieldError("next_review", review.isoformat(), "is not between the record's date and a year after it",
+                                 plain="The next review must be within a year of the meeting or decision, and not before it"))
     if errors:
         raise InvalidInput(errors)
     record = CaseRecord(context_id=context.id, stage=case_stage, held_on=held, owner_id=owner_user.id,
@@ -134,7 +136,7 @@ def add_case_record(session: Session, context: Context, user: User, *, stage: st
 def add_case_note(session: Session, context: Context, user: User, text: str | None) -> CaseNote:
     text = (text or "").strip()
     if not text:
-        raise InvalidInput([FieldError("text", text, "is required")])
+        raise InvalidInput([FieldError("text", text, "is required", plain="Write the note")])
     if len(text) > NOTE_MAX:
         raise InvalidInput([FieldError("text", text[:40] + "...", f"is longer than {NOTE_MAX} characters")])
     note = CaseNote(context_id=context.id, organisation_id=user.organisation_id, author_id=user.id, text=text)

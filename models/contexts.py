@@ -99,7 +99,7 @@ def checked_fields(session: Session, *, name: str | None, kind: str | None, loca
             responsible_organisation = None
     name = (name or "").strip()
     if not name:
-        errors.append(FieldError("name", name, "is required"))
+        errors.append(FieldError("name", name, "is required", plain="Enter a name"))
     elif len(name) > NAME_MAX:
         errors.append(FieldError("name", name[:40] + "...", f"is longer than {NAME_MAX} characters"))
     context_kind = choice(errors, "kind", kind, ContextKind)
@@ -122,7 +122,8 @@ def checked_fields(session: Session, *, name: str | None, kind: str | None, loca
     if context_kind is not None and context_kind.has_location:
         if not location and not keeps_location:
             errors.append(
-                FieldError("location", location, f"is required for a {CONTEXT_KIND_LABELS[context_kind].lower()}")
+                FieldError("location", location, f"is required for a {CONTEXT_KIND_LABELS[context_kind].lower()}",
+                           plain="Enter a postcode, e.g. SW5 0AA, or a place, or draw the area on the map")
             )
         elif location and not keeps_location and not area_text:
             try:
@@ -212,7 +213,8 @@ def check_version(record, seen: object, stale: type[StaleChange] = StaleChange) 
 def note_checked(note: str | None, required: bool, why: str = "") -> str | None:
     note = (note or "").strip()
     if required and not note:
-        raise InvalidInput([FieldError("note", note, f"is required: say why {why}".rstrip())])
+        raise InvalidInput([FieldError("note", note, f"is required: say why {why}".rstrip(),
+                                       plain=f"Say why {why}".rstrip())])
     if len(note) > NOTE_MAX:
         raise InvalidInput([FieldError("note", note[:40] + "...", f"is longer than {NOTE_MAX} characters")])
     return note or None

@@ -65,8 +65,9 @@ def checked_link(session: Session, context: Context, *, reference: str | None, r
     person = session.scalar(select(YoungPerson).where(
         YoungPerson.reference == reference, YoungPerson.organisation_id == context.organisation_id)) if reference else None
     if person is None:
-        errors.append(FieldError("young_person", reference[:40], "is not a young person's reference in your records"
-                                 if reference else "is required"))
+        errors.append(FieldError("young_person", reference[:40], "is not a young person's reference in your records")
+                      if reference else FieldError("young_person", "", "is required",
+                                                   plain="Enter the young person's reference, e.g. YP-PLACED"))
     link_role = choice(errors, "role", role, LinkRole)
     codes = concern_codes(errors, concerns)
     today = date.today()

@@ -11,9 +11,14 @@ LARGEST_ID = 2**31 - 1  # ids are PostgreSQL integers
 
 @dataclass(frozen=True)
 class FieldError:
+    """A problem with one field. ``message`` names the field and the value, for the API and
+    imports; ``plain`` is what a person at a form reads beside the field (webapp.contexts.show_errors
+    builds one from the field's label and ``reason`` when none is given)."""
+
     field: str
     value: object
     reason: str
+    plain: str | None = None
 
     @property
     def message(self) -> str:

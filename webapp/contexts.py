@@ -2,6 +2,7 @@
 to add, edit, close, reopen, merge and delete contexts; administrators restore deleted ones.
 Level 2 cases are a later feature."""
 
+import re
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -133,15 +134,22 @@ def require_form() -> None:
 
 
 def show_errors(form: FlaskForm, error: InvalidInput, fields: dict[str, str] | None = None) -> None:
-    """Each problem beside its field (``fields`` maps the rules' names to the form's where they
-    differ), or above the form."""
+    """Each problem in words beside its field (``fields`` maps the rules' names to the form's where
+    they differ), or above the form. Beside a field the value is in view, so the words name the
+    field by its label and quote the value, e.g. "Location “XX1 1XX” is not in the ONS Postcode Directory"."""
     for problem in error.errors:
         field = getattr(form, (fields or {}).get(problem.field, problem.field), None)
-        (field.errors if field is not None else form.form_errors).append(problem.message)
+        if field is None:
+            form.form_errors.append(problem.plain or problem.message)
+        else:
+            label = re.sub(r"\s*\([^)]*\)$", "", field.label.text)  # "Last seen (optional)" is "Last seen"
+            value = f" “{problem.value}”" if problem.value not in (None, "") else ""
+            field.errors.append(problem.plain or f"{label}{value} {problem.reason}")
 
 
 def _search_arguments(args) -> dict:
-    """The list's filters, each checked: a bad one is a 400 naming it."""
+    """The list's filters, each checked: a bad one is a 400 naming it, except a place the "Near"
+    box cannot find, which a person typed: that comes back as ``near_problem``, in words."""
     text = args.get("q", "").strip()
     if len(text) > 200:
         params.bad_parameter("q", text[:40] + "...", "is longer than 200 characters")
@@ -152,18 +160,19 @@ def _search_arguments(args) -> dict:
     if status not in {"open", "closed", "any"}:
         params.bad_parameter("status", status, "is not one of: open, closed, any")
     near_text = args.get("near", "").strip()
-    near = None
+    near = near_problem = None
     if near_text:
         try:
             near = resolve_location(get_session(), near_text).point
         except LocationError as error:
-            params.bad_parameter("near", error.value, error.reason)
+            near_problem = (f"“{error.value}” {error.reason}. Enter a postcode, e.g. SW5 0AA, a latitude and "
+                            "longitude, e.g. 51.4915, -0.1935, or a grid reference.")
     within = args.get("within", "1000")
     if within not in {str(metres) for metres in SEARCH_DISTANCES}:
         params.bad_parameter("within", within, "is not one of: " + ", ".join(map(str, SEARCH_DISTANCES)) + " (metres)")
     return {"text": text, "kinds": frozenset({ContextKind(kind)} if kind else ()),
             "status": None if status == "any" else ContextStatus(status), "near": near,
-            "metres": int(within) if near else None,
+            "metres": int(within) if near else None, "near_problem": near_problem,
             "form": {"q": text, "kind": kind, "status": status, "near": near_text, "within": within}}
 
 
@@ -172,6 +181,11 @@ def index():
     """The register: search by name, address or postcode, kind, status and distance from a place."""
     arguments = _search_arguments(request.args)
     form = arguments.pop("form")
+    near_problem = arguments.pop("near_problem")
+    if near_problem:  # the search stays as typed, with what is wrong beside the box
+        return render_template("contexts/index.html", contexts=[], kind_labels=CONTEXT_KIND_LABELS, total=0, page=1,
+                               pages=1, form=form, distances=SEARCH_DISTANCES, location_text=location_text,
+                               near_problem=near_problem), 400
     found = params.paginate(context_search(current_user.organisation_id, **arguments), request.args, PAGE_SIZE,
                             scalars=True)
     return render_template("contexts/index.html", contexts=found.rows, kind_labels=CONTEXT_KIND_LABELS,

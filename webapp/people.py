@@ -3,7 +3,7 @@ and their peers (individual-level: partner roles are refused)."""
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -39,13 +39,16 @@ declare(bp, Access.INDIVIDUALS)
 @bp.get("/")
 def find():
     """Open a young person's page by their reference (the search box in the page header)."""
-    reference = request.args.get("reference", "").strip().upper()
-    if not reference:
-        abort(400, description="reference: '' is missing: type a young person's reference, such as YP-PLACED")
+    reference = request.args.get("reference", "").strip().upper()[:40]
+    if not reference:  # the search stays on the page, with what is wrong beside it
+        return render_template("people/find.html", reference="",
+                               problem="Enter a young person's reference, e.g. YP-PLACED."), 400
     person_id = get_session().scalar(select(YoungPerson.id).where(
         YoungPerson.reference == reference, YoungPerson.organisation_id == current_user.organisation_id))
     if person_id is None:
-        abort(404, description=f"reference: {reference!r} is not the reference of a young person")
+        return render_template("people/find.html", reference=reference,
+                               problem=f"No young person in your records has the reference “{reference}”. "
+                                       "Check it, or find her through a context she is linked to."), 404
     return redirect(url_for("people.profile", person_id=person_id))
 
 

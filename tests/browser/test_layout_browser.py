@@ -16,6 +16,7 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 900}
 # Pages no menu leads to, reached from a list or a search: (path or a way to find it, who sees it).
 STAFF_PAGES = ("/contexts/new", "/contexts/reviews", "/placements/dfe", f"/young-people/?reference={FEATURED}",
+               "/young-people/?reference=YP-NOBODY", "/contexts/?near=XX1+1XX",
                f"/placements/check?young_person={FEATURED}&candidates=SW5+0AB%0AME4+4TR&check=1")
 # From a context's page, the pages of its workflow (each a link on it).
 CONTEXT_LINKS = ("Edit", "Link a young person", "Refer this context", "Record the next step", "Add a note",

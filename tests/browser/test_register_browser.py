@@ -33,7 +33,7 @@ def test_recording_merging_and_deleting_a_context(visit):
 
     page.get_by_role("link", name="Delete").click()
     page.get_by_role("button", name="Delete this context").click()
-    expect(page.get_by_test_id("note-error")).to_contain_text("note: '' is required")
+    expect(page.get_by_test_id("note-error")).to_contain_text("Say why it is deleted")
     page.get_by_label("Note").fill("Not a real takeaway: a test")
     page.get_by_role("button", name="Delete this context").click()
     page.get_by_label("Name, address or postcode").fill("Test Fried")
@@ -83,3 +83,17 @@ def test_drawing_an_estate_on_the_map_and_redrawing_it(visit):
     page.get_by_label("Note").fill("Drawn by a test")
     page.get_by_role("button", name="Delete this context").click()
     assert visit.script_errors == [] and visit.outside_requests == []
+
+
+def test_a_refused_form_takes_the_focus_to_its_problems_and_each_leads_to_its_field(visit):
+    page = visit.sign_in("social.worker")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Contexts", exact=True).click()
+    page.get_by_role("link", name="Add a context").click()
+    page.get_by_label("Kind").select_option(label="Takeaway")
+    page.get_by_role("button", name="Save context").click()
+    summary = page.get_by_test_id("error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Enter a name")
+    summary.get_by_role("link", name="Enter a postcode").click()
+    expect(page.get_by_label("Location")).to_be_focused()
+    expect(page.get_by_label("Name")).to_have_attribute("aria-invalid", "true")

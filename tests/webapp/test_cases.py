@@ -42,8 +42,8 @@ def test_bad_input_names_every_field_and_keeps_what_was_typed(signed_in, session
         users, organisations, stage="plan", held_on="soon", decision="", next_review=""))
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    for message in ("stage: &#39;plan&#39; cannot come as the first step", "held_on: &#39;soon&#39; is not a date",
-                    "decision: &#39;&#39; is required", "next_review: &#39;&#39; is required"):
+    for message in ("Step “plan” cannot come as the first step", "Date of the meeting or decision “soon” is not a date",
+                    "Say what was decided", "Enter the date the case is next looked at"):
         assert message in html
     assert 'value="soon"' in html
     assert session.scalar(select(CaseRecord)) is None

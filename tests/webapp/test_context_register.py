@@ -60,8 +60,8 @@ def test_bad_input_shows_every_error_beside_its_field(signed_in, session, park):
                                                               "address": "", "version": "1"})
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert 'data-testid="name-error">name: &#39;&#39; is required' in html
-    assert 'data-testid="location-error">location: &#39;XX1 1XX&#39; is not in the ONS Postcode Directory' in html
+    assert 'data-testid="name-error">Enter a name' in html
+    assert 'data-testid="location-error">Location “XX1 1XX” is not in the ONS Postcode Directory' in html
     assert 'value="XX1 1XX"' in html
     assert session.get(Context, park).name == "Willow Gardens"
 
@@ -162,7 +162,6 @@ def test_the_register_is_searched(signed_in, park):
 @pytest.mark.parametrize(("query", "named"), [
     ("kind=castle", "kind: &#39;castle&#39;"),
     ("status=gone", "status: &#39;gone&#39;"),
-    ("near=XX1+1XX", "near: &#39;XX1 1XX&#39;"),
     ("within=7", "within: &#39;7&#39;"),
     ("page=0", "page: &#39;0&#39;"),
     ("page=9", "page: &#39;9&#39; is past the last page (1)"),
@@ -170,6 +169,19 @@ def test_the_register_is_searched(signed_in, park):
 def test_a_bad_search_is_a_400_naming_the_field(signed_in, query, named):
     response = signed_in.get(f"/contexts/?{query}")
     assert response.status_code == 400 and named in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("near", ["XX1 1XX", "Nowhere-on-Sea"])
+def test_a_place_the_near_box_cannot_find_is_said_beside_it_and_the_search_stays(signed_in, park, near):
+    response = signed_in.get("/contexts/", query_string={"q": "willow", "near": near, "within": "250"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    said = re.search(r'data-testid="near-error">\s*Nothing was searched\. “([^”]+)” ([^<]+)</div>', html)
+    assert said and said[1] == near and "Enter a postcode, e.g. SW5 0AA" in said[2]
+    box = re.search(r'<input[^>]*id="near"[^>]*>', html)[0]
+    assert f'value="{near}"' in box and 'aria-invalid="true"' in box and 'aria-describedby="near-error"' in box
+    assert 'value="willow"' in html and '<option value="250" selected' in html
+    assert "Willow Gardens" not in html  # nothing was searched
 
 
 def test_another_organisations_context_is_not_there(client, auth, session, organisations, park):
@@ -191,3 +203,20 @@ def test_the_register_s_page_links_carry_only_its_search(signed_in, park, monkey
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert re.search(r'href="/contexts/\?[^"]*kind=park[^"]*page=2"', html) and query not in html
+
+
+def test_errors_are_tied_to_their_fields_and_listed_above_the_form(signed_in, park):
+    response = signed_in.post(f"/contexts/{park}/edit", data={"name": "", "kind": "park", "location": "XX1 1XX",
+                                                              "address": "", "version": "1"})
+    html = response.get_data(as_text=True)
+    summary = html[html.index('data-testid="error-summary"'):html.index("</div>", html.index('data-testid="error-summary"'))]
+    # The summary takes the focus and links each problem to its field.
+    assert 'tabindex="-1" autofocus' in html[html.rindex("<div", 0, html.index('data-testid="error-summary"')):]
+    assert '<a href="#name">Enter a name</a>' in summary and '<a href="#location">Location “XX1 1XX”' in summary
+    for name in ("name", "location"):
+        tag = re.search(rf'<(?:input|select|textarea)[^>]*\bid="{name}"[^>]*>', html)[0]
+        assert 'aria-invalid="true"' in tag
+        assert f"{name}-error" in re.search(r'aria-describedby="([^"]*)"', tag)[1].split()
+        assert f'id="{name}-error"' in html
+    kind = re.search(r'<select[^>]*\bid="kind"[^>]*>', html)[0]
+    assert "aria-invalid" not in kind

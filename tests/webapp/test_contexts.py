@@ -35,8 +35,8 @@ def test_adding_a_context(signed_in, session):
     ("form", "message"),
     [
         ({"name": "Elm Estate", "kind": "housing_estate", "location": "XX1 1XX"},
-         "location: &#39;XX1 1XX&#39; is not in the ONS Postcode Directory"),
-        ({"name": "", "kind": "park", "location": "SW5 0AA"}, "name: &#39;&#39; is required"),
+         "Location “XX1 1XX” is not in the ONS Postcode Directory"),
+        ({"name": "", "kind": "park", "location": "SW5 0AA"}, "Enter a name"),
         ({"name": "Group", "kind": "peer_group", "location": "SW5 0AA"}, "must be empty"),
     ],
 )

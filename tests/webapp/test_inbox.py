@@ -72,8 +72,8 @@ def test_the_organisation_that_runs_a_context_is_chosen_on_its_form_and_shown(si
 
 
 @pytest.mark.parametrize(("responsible", "message"), [
-    ("999999", "responsible: &#39;999999&#39; is not an organisation in this system"),
-    ("1x", "responsible: &#39;1x&#39; is not an organisation in this system"),
+    ("999999", "Run by another organisation “999999” is not an organisation in this system"),
+    ("1x", "Run by another organisation “1x” is not an organisation in this system"),
     ("own", "is your own organisation"),
 ])
 def test_a_bad_responsible_organisation_is_named_and_nothing_is_written(signed_in, session, organisations, responsible,
@@ -126,7 +126,7 @@ def test_markup_in_a_partners_note_is_shown_as_text(school, referred, signed_in,
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("", "text: &#39;&#39; is required"),
+    ("", "Write the note"),
     ("x" * 4001, "is longer than 4000 characters"),
 ])
 def test_a_bad_note_is_refused_beside_its_field(school, referred, session, text, message):

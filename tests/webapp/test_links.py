@@ -57,9 +57,9 @@ def test_bad_input_names_every_field_and_keeps_what_was_typed(signed_in, session
         organisations, young_person="YP-NOBODY", first_seen="2026-04-01", last_seen="2026-03-01", reliability="x"))
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "young_person: &#39;YP-NOBODY&#39; is not a young person" in html
-    assert "last_seen: &#39;2026-03-01&#39; is before the first seen date" in html
-    assert "reliability: &#39;x&#39; is not one of" in html
+    assert "Young person “YP-NOBODY” is not a young person" in html
+    assert "Last seen “2026-03-01” is before the first seen date" in html
+    assert "How reliable the information is “x” is not one of" in html
     assert 'value="YP-NOBODY"' in html and 'value="2026-04-01"' in html
     assert session.scalar(select(ContextLink)) is None
 
@@ -94,3 +94,16 @@ def test_a_young_person_is_linked_from_her_own_page(signed_in, session, park, or
     for bad in ("999999", "abc", ""):
         response = signed_in.get(f"/young-people/{person.id}/link?context={bad}")
         assert response.status_code == 400 and "context: " in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("reference", "status", "words"), [
+    ("", 400, "Enter a young person&#39;s reference, e.g. YP-PLACED."),
+    ("yp-nobody", 404, "No young person in your records has the reference “YP-NOBODY”."),
+])
+def test_the_header_s_find_says_what_is_wrong_and_keeps_the_search(signed_in, reference, status, words):
+    response = signed_in.get("/young-people/", query_string={"reference": reference})
+    html = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert re.search(r'data-testid="reference-error">([^<]+)</div>', html)[1].startswith(words)
+    box = re.search(r'<input[^>]*id="reference"[^>]*>', html)[0]
+    assert f'value="{reference.upper()}"' in box and 'aria-describedby="reference-error"' in box
