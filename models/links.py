@@ -68,7 +68,11 @@ def checked_link(session: Session, context: Context, *, reference: str | None, r
         errors.append(FieldError("young_person", reference[:40], "is not a young person's reference in your records")
                       if reference else FieldError("young_person", "", "is required",
                                                    plain="Enter the young person's reference, e.g. YP-PLACED"))
-    link_role = choice(errors, "role", role, LinkRole)
+    if role:
+        link_role = choice(errors, "role", role, LinkRole)
+    else:
+        link_role = None
+        errors.append(FieldError("role", "", "is required", plain="Choose how they are connected to the context"))
     codes = concern_codes(errors, concerns)
     today = date.today()
     first = typed_date(errors, "first_seen", first_seen, required="is required (a date, e.g. 2026-03-14)", today=today)
@@ -106,9 +110,22 @@ def _apply(link: ContextLink, fields: LinkFields) -> None:
     link.recorded_by_id, link.recorded_by, link.reliability = fields.recorded_by.id, fields.recorded_by, fields.reliability
 
 
+def _refuse_a_second_link(session: Session, context: Context, person: YoungPerson, other_than: int | None = None) -> None:
+    """One current link per young person and context: a second would count her twice there."""
+    linked = session.scalar(select(ContextLink.id).where(
+        ContextLink.context_id == context.id, same_child(ContextLink, person), ContextLink.removed_at.is_(None),
+        ContextLink.id != (other_than or 0)))
+    if linked is not None:
+        raise InvalidInput([FieldError(
+            "young_person", person.reference, f"is already linked to this context (link {linked}): change that link",
+            plain=f"{person.reference} is already linked to this context: change that link on the context's page "
+                  "(its role, concerns and dates) rather than adding another")])
+
+
 def add_link(session: Session, context: Context, user: User, **entered) -> ContextLink:
     """Link a young person to the context (fields as for :func:`checked_link`)."""
     fields = checked_link(session, context, **entered)
+    _refuse_a_second_link(session, context, fields.young_person)
     link = ContextLink(context_id=context.id)
     _apply(link, fields)
     session.add(link)
@@ -123,6 +140,7 @@ def change_link(session: Session, link: ContextLink, user: User, *, version: obj
     """Apply a change made on ``version`` of the link; returns {field: [before, after]}."""
     check_version(link, version, StaleLink)
     fields = checked_link(session, link.context, **entered)
+    _refuse_a_second_link(session, link.context, fields.young_person, other_than=link.id)
     before = _shown(link, link.young_person.reference)
     _apply(link, fields)
     after = _shown(link, fields.young_person.reference)

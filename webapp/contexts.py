@@ -354,8 +354,14 @@ def change_status(context_id: int):
     wanted = ContextStatus.OPEN if context.status == ContextStatus.CLOSED else ContextStatus.CLOSED
     require_form()
     session = get_session()
+    case = case_state(session, context.id)
     try:
         set_status(session, context, current_user, version=form.version.data, status=wanted, note=form.note.data)
+        if wanted == ContextStatus.CLOSED and case.open and request.form.get("confirmed") != "yes":
+            # Closing the context would leave its case open: ask first, naming the case.
+            session.rollback()
+            return render_template("contexts/close.html", context=own_context(context_id), form=form, case=case,
+                                   stage_labels=CASE_STAGE_LABELS)
         session.commit()
     except InvalidInput as error:
         session.rollback()

@@ -4,7 +4,6 @@ first; each shows the context, its case and the agencies' notes, and takes a not
 linked to a context, their episodes and the link history stay with the authority that owns it.
 """
 
-from datetime import date
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -16,7 +15,7 @@ from models.contexts import merged_into
 from models.inbox import NEW_ITEM_COUNT, mark_read, organisation_item, organisation_items
 from models.people import Organisation
 from models.safeguarding import Context
-from models.times import LONDON
+from models.times import LONDON, london_today
 from models.validation import InvalidInput
 from webapp.access import Access, declare
 from webapp.cases import NoteForm
@@ -52,7 +51,7 @@ def organisation_context(context_id: int) -> Context:
 def index():
     items = get_session().execute(organisation_items(current_user.id, current_user.organisation_id)).all()
     return render_template("inbox/index.html", items=items, kind_labels=CONTEXT_KIND_LABELS,
-                           stage_labels=CASE_STAGE_LABELS, london=LONDON)
+                           stage_labels=CASE_STAGE_LABELS, london=LONDON, today=london_today())
 
 
 def _item_page(context: Context, form: NoteForm, status: int = 200):
@@ -61,7 +60,7 @@ def _item_page(context: Context, form: NoteForm, status: int = 200):
         "inbox/item.html", context=context, form=form, kind_labels=CONTEXT_KIND_LABELS, stage_labels=CASE_STAGE_LABELS,
         case=case_state(session, context.id), case_records=session.scalars(case_records(context.id)).all(),
         notes=session.scalars(case_notes(context.id, *session.scalars(merged_into(context.id)))).all(),
-        london=LONDON, today=date.today(),
+        london=LONDON, today=london_today(),
         organisation_names=dict(session.execute(select(Organisation.id, Organisation.name)).all()),
     ), status
 

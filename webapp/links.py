@@ -27,8 +27,10 @@ class LinkForm(FlaskForm):
     # The choices are checked by models.links, whose messages name the field and the value.
     version = HiddenField()
     young_person = StringField("Young person (reference)", description="The pseudonymous reference, e.g. YP-PLACED.")
+    # Nothing chosen until someone chooses: a default would be saved unread.
     role = SelectField("How they are connected", validate_choice=False,
-                       choices=[SelectChoice(role.value, label) for role, label in LINK_ROLE_LABELS.items()])
+                       choices=[SelectChoice("", "Choose…")]
+                       + [SelectChoice(role.value, label) for role, label in LINK_ROLE_LABELS.items()])
     concerns = SelectMultipleField(
         "Concerns (Children in Need census codes)", validate_choice=False,
         choices=[SelectChoice(code, f"{code}: {label}") for code, label in CONCERN_CODES.items()],

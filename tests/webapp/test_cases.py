@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from models.codes import LinkRole, Reliability
-from models.safeguarding import CaseNote, CaseRecord, ContextLink, YoungPerson
+from models.safeguarding import CaseNote, CaseRecord, Context, ContextLink, YoungPerson
 
 
 @pytest.fixture
@@ -70,3 +70,30 @@ def test_a_young_persons_page_shows_the_cases_of_their_contexts(signed_in, sessi
     signed_in.post(f"/contexts/{park}/case", data=record(users, organisations))
     after = signed_in.get(f"/young-people/{person.id}").get_data(as_text=True)
     assert "Referred, review" not in before and "Referred, review" in after and "overdue" in after
+
+
+def test_closing_a_context_whose_case_is_open_asks_first_naming_the_case(signed_in, session, park, users,
+                                                                          organisations):
+    signed_in.post(f"/contexts/{park}/case", data=record(users, organisations))
+    profile = signed_in.get(f"/contexts/{park}").get_data(as_text=True)
+    assert "Why close it? (optional)" in profile and "Why is it closed?" not in profile
+    version = str(session.get(Context, park).version)
+    asked = signed_in.post(f"/contexts/{park}/status", data={"version": version, "note": "Park redeveloped"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and 'data-testid="open-case"' in html
+    assert "Referred</strong> on" in html and users["panel_member"].display_name in html
+    assert 'name="note" value="Park redeveloped"' in html and 'name="confirmed" value="yes"' in html
+    session.expire_all()
+    assert session.get(Context, park).status.value == "open"
+    done = signed_in.post(f"/contexts/{park}/status", data={"version": version, "note": "Park redeveloped",
+                                                             "confirmed": "yes"})
+    assert done.status_code == 302
+    session.expire_all()
+    assert session.get(Context, park).status.value == "closed"
+
+
+def test_closing_a_context_with_no_open_case_needs_no_confirmation(signed_in, session, park):
+    version = str(session.get(Context, park).version)
+    assert signed_in.post(f"/contexts/{park}/status", data={"version": version}).status_code == 302
+    session.expire_all()
+    assert session.get(Context, park).status.value == "closed"

@@ -2,6 +2,7 @@
 it, new, in its own list with the case and notes, adds a note the authority reads, and never sees
 the young people linked to it."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from models.codes import LinkRole, OrganisationKind, Reliability, Role
 from models.people import User
 from models.safeguarding import CaseNote, ContextLink, YoungPerson
+from models.times import london_today
 from tests.conftest import AuthActions
 
 
@@ -150,3 +152,16 @@ def test_an_agency_named_in_a_case_sees_it_and_others_do_not(signed_in, app, ses
     assert community.get(f"/inbox/{takeaway}").status_code == 404
     assert community.post(f"/inbox/{takeaway}/notes", data={"text": "Not ours"}).status_code == 404
     assert session.scalar(select(CaseNote)) is None
+
+
+def test_an_overdue_review_is_marked_in_the_partner_s_inbox(signed_in, school, referred, users, organisations):
+    for path in ("/inbox/", f"/inbox/{referred}"):
+        assert 'data-testid="overdue"' not in school.get(path).get_data(as_text=True)
+    # The authority records an assessment whose review fell due yesterday.
+    response = signed_in.post(f"/contexts/{referred}/case", data={
+        "stage": "assessment", "held_on": (london_today() - timedelta(days=2)).isoformat(),
+        "owner": str(users[Role.PANEL_MEMBER].id), "agencies": [str(organisations[OrganisationKind.LOCAL_AUTHORITY].id)],
+        "decision": "Assess with the school", "next_review": (london_today() - timedelta(days=1)).isoformat()})
+    assert response.status_code == 302
+    for path in ("/inbox/", f"/inbox/{referred}"):
+        assert re.search(r'data-testid="overdue">overdue</span>', school.get(path).get_data(as_text=True)), path

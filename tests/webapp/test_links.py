@@ -107,3 +107,40 @@ def test_the_header_s_find_says_what_is_wrong_and_keeps_the_search(signed_in, re
     assert re.search(r'data-testid="reference-error">([^<]+)</div>', html)[1].startswith(words)
     box = re.search(r'<input[^>]*id="reference"[^>]*>', html)[0]
     assert f'value="{reference.upper()}"' in box and 'aria-describedby="reference-error"' in box
+
+
+def test_no_role_is_chosen_for_the_user(signed_in, session, park, organisations):
+    html = signed_in.get(f"/contexts/{park}/links/new").get_data(as_text=True)
+    role = html[html.index('id="role"'):html.index("</select>", html.index('id="role"'))]
+    assert 'name="role"><option value="">Choose…</option>' in role and "selected" not in role
+    response = signed_in.post(f"/contexts/{park}/links/new", data=form(organisations, role=""))
+    assert response.status_code == 400
+    assert "Choose how they are connected to the context" in response.get_data(as_text=True)
+    assert session.scalar(select(ContextLink)) is None
+
+
+def test_a_second_link_of_the_same_young_person_is_refused_with_the_way_to_change_the_first(
+        signed_in, session, park, organisations):
+    assert signed_in.post(f"/contexts/{park}/links/new", data=form(organisations)).status_code == 302
+    response = signed_in.post(f"/contexts/{park}/links/new", data=form(organisations, role="frequents"))
+    assert response.status_code == 400
+    assert "YP-WEB01 is already linked to this context: change that link" in response.get_data(as_text=True)
+    assert len(session.scalars(select(ContextLink)).all()) == 1
+    # Once that link is removed, she can be linked again.
+    first = session.scalar(select(ContextLink))
+    signed_in.post(f"/contexts/{park}/links/{first.id}/remove", data={"version": str(first.version), "note": "Wrong"})
+    assert signed_in.post(f"/contexts/{park}/links/new", data=form(organisations)).status_code == 302
+
+
+def test_a_link_cannot_be_changed_into_a_second_link_of_someone_already_linked(
+        signed_in, session, park, organisations):
+    session.add(YoungPerson(reference="YP-WEB02", birth_month=date(2010, 6, 1), sex=1,
+                            responsible_authority_code="E09000020", organisation_id=organisations["local_authority"].id))
+    session.commit()
+    signed_in.post(f"/contexts/{park}/links/new", data=form(organisations))
+    signed_in.post(f"/contexts/{park}/links/new", data=form(organisations, young_person="YP-WEB02"))
+    second = session.scalar(select(ContextLink).join(YoungPerson, YoungPerson.id == ContextLink.young_person_id)
+                            .where(YoungPerson.reference == "YP-WEB02"))
+    response = signed_in.post(f"/contexts/{park}/links/{second.id}",
+                              data=form(organisations, version=str(second.version)))
+    assert response.status_code == 400 and "YP-WEB01 is already linked" in response.get_data(as_text=True)
