@@ -7,7 +7,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_login import current_user
@@ -129,11 +129,11 @@ def hotspots(session, busiest_only: bool) -> Hotspots:
     ``busiest_only`` limits the previous-period and nearest-postcode look-ups to the table's rows."""
     resolution = params.resolution(request.args)
     layer = params.layer(request.args)
-    period, period_start = params.period(request.args)
+    period = params.dashboard_period(request.args)
     outline, bbox = authority_area(session)
     selection = replace(params.episode_selection(request.args), bbox=bbox)
-    if period_start and not request.args.get("from"):
-        selection = replace(selection, started_from=period_start)
+    if period.key != "custom":  # from and to apply only to a range of the user's own
+        selection = replace(selection, started_from=period.starts, started_before=period.ends)
     try:
         rows = hex_rows(session, resolution, selection, layer)
     except ValueError as error:  # the area holds too many hexagons at this resolution
@@ -141,7 +141,7 @@ def hotspots(session, busiest_only: bool) -> Hotspots:
     described = rows[:BUSIEST_ROWS] if busiest_only else rows
     if layer.episode_layer:
         add_change(session, described, resolution, previous_period(selection, datetime.now(timezone.utc)))
-    result = Hotspots(resolution, period, layer, selection, outline, rows)
+    result = Hotspots(resolution, period.key, layer, selection, outline, rows)
     try:
         result.gi_area = add_gi_star(rows, resolution, bbox, MEASURES[layer]).description
     except ValueError as error:
@@ -166,6 +166,7 @@ def _parts(session, found: Hotspots) -> dict:
         "layer": found.layer.value,
         "measure": measure,
         "measure_label": maps.MEASURE_LABELS[measure],
+        "measure_one": maps.MEASURE_ONE[measure],
         "breaks": breaks,
         "when": when_table(grid),
         "months": months,
@@ -176,8 +177,7 @@ def _parts(session, found: Hotspots) -> dict:
         "totals": {"hexagons": len(rows), measure: sum(row[measure] for row in rows)},
         "export_query": request.query_string.decode(),
         "area_name": current_user.organisation.name if found.selection.bbox else None,
-        "period_start": (found.selection.started_from.astimezone(LONDON).date()
-                         if found.selection.started_from and not request.args.get("from") else None),
+        "period_words": period_in_words(found.selection),
         "gi_problem": found.gi_problem,
         "gi_area": found.gi_area,
         "contexts_shown": CONTEXTS_NAMED,
@@ -227,7 +227,7 @@ def index():
         resolutions=list(MAP_RESOLUTIONS),
         automatic=request.args.get("res", "auto") == "auto",
         period=found.period,
-        periods=params.PERIODS,
+        periods=params.DASHBOARD_PERIODS,
         filters=FILTERS,
         chosen=request.args,
     )
@@ -275,9 +275,9 @@ def _context_names(row: dict) -> str:
 def selection_in_words(found: Hotspots) -> list[tuple[str, str]]:
     """What the panel pack shows, as (setting, choice) pairs in the dashboard's own words."""
     area = current_user.organisation.name
-    period = params.PERIODS[found.period]
-    if found.selection.started_from and not request.args.get("from"):
-        period += f": episodes that started from {found.selection.started_from.astimezone(LONDON):%-d %B %Y}"
+    period = params.DASHBOARD_PERIODS[found.period]
+    if found.selection.started_from or found.selection.started_before:
+        period += ": episodes that started " + period_in_words(found.selection)
     words = [("Area", f"{area} and about a kilometre around it" if found.selection.bbox else "Every area you may see"),
              ("Period", period)]
     for name, label, options in FILTERS:
@@ -289,8 +289,19 @@ def selection_in_words(found: Hotspots) -> list[tuple[str, str]]:
 def _file_name(found: Hotspots, extension: str) -> str:
     """``hotspots-<area>-<period>-res<N>-<date>``: a pack's files say which selection they hold."""
     area = re.sub(r"[^a-z0-9]+", "-", current_user.organisation.name.lower()).strip("-") or "area"
-    period = "all-time" if found.period == "all" else f"{found.period}-months"
+    period = {"all": "all-time", "this": "this-month", "last": "last-month", "custom": "custom"}.get(
+        found.period, f"{found.period}-months")
     return f"hotspots-{area}-{period}-res{found.resolution}-{london_today().isoformat()}.{extension}"
+
+
+def period_in_words(selection: EpisodeSelection) -> str:
+    """The selection's dates: 'from 1 November 2026 to 30 November 2026', 'from 1 January 2026 to
+    date', 'up to 31 March 2025', or '' for all time."""
+    first = selection.started_from.astimezone(LONDON).date() if selection.started_from else None
+    last = (selection.started_before.astimezone(LONDON) - timedelta(days=1)).date() if selection.started_before else None
+    if first is None:
+        return f"up to {last:%-d %B %Y}" if last else ""
+    return f"from {first:%-d %B %Y} " + (f"to {last:%-d %B %Y}" if last else "to date")
 
 
 def _made_at() -> datetime:
@@ -336,7 +347,7 @@ def export_html():
     breaks = maps.class_breaks([row[measure] for row in found.rows])
     contexts = session.execute(contexts_for_map(found.selection.bbox)).all()
     fmap = maps.hex_map(hex_feature_collection(_map_rows(found.rows)), breaks, contexts, found.outline, measure)
-    title = f"Hotspots: {current_user.organisation.name}, {params.PERIODS[found.period].lower()}"
+    title = f"Hotspots: {current_user.organisation.name}, {params.DASHBOARD_PERIODS[found.period].lower()}"
     page = render_template(
         "dashboard/pack.html", title=title, made_at=_made_at(), selection=selection_in_words(found),
         map=maps.render(fmap).standalone(), rows=found.rows, measure=measure,

@@ -177,6 +177,7 @@ def _context_areas(contexts) -> list[dict]:
 
 MEASURE_LABELS = {"episodes": "Missing episodes", "contexts": "Contexts",
                   "young_people": "Young people"}
+MEASURE_ONE = {"episodes": "missing episode", "contexts": "context", "young_people": "young person"}
 
 
 def _hex_base(contexts: list, outline_geojson: str | None, standalone: bool) -> folium.Map:

@@ -240,3 +240,33 @@ def period(args, name: str = "period", default: str = "12") -> tuple[str, dateti
     if raw == "all":
         return raw, None
     return raw, last_months_start(int(raw))
+
+
+# The dashboard also offers single calendar months, for a panel's monthly meeting, and a range of
+# its own given by ``from`` and ``to``.
+DASHBOARD_PERIODS = {"this": "This month", "last": "Last month", **PERIODS, "custom": "Dates of your choice"}
+
+
+@dataclass(frozen=True)
+class ChosenPeriod:
+    key: str
+    starts: datetime | None  # None: from the first episode, or from ``from``
+    ends: datetime | None  # exclusive; None: up to now, or to ``to``
+
+
+def dashboard_period(args, name: str = "period") -> ChosenPeriod:
+    """The dashboard's period. Dates ``from`` and ``to`` (read with the other filters), when given,
+    are the range whatever the period says (``custom``); ``custom`` needs at least one of them."""
+    raw = args.get(name, "12")
+    if raw not in DASHBOARD_PERIODS:
+        bad_parameter(name, raw, "is not one of: " + ", ".join(DASHBOARD_PERIODS))
+    if args.get("from") or args.get("to"):
+        return ChosenPeriod("custom", None, None)
+    if raw == "custom":
+        bad_parameter(name, raw, "needs a from date, a to date or both")
+    if raw in ("this", "last"):
+        this_month = last_months_start(1)
+        if raw == "this":
+            return ChosenPeriod(raw, this_month, None)
+        return ChosenPeriod(raw, last_months_start(2), this_month)
+    return ChosenPeriod(raw, *period(args, name)[1:], None)

@@ -95,6 +95,14 @@
 
   draw(JSON.parse(document.getElementById("hex-data").textContent));
   if (frame.dataset.fit === "hexagons" && hexagons.getLayers().length) map.fitBounds(hexagons.getBounds());
+  // A period from the menu clears the dates of one's choice; a date typed chooses them.
+  const period = form.elements.period, dates = [form.elements.from, form.elements.to];
+  period.addEventListener("change", () => {
+    if (period.value !== "custom") dates.forEach((input) => { input.value = ""; });
+  });
+  dates.forEach((input) => input.addEventListener("change", () => {
+    if (input.value) period.value = "custom";
+  }));
   form.addEventListener("change", update);
   form.addEventListener("submit", (event) => {
     event.preventDefault();

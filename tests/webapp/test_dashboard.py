@@ -1,12 +1,15 @@
 import re
+from datetime import date, timedelta
 from html import escape
 
 import pytest
 from jinja2.utils import htmlsafe_json_dumps
 
+from geo.coords import LatLng
 from geo.hexes import cells_of
-from models.codes import ContextKind
-from models.safeguarding import Context
+from models.codes import ContextKind, MissingType
+from models.safeguarding import Context, MissingEpisode, YoungPerson
+from models.times import london_midnight, london_today
 from tests.conftest import AuthActions
 
 
@@ -135,3 +138,50 @@ def test_the_page_says_which_study_area_the_hotspot_scores_used(signed_in, episo
     said = re.search(r'data-testid="gi-area">The whole area here is every hexagon whose centre lies in the box '
                      r'[-0-9.,]+: ([0-9,]+) hexagons, empty ones included\.</span>', html)
     assert said and int(said[1].replace(",", "")) > 0
+
+
+def month_start(months_back: int) -> date:
+    day = london_today().replace(day=1)
+    for _ in range(months_back):
+        day = (day - timedelta(days=1)).replace(day=1)
+    return day
+
+
+@pytest.fixture
+def monthly_episodes(session, organisations):
+    """One episode on the 1st of this month, one on the 1st of last month, one two months back."""
+    organisation = next(iter(organisations.values()))
+    person = YoungPerson(reference="YP-MONTHS", birth_month=date(2011, 1, 1), sex=2,
+                         responsible_authority_code="E09000020", organisation_id=organisation.id)
+    session.add(person)
+    session.flush()
+    point = LatLng(51.49, -0.19)
+    for months_back in range(3):
+        started = london_midnight(month_start(months_back)) + timedelta(hours=1)
+        session.add(MissingEpisode(young_person_id=person.id, missing_type=MissingType.MISSING, started_at=started,
+                                   ended_at=started + timedelta(hours=3), last_seen_location=point.wkt,
+                                   last_seen_cells=cells_of(point)))
+    session.commit()
+
+
+@pytest.mark.parametrize(("query", "episodes", "words"), [
+    ("period=this", 1, lambda: f"from {month_start(0):%-d %B %Y} to date"),
+    ("period=last", 1, lambda: f"from {month_start(1):%-d %B %Y} to {month_start(0) - timedelta(days=1):%-d %B %Y}"),
+    ("period=3", 3, lambda: f"from {month_start(2):%-d %B %Y} to date"),
+    (lambda: f"period=custom&from={month_start(1)}&to={month_start(1)}", 1,
+     lambda: f"from {month_start(1):%-d %B %Y} to {month_start(1):%-d %B %Y}"),
+    (lambda: f"period=12&to={month_start(1)}", 2, lambda: f"up to {month_start(1):%-d %B %Y}"),
+])
+def test_a_panel_chooses_a_calendar_month_or_dates_of_its_own(signed_in, monthly_episodes, query, episodes, words):
+    query = query() if callable(query) else query
+    html = signed_in.get(f"/?{query}&res=8").get_data(as_text=True)
+    summary = re.search(r'data-testid="summary">\s*(.*?)</p>', html, re.S)[1]
+    assert f"Episodes that started {words()}." in summary
+    assert f"{episodes} missing episode{'s' if episodes != 1 else ''} in 1 hexagon." in summary
+    chosen = "custom" if "from=" in query or "to=" in query else query.split("=")[1]
+    assert f'<option value="{chosen}" selected' in html
+
+
+def test_dates_of_one_s_choice_need_a_date(signed_in):
+    response = signed_in.get("/?period=custom")
+    assert response.status_code == 400 and "period: &#39;custom&#39; needs a from date" in response.get_data(as_text=True)
