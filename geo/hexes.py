@@ -120,6 +120,19 @@ def cell_to_string(cell: int) -> str:
     return h3.int_to_str(cell)
 
 
+def cell_from_string(text: str) -> int | None:
+    """The cell a hexadecimal H3 string names, or None if it names no valid cell.
+
+    >>> hex(cell_from_string("89194ada557ffff")), cell_from_string("89194ada557fffz"), cell_from_string("0")
+    ('0x89194ada557ffff', None, None)
+    """
+    try:
+        valid = h3.is_valid_cell(text)
+    except (TypeError, ValueError):
+        return None
+    return h3.str_to_int(text) if valid else None
+
+
 def cell_resolution(cell: int) -> int:
     """The resolution of a cell.
 

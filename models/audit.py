@@ -20,6 +20,7 @@ class AuditAction(StrEnum):
     SIGN_OUT = "sign_out"
     VIEW_YOUNG_PERSON = "view_young_person"
     VIEW_CONTEXT = "view_context"
+    VIEW_HEXAGON = "view_hexagon"  # its page lists the references of young people
     PLACEMENT_CHECK = "placement_check"
     EXPORT = "export"
     IMPORT = "import"

@@ -24,6 +24,7 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
 
 from geo.hexes import MAP_RESOLUTIONS, BBox, box_area_km2, box_holding_cells, cells_in_box
 from models.aggregates import AGGREGATED_RESOLUTIONS, EpisodeHexMonth
@@ -255,6 +256,31 @@ def episode_start_hours_by_cell(resolution: int, selection: EpisodeSelection, ce
     return (select(cell, hour, func.count().label("episodes"))
             .where(replace(selection, bbox=None).conditions(), in_list(cell, cells))
             .group_by(cell, hour))
+
+
+def in_cell(selection: EpisodeSelection, cell: int, resolution: int):
+    """SQL: an episode's place, as ``selection.layer`` says, is in ``cell``; added to the builders
+    that count a selection (months, day by hour) for one hexagon's page."""
+    return cell_at(selection.cells, resolution) == cell
+
+
+def episodes_in_cell(selection: EpisodeSelection, cell: int, resolution: int) -> Select:
+    """The episodes of one hexagon with their young person's reference, the latest first."""
+    person = aliased(YoungPerson)  # the selection's own tests of sex and age read YoungPerson in EXISTS
+    return (select(MissingEpisode, person.reference)
+            .join(person, same_child(person, MissingEpisode))
+            .where(selection.conditions(), in_cell(selection, cell, resolution))
+            .order_by(MissingEpisode.started_at.desc(), MissingEpisode.id.desc()))
+
+
+def links_in_cell(cell: int, resolution: int, organisations: tuple[int, ...]) -> Select:
+    """The current links of young people of ``organisations`` to the open contexts in ``cell``."""
+    return (select(ContextLink, YoungPerson.reference, Context.name)
+            .join(Context, Context.id == ContextLink.context_id)
+            .join(YoungPerson, same_child(YoungPerson, ContextLink))
+            .where(Context.cells.is_not(None), Context.status == "open", cell_at(Context.cells, resolution) == cell,
+                   ContextLink.organisation_id.in_(organisations))
+            .order_by(YoungPerson.reference, Context.name))
 
 
 def contexts_in_cells(resolution: int, cells: list[int]) -> Select:

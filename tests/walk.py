@@ -203,6 +203,7 @@ class Ids:
     users: dict[str, int]  # username: id
     organisations: dict[str, int]  # username: organisation id
     inbox: dict[str, int | None]  # username: a context in the items of the user's organisation
+    hexagon: str  # the park's hexagon at resolution 8 (H3's hexadecimal form)
 
     def fill(self, name: str, endpoint: str, role: str | None) -> int | str | None:
         """The value for path parameter ``name`` of ``endpoint``; None when there is none to use."""
@@ -211,7 +212,7 @@ class Ids:
         if name == "filename":
             return "css/app.css"
         return {"context_id": self.context, "link_id": self.link, "person_id": self.person, "run_id": self.run,
-                "token_id": self.token}.get(name, _UNKNOWN)
+                "token_id": self.token, "cell_text": self.hexagon}.get(name, _UNKNOWN)
 
 
 _UNKNOWN = "unknown"
@@ -243,6 +244,8 @@ def find_ids(connection: Connection) -> Ids:
         users={username: user_id for username, (user_id, _) in users.items()},
         organisations={username: organisation for username, (_, organisation) in users.items()},
         inbox=inbox,
+        # contexts.cells holds resolutions 6 to 10 (geo.hexes.MAP_RESOLUTIONS); arrays count from 1.
+        hexagon=one("SELECT to_hex(cells[3]) FROM contexts WHERE id = :c", c=context),
     )
 
 
@@ -342,7 +345,7 @@ def _expected(app: Flask, endpoint: str, method: str, path: str, role: str | Non
 _DECLARED = frozenset({
     "static", "auth.login", "auth.logout", "health.healthz", "shared.index", "shared.hexes", "openapi.openapi_json",
     "inbox.index", "inbox.item", "inbox.note", "dashboard.index", "dashboard.update", "dashboard.export_csv",
-    "dashboard.export_geojson", "dashboard.export_html", "contexts.index", "contexts.new", "contexts.profile",
+    "dashboard.export_geojson", "dashboard.export_html", "dashboard.hexagon", "contexts.index", "contexts.new", "contexts.profile",
     "contexts.edit", "contexts.change_status", "contexts.delete", "contexts.merge", "contexts.deleted",
     "contexts.restore", "links.new", "links.edit", "links.remove", "links.restore", "cases.record", "cases.note",
     "cases.reviews", "reports.contexts", "reports.contexts_csv", "people.find", "people.profile", "people.meeting",

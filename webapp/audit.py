@@ -24,6 +24,7 @@ LEFT_OUT = "[left out]"
 AUDITED = {
     "people.profile": AuditAction.VIEW_YOUNG_PERSON,
     "contexts.profile": AuditAction.VIEW_CONTEXT,
+    "dashboard.hexagon": AuditAction.VIEW_HEXAGON,
     "inbox.item": AuditAction.VIEW_CONTEXT,
     "placements.check_page": AuditAction.PLACEMENT_CHECK,
     "api.placement_checks": AuditAction.PLACEMENT_CHECK,

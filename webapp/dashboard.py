@@ -9,11 +9,20 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user
 from shapely.geometry import shape
 
-from geo.hexes import MAP_RESOLUTIONS, cell_centre, cell_to_string, hex_feature_collection, resolution_for_zoom
+from geo.hexes import (
+    MAP_RESOLUTIONS,
+    cell_centre,
+    cell_from_string,
+    cell_resolution,
+    cell_ring_lnglat,
+    cell_to_string,
+    hex_feature_collection,
+    resolution_for_zoom,
+)
 from models.codes import CONCERN_CODES, CONTEXT_KIND_LABELS
 from models.queries import (
     EpisodeSelection,
@@ -24,6 +33,9 @@ from models.queries import (
     episode_months,
     episode_start_grid,
     episode_start_hours_by_cell,
+    episodes_in_cell,
+    in_cell,
+    links_in_cell,
     nearest_postcodes,
 )
 from models.spreadsheet import spreadsheet_text
@@ -110,6 +122,15 @@ def _describe(session, rows: list[dict], resolution: int, selection: EpisodeSele
             row["peak_hours"] = peak_hours_label(peak_hours(hours.get(row["cell"], {})))
 
 
+def chosen_selection() -> tuple[params.ChosenPeriod, EpisodeSelection]:
+    """The dashboard's period and episode filters from the request (no box)."""
+    period = params.dashboard_period(request.args)
+    selection = params.episode_selection(request.args)
+    if period.key != "custom":  # from and to apply only to a range of the user's own
+        selection = replace(selection, started_from=period.starts, started_before=period.ends)
+    return period, selection
+
+
 @dataclass
 class Hotspots:
     """The dashboard's selection and its hexagons, shared by the page and the panel pack exports."""
@@ -129,11 +150,9 @@ def hotspots(session, busiest_only: bool) -> Hotspots:
     ``busiest_only`` limits the previous-period and nearest-postcode look-ups to the table's rows."""
     resolution = params.resolution(request.args)
     layer = params.layer(request.args)
-    period = params.dashboard_period(request.args)
+    period, selection = chosen_selection()
     outline, bbox = authority_area(session)
-    selection = replace(params.episode_selection(request.args), bbox=bbox)
-    if period.key != "custom":  # from and to apply only to a range of the user's own
-        selection = replace(selection, started_from=period.starts, started_before=period.ends)
+    selection = replace(selection, bbox=bbox)
     try:
         rows = hex_rows(session, resolution, selection, layer)
     except ValueError as error:  # the area holds too many hexagons at this resolution
@@ -230,6 +249,43 @@ def index():
         periods=params.DASHBOARD_PERIODS,
         filters=FILTERS,
         chosen=request.args,
+    )
+
+
+EPISODES_LISTED = 100  # on a hexagon's page, the latest; the counts and tables take them all
+
+
+@bp.get("/hexagons/<cell_text>")
+def hexagon(cell_text: str):
+    """One hexagon of the dashboard, for the same settings: its episodes by month, day and hour,
+    the latest of them with their young people, its open contexts and who is linked to them."""
+    cell = cell_from_string(cell_text)
+    if cell is None or cell_resolution(cell) not in MAP_RESOLUTIONS:
+        abort(404, description=f"There is no map hexagon {cell_text[:20]!r}.")
+    resolution = cell_resolution(cell)
+    session = get_session()
+    # On the contexts and young-people layers the episodes are those last seen here.
+    period, selection = chosen_selection()
+    here = in_cell(selection, cell, resolution)
+    months = every_month([MonthCount(*row) for row in session.execute(episode_months(selection).where(here))])
+    grid = {(row.weekday, row.hour): row.episodes for row in session.execute(episode_start_grid(selection).where(here))}
+    ring = cell_ring_lnglat(cell)
+    context_ids = {row.id for row in session.execute(contexts_in_cells(resolution, [cell]))}
+    box = (min(lng for lng, _ in ring), min(lat for _, lat in ring), max(lng for lng, _ in ring), max(lat for _, lat in ring))
+    contexts = [row for row in session.execute(contexts_for_map(box)) if row.id in context_ids]
+    centre = cell_centre(cell)
+    near = session.execute(nearest_postcodes([(0, centre.lat, centre.lng)])).first()
+    rendered = maps.render(maps.hexagon_map(ring, contexts))
+    return render_template(
+        "dashboard/hexagon.html",
+        h3=cell_to_string(cell), resolution=resolution, near_postcode=near.postcode if near else None,
+        period_label=params.DASHBOARD_PERIODS[period.key], period_words=period_in_words(selection),
+        episodes=session.execute(episodes_in_cell(selection, cell, resolution).limit(EPISODES_LISTED)).all(),
+        totals={"episodes": sum(m.episodes for m in months)},
+        months=months, months_peak=max((m.episodes for m in months), default=0),
+        trend=None, when=when_table(grid), contexts=contexts, kind_labels=CONTEXT_KIND_LABELS,
+        links=session.execute(links_in_cell(cell, resolution, visible_organisations())).all(),
+        map=rendered.embedded(), back_query=request.query_string.decode(), listed=EPISODES_LISTED, london=LONDON,
     )
 
 

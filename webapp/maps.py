@@ -447,3 +447,17 @@ def placement_map(home, results, easy_reach_miles: float) -> folium.Map | None:
     fmap.fit_bounds([(min(p.lat for p in everything), min(p.lng for p in everything)),
                      (max(p.lat for p in everything), max(p.lng for p in everything))])
     return fmap
+
+
+def hexagon_map(ring_lnglat: list[tuple[float, float]], contexts: list) -> folium.Map:
+    """One hexagon's outline and its open contexts (rows with id, name, kind, lat and lng)."""
+    lats, lngs = [lat for _, lat in ring_lnglat], [lng for lng, _ in ring_lnglat]
+    fmap = _base_map((sum(lats) / len(lats), sum(lngs) / len(lngs)), 15)
+    folium.GeoJson({"type": "Polygon", "coordinates": [ring_lnglat]}, interactive=False,
+                   style_function=lambda _: {"color": "#bd0026", "weight": 2, "fillOpacity": 0.1}).add_to(fmap)
+    for kind, features in _context_points(contexts).items():
+        glyph, colour = CONTEXT_KIND_ICONS[kind]
+        folium.GeoJson({"type": "FeatureCollection", "features": features}, marker=_pin(glyph, colour),
+                       tooltip=folium.GeoJsonTooltip(*CONTEXT_TOOLTIP_FIELDS)).add_to(fmap)
+    fmap.fit_bounds([(min(lats), min(lngs)), (max(lats), max(lngs))])
+    return fmap

@@ -39,6 +39,10 @@
       layer.on("mouseout", () => hexagons.resetStyle(layer));
     },
   }).bindTooltip(tooltip, {sticky: true});
+  // A hexagon opens its own page, as its row in the table does, with the same settings.
+  hexagons.on("click", (event) => {
+    window.location.href = frame.dataset.hexagonUrl.replace("CELL", event.layer.feature.properties.h3) + "?" + settings();
+  });
   hexagons.addTo(map);
   layerControl.addOverlay(hexagons, "Hexagons");
 

@@ -5,6 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import DEMO_PASSWORD
+
 pytestmark = [pytest.mark.browser, pytest.mark.long]
 
 HEXAGONS = "path.hexagon"
@@ -165,7 +167,7 @@ def test_bad_location_is_explained_beside_the_field(visit):
     page.get_by_label("Kind").select_option("takeaway")
     page.get_by_label("Location").fill("XX1 1XX")
     page.get_by_role("button", name="Save context").click()
-    expect(page.get_by_test_id("location-error")).to_contain_text("'XX1 1XX' is not in the ONS Postcode Directory")
+    expect(page.get_by_test_id("location-error")).to_contain_text("Location “XX1 1XX” is not in the ONS Postcode Directory")
     expect(page.get_by_label("Location")).to_have_value("XX1 1XX")
     expect(page.get_by_label("Name")).to_have_value("Browser-test Takeaway")
     page.get_by_label("Location").fill("sw5 9qj")
@@ -231,3 +233,49 @@ def test_a_commissioner_checks_candidate_placements(visit):
     expect(page.get_by_test_id("placement-map").locator(".fa-bed")).to_have_count(3)  # the candidates
     expect(page.get_by_test_id("placement-map").locator(".fa-house")).to_have_count(1)
     assert visit.script_errors == [] and visit.outside_requests == []
+
+
+def press_tab_until(page, selector: str, limit: int = 120) -> list[str]:
+    """Tab until the focus is on ``selector``; what was focused on the way (tag and classes)."""
+    passed = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return passed
+        passed.append(page.evaluate("() => { const e = document.activeElement; return e.tagName + '.' + "
+                                    "(typeof e.className === 'string' ? e.className : '') + "
+                                    "(e.closest('.leaflet-container') ? ' (in the map)' : ''); }"))
+    raise AssertionError(f"{selector} never took the focus; passed {passed[-10:]}")
+
+
+def test_the_keyboard_alone_reaches_everything_a_panel_needs(visit):
+    page = visit.page
+    page.goto(visit.base_url + "/")
+    page.get_by_label("Username").focus()
+    page.keyboard.type("panel")
+    page.keyboard.press("Tab")
+    page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Hotspots")).to_be_visible()
+    settled(page)
+    # Change a filter: focus the "Sex" menu from the keyboard and choose with the arrows.
+    press_tab_until(page, "#sex")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#sex")).to_have_value("female")
+    settled(page)
+    expect(page).to_have_url(re.compile(r"sex=female"))
+    # The skip link passes the map: no marker, cluster or hexagon on the way to the table.
+    passed = press_tab_until(page, "a[href='#after-map']")
+    page.keyboard.press("Enter")
+    passed = press_tab_until(page, "[data-testid=hexagon-link]")
+    assert not [name for name in passed if "(in the map)" in name], passed
+    assert len(passed) < 25, passed
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Hexagon near")
+    expect(page).to_have_url(re.compile(r"/hexagons/[0-9a-f]{15}\?.*sex=female"))
+    page.go_back()
+    settled(page)
+    press_tab_until(page, "a[href*='/export/hotspots.html']")
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    assert re.fullmatch(r"hotspots-.+-12-months-res\d+-\d{4}-\d\d-\d\d\.html", download.value.suggested_filename)

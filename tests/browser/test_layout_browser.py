@@ -44,6 +44,7 @@ def pages_of(visit: Visit, role: str) -> list[str]:
     paths = menu_paths(visit)
     if "/contexts/" in paths:
         paths += STAFF_PAGES
+        paths.append(first_link_in(visit, "/", "busiest"))  # a hexagon's page
         context = first_link_in(visit, "/contexts/?q=park", "contexts")
         paths.append(context)
         visit.page.goto(visit.base_url + context)

@@ -35,6 +35,7 @@ ROUTES = {
     "dashboard.export_csv": (INTERNAL, "GET", "/export/hotspots.csv", {}, 200),
     "dashboard.export_geojson": (INTERNAL, "GET", "/export/hotspots.geojson", {}, 200),
     "dashboard.export_html": (INTERNAL, "GET", "/export/hotspots.html", {}, 200),
+    "dashboard.hexagon": (INTERNAL, "GET", "/hexagons/88194ad16dfffff", {}, 200),
     "contexts.index": (INTERNAL, "GET", "/contexts/", {}, 200),
     "contexts.new": (INTERNAL, "GET", "/contexts/new", {}, 200),
     "contexts.profile": (INTERNAL, "GET", "/contexts/999999", {}, 404),

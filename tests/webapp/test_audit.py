@@ -45,6 +45,7 @@ def test_sign_in_failure_and_sign_out_are_recorded(client, auth, session, users)
 
 @pytest.mark.parametrize(("path", "action"), [
     ("/young-people/{child}", AuditAction.VIEW_YOUNG_PERSON),
+    ("/hexagons/88194ad16dfffff?period=all", AuditAction.VIEW_HEXAGON),
     ("/export/hotspots.csv?period=all", AuditAction.EXPORT),
     ("/export/hotspots.geojson", AuditAction.EXPORT),
     ("/placements/report.csv", AuditAction.EXPORT),

@@ -2,6 +2,7 @@ import re
 from datetime import date, timedelta
 from html import escape
 
+import h3
 import pytest
 from jinja2.utils import htmlsafe_json_dumps
 
@@ -24,7 +25,7 @@ def test_dashboard_draws_hexagons_and_table(signed_in, episodes):
     assert '"h3":' in html  # hexagon features in the map's GeoJSON
     table = html[html.index('data-testid="busiest"'):]
     table = table[: table.index("</table>")]
-    first_row = re.search(r"<tbody>\s*<tr>\s*<td>1</td>\s*<td>([A-Z0-9 ]+)<br>.*?</td>\s*<td[^>]*>(\d+)</td>", table,
+    first_row = re.search(r"<tbody>\s*<tr>\s*<td>1</td>\s*<td><a [^>]+>([A-Z0-9 ]+)</a><br>.*?</td>\s*<td[^>]*>(\d+)</td>", table,
                           re.S)
     assert first_row, "the table has no data row"
     postcode, episodes_in_busiest = first_row.groups()
@@ -185,3 +186,28 @@ def test_a_panel_chooses_a_calendar_month_or_dates_of_its_own(signed_in, monthly
 def test_dates_of_one_s_choice_need_a_date(signed_in):
     response = signed_in.get("/?period=custom")
     assert response.status_code == 400 and "period: &#39;custom&#39; needs a from date" in response.get_data(as_text=True)
+
+
+def test_each_busiest_row_opens_its_hexagon_s_page(signed_in, session, organisations, episodes):
+    _, point = episodes[0]
+    session.add(Context(name="Corner Kebab", kind=ContextKind.TAKEAWAY, geometry=point.wkt, cells=cells_of(point),
+                        organisation_id=next(iter(organisations.values())).id))
+    session.commit()
+    html = signed_in.get("/?period=all&res=8&sex=female").get_data(as_text=True)
+    links = re.findall(r'<a href="(/hexagons/[0-9a-f]{15}\?[^"]*)" data-testid="hexagon-link">', html)
+    assert links and all("period=all" in link and "sex=female" in link for link in links)
+    cell = h3.latlng_to_cell(point.lat, point.lng, 8)
+    expected = sum(1 for _, p in episodes if h3.latlng_to_cell(p.lat, p.lng, 8) == cell)
+    page = signed_in.get(f"/hexagons/{cell}?period=all&sex=female").get_data(as_text=True)
+    assert f'data-testid="hexagon-total">{expected} missing episode' in page
+    listed = page[page.index('data-testid="hexagon-episodes"'):page.index("</table>", page.index('data-testid="hexagon-episodes"'))]
+    assert listed.count("YP-API001</a>") == expected
+    assert ">Corner Kebab</a>" in page[page.index('data-testid="hexagon-contexts"'):]
+    # The settings carry through: no boys' episodes are in a girls' selection.
+    assert 'data-testid="hexagon-total">0 missing episodes' in signed_in.get(
+        f"/hexagons/{cell}?period=all&sex=male").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("cell", ["nothing", "8f194ad16dfffff", "85194ad3fffffff"])
+def test_a_hexagon_that_is_not_a_map_hexagon_is_a_404(signed_in, cell):
+    assert signed_in.get(f"/hexagons/{cell}").status_code == 404
