@@ -23,7 +23,8 @@ def add_meeting(session: Session, person: YoungPerson, user: User, *, kind: str 
     meeting_kind = choice(errors, "kind", kind, ChildMeetingKind)
     held = typed_date(errors, "held_on", held_on, required="is required (the date it was held)", today=today)
     if extra_familial_harm not in ("yes", "no"):
-        errors.append(FieldError("extra_familial_harm", extra_familial_harm or "", "is not yes or no"))
+        errors.append(FieldError("extra_familial_harm", extra_familial_harm or "", "is not yes or no",
+                                 plain="Choose yes or no: was extra-familial harm a factor?"))
     harm = extra_familial_harm == "yes"
     linked = set(session.scalars(her_context_ids(person)))
     chosen = [source.strip() for source in sources or [] if source.strip()]

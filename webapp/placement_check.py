@@ -272,6 +272,10 @@ def hotspot_flag(point: LatLng, field: LocalGiStar) -> Flag | None:
     strongest = max(hot, key=lambda c: scores[c].z)
     centre = cell_centre(strongest)
     where = "Inside" if cell in hot else "Next to"
+    own, around = counts.get(strongest, 0), field.with_neighbours(strongest)
+    # Gi* scores a hexagon with its six neighbours: a quiet hexagon amid busy ones is hot too.
+    why = (f"{own} episode{'s' if own != 1 else ''} in the hexagon and {int(around)} with the six around it"
+           + (": it is hot because its neighbours are busy" if own * 7 < around else ""))
     return Flag("hotspot", f"{where} a hotspot of missing episodes in the last 12 months "
-                           f"({counts.get(strongest, 0)} episodes in the hexagon, Gi* z = {scores[strongest].z:.1f})",
+                           f"({why}; Gi* z = {scores[strongest].z:.1f})",
                 [Place("Hotspot", centre, miles_between(point, centre))])

@@ -39,6 +39,25 @@ BOUNDARY_CATEGORIES = (INSIDE, OUTSIDE, BOUNDARY_NOT_KNOWN)
 FLAG_ORDER = ("home", "linked_context", "hotspot", "peers", "missing")
 FLAG_LABELS = {"home": "Within easy reach of home", "linked_context": "Near her contexts", "hotspot": "Hotspot",
                "peers": "Near linked young people", "missing": "Near her missing episodes"}
+# Flags by what they say: a risk near the placement, or nearness to home, which is a risk for a child
+# drawn back to where she was harmed and a strength for one keeping her school and family.
+FLAG_KINDS = {"home": "near_home", "linked_context": "risk", "hotspot": "risk", "peers": "risk", "missing": "risk"}
+# Sorting the flagged placements: (the column's name, the key of a line), each by a column's header.
+SORTS = {
+    "flags": ("Flags", lambda line: (-len(line.flags), line.reference)),
+    "reference": ("Young person", lambda line: line.reference),
+    "type": ("Placement type", lambda line: (line.place_code, line.reference)),
+    "miles": ("Miles", lambda line: (line.miles is None, line.miles or 0, line.reference)),
+    "boundary": ("Boundary", lambda line: (line.boundary, line.reference)),
+}
+
+
+def found_lines(lines: list["PlacementLine"], text: str) -> list["PlacementLine"]:
+    """The lines whose young person's reference or placement postcode holds ``text`` (any case,
+    spaces aside), in their order."""
+    wanted = text.replace(" ", "").upper()
+    return [line for line in lines
+            if wanted in line.reference.upper() or wanted in (line.placement_postcode or "").replace(" ", "")]
 
 
 class _Categorised:

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from models.codes import ContextKind
+from models.codes import PLACE_CODES, ContextKind
 from models.collection_years import CollectionYear
 from models.safeguarding import Context
 from models.times import london_today
@@ -18,9 +18,12 @@ from webapp.params import bad_parameter
 from webapp.placement_check import MAX_CANDIDATES, CheckSettings, candidate_of, check, home_of
 from webapp.placement_report import (
     DISTANCE_CATEGORIES,
+    FLAG_KINDS,
     FLAG_LABELS,
+    SORTS,
     dfe_csv,
     dfe_view,
+    found_lines,
     placements_report,
     report_csv,
 )
@@ -88,10 +91,18 @@ def report_page():
     flag = request.args.get("flag") or None
     if flag is not None and flag not in FLAG_LABELS:
         bad_parameter("flag", flag, f"is not one of {', '.join(FLAG_LABELS)}")
+    sort = request.args.get("sort", "flags")
+    if sort not in SORTS:
+        bad_parameter("sort", sort, f"is not one of {', '.join(SORTS)}")
+    descending = request.args.get("order") == "desc"
+    text = request.args.get("q", "").strip()[:40]
     settings = CheckSettings.from_config(current_app.config)
     report = placements_report(get_session(), current_user.organisation, settings, visible_organisations())
+    flagged = sorted(found_lines(report.flagged(flag), text), key=SORTS[sort][1], reverse=descending)
     return render_template("placements/report.html", report=report, categories=DISTANCE_CATEGORIES,
-                           flag_labels=FLAG_LABELS, flag=flag, settings=settings, listed=FLAGGED_LISTED)
+                           flag_labels=FLAG_LABELS, flag_kinds=FLAG_KINDS, flag=flag, settings=settings,
+                           listed=FLAGGED_LISTED, flagged=flagged, sorts=SORTS, sort=sort, descending=descending,
+                           text=text, place_labels=PLACE_CODES)
 
 
 def _latest_ended() -> CollectionYear:

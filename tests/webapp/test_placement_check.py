@@ -2,6 +2,7 @@
 
 from datetime import date, datetime, timedelta, timezone
 
+import h3
 import pytest
 from sqlalchemy import select
 
@@ -10,6 +11,7 @@ from geo.hexes import cells_of
 from models.codes import ContextKind, LinkRole, MissingType, Reliability, Role
 from models.safeguarding import Context, ContextLink, MissingEpisode, Placement, YoungPerson
 from tests.conftest import AuthActions
+from webapp.placement_check import HOTSPOT_RESOLUTION
 
 NOW = datetime.now(timezone.utc)
 TAKEAWAY = LatLng(51.4915, -0.1935)  # Earl's Court
@@ -153,7 +155,7 @@ def test_a_young_person_is_found_by_reference(signed_in, child, typed, status):
     if status == 302:
         assert response.headers["Location"] == f"/young-people/{child.id}"
     else:
-        assert "reference: " in response.get_data(as_text=True)
+        assert 'data-testid="reference-error"' in response.get_data(as_text=True)
 
 
 def test_where_she_lives_is_not_one_of_her_contexts(session, signed_in, child):
@@ -208,3 +210,22 @@ def test_the_page_says_why_a_distance_is_not_known(signed_in, child):
     nothing = signed_in.get("/placements/check?home_postcode=IM1+1AA&candidates=JE2+3AA")
     assert nothing.status_code == 200
     assert "Nothing to map: no postcode here has a grid reference." in nothing.get_data(as_text=True)
+
+
+def test_a_quiet_hexagon_amid_busy_ones_is_flagged_saying_why(session, signed_in, child):
+    quiet = LatLng(51.4400, -0.0500)  # Catford: nothing there yet
+    centre = h3.latlng_to_cell(quiet.lat, quiet.lng, HOTSPOT_RESOLUTION)
+    others = session.scalars(select(YoungPerson).where(YoungPerson.reference.like("YP-CHECKX%"))).all()
+    for n, neighbour in enumerate(h3.grid_ring(centre, 1)):
+        point = LatLng(*h3.cell_to_latlng(neighbour))
+        for day in range(6):
+            started = NOW - timedelta(days=30 + 7 * n + day)
+            session.add(MissingEpisode(young_person_id=others[day % len(others)].id, missing_type=MissingType.MISSING,
+                                       started_at=started, ended_at=started + timedelta(hours=2),
+                                       last_seen_location=point.wkt, last_seen_cells=cells_of(point)))
+    session.commit()
+    where = f"{quiet.lat:.5f}, {quiet.lng:.5f}"
+    flag = next(f for f in check(signed_in, where, young_person="YP-CHECK1")[where]["flags"] if f["kind"] == "hotspot")
+    assert flag["reason"].startswith("Inside a hotspot")
+    assert "(0 episodes in the hexagon and 36 with the six around it: it is hot because its neighbours are busy" \
+           in flag["reason"]

@@ -3,6 +3,7 @@ and flags that agree with the placement check, placement by placement."""
 
 import csv
 import io
+import re
 from datetime import date
 from decimal import Decimal
 from unittest.mock import patch
@@ -13,7 +14,7 @@ from sqlalchemy import update
 from geo.coords import LatLng
 from geo.grid import grid_to_latlng
 from geo.hexes import cells_of
-from models.codes import OrganisationKind, Role
+from models.codes import PLACE_CODES, OrganisationKind, Role
 from models.distances import place_of
 from models.people import Organisation
 from models.queries import nearest_postcodes
@@ -207,3 +208,56 @@ def test_the_dfe_csv_gives_the_returns_own_distance_beside_the_dfes(session, aut
                     .values(return_distance_miles=Decimal("28.4")))
     [row] = csv.DictReader(io.StringIO(dfe_csv(dfe_view(session, authority, date(2025, 3, 31)))))
     assert (row["miles"], row["miles_in_the_return"]) == (f"{MILES['LU1 1AA']:.1f}", "28.4")
+
+
+@pytest.fixture
+def three_near_home(session, authority, child):
+    """Three young people placed near their home (SW5 0AA), at 1.4, 0.6 and 20.0 miles, and the
+    check's child placed by a takeaway she is linked to."""
+    for reference, postcode in (("YP-SORT1", "W8 4AA"), ("YP-SORT2", "SW6 1AA"), ("YP-SORT3", "TN14 5PQ")):
+        place(session, young(session, authority, reference, home_postcode="SW5 0AA"), postcode, code="U6")
+    place(session, child, "SW5 9QJ")
+    session.commit()
+
+
+def flagged_references(page: str) -> list[str]:
+    table = page[page.index('data-testid="flagged"'):page.index("</table>", page.index('data-testid="flagged"'))]
+    return [reference for reference in re.findall(r">(YP-[A-Z0-9]+)</a></td>", table)]
+
+
+def test_flags_say_by_their_badge_whether_they_are_a_risk_or_nearness_to_home(report_client, three_near_home):
+    page = report_client.get("/placements/report").get_data(as_text=True)
+    assert 'data-testid="flag-legend"' in page
+    assert re.search(r'<span class="badge text-bg-info me-1" data-kind="near_home">Within easy reach of home</span>', page)
+    assert re.search(r'<span class="badge text-bg-danger me-1" data-kind="risk">Near her contexts</span>', page)
+    assert "text-bg-warning" not in page[page.index('data-testid="flagged"'):]
+    assert f"<td>{PLACE_CODES['U6']}</td>" in page  # the type by its name, not its code
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("sort=reference&order=desc", ["YP-SORT3", "YP-SORT2", "YP-SORT1", "YP-CHECK1"]),
+    ("q=sort2", ["YP-SORT2"]),
+    ("q=w84aa", ["YP-SORT1"]),
+    ("q=TN14 5PQ&sort=reference", ["YP-SORT3"]),
+])
+def test_the_flagged_placements_are_searched_and_sorted(report_client, three_near_home, query, expected):
+    page = report_client.get(f"/placements/report?{query}").get_data(as_text=True)
+    assert flagged_references(page) == expected
+
+
+def test_the_sorted_column_says_so_and_a_bad_sort_is_refused(report_client, three_near_home):
+    page = report_client.get("/placements/report?sort=miles&order=desc").get_data(as_text=True)
+    assert re.search(r'<th scope="col" class="text-end" aria-sort="descending">\s*<a href="[^"]*sort=miles[^"]*">Miles</a>',
+                     page)
+    assert page.count("aria-sort=") == 1
+    response = report_client.get("/placements/report?sort=age")
+    assert response.status_code == 400 and "sort: &#39;age&#39; is not one of" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("order", ["", "desc"])
+def test_sorting_by_miles_orders_the_distances(report_client, three_near_home, order):
+    page = report_client.get(f"/placements/report?sort=miles&order={order}").get_data(as_text=True)
+    table = page[page.index('data-testid="flagged"'):page.index("</table>", page.index('data-testid="flagged"'))]
+    miles = [float(m) for m in re.findall(r'<td class="text-end">([0-9.]+)</td>', table)]
+    assert len(miles) == 4 and miles == sorted(miles, reverse=order == "desc")
+    assert {"YP-SORT1", "YP-SORT2", "YP-SORT3"} < set(flagged_references(page))

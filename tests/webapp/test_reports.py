@@ -79,7 +79,7 @@ def test_the_quarter_counts_a_conference_recorded_on_a_childs_page(signed_in, se
     assert "Chicken Palace" in page  # her context, offered as a source
     bad = signed_in.post(f"/young-people/{person.id}/meetings", data={
         "kind": "initial_conference", "held_on": "2026-10-20", "extra_familial_harm": "", "sources": [str(takeaway)]})
-    assert bad.status_code == 400 and "extra_familial_harm: &#39;&#39; is not yes or no" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "Choose yes or no: was extra-familial harm a factor?" in bad.get_data(as_text=True)
     assert signed_in.post(f"/young-people/{person.id}/meetings", data={
         "kind": "initial_conference", "held_on": "2026-10-20", "extra_familial_harm": "yes",
         "sources": [str(takeaway)], "concerns": ["11A"]}).status_code == 302
