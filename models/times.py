@@ -62,3 +62,13 @@ def last_months_start(months: int, today: date | None = None) -> datetime:
     '2025-12-01T00:00:00+00:00'
     """
     return london_midnight(months_before((today or london_today()).replace(day=1), months - 1))
+
+
+def age_in_years(birth_month: date, on: date) -> int:
+    """Whole years from the first day of the birth month (only the month is stored) to ``on``,
+    as the map's age filter counts them.
+
+    >>> age_in_years(date(2011, 12, 1), date(2026, 11, 30)), age_in_years(date(2011, 12, 1), date(2026, 12, 1))
+    (14, 15)
+    """
+    return on.year - birth_month.year - ((on.month, on.day) < (birth_month.month, 1))

@@ -64,15 +64,20 @@ def class_breaks(counts: list[int]) -> list[int]:
 
 
 def legend(breaks: list[int], maximum: int) -> list[dict]:
-    """Legend rows: colour and the range of counts it stands for, in words.
+    """Legend rows: colour and the range of counts it stands for, in words. A top class of one
+    count is the busiest hexagon alone, and says so.
 
     >>> [row["label"] for row in legend([1, 2, 5], 9)]
     ['1', '2 to 4', '5 to 9']
+    >>> [row["label"] for row in legend([1, 23, 144, 278], 278)]
+    ['1 to 22', '23 to 143', '144 to 277', '278 (the most)']
     """
     rows = []
     for index, low in enumerate(breaks):
-        high = breaks[index + 1] - 1 if index + 1 < len(breaks) else maximum
-        rows.append({"colour": colour_for(low, breaks), "label": str(low) if low == high else f"{low} to {high}"})
+        last = index + 1 == len(breaks)
+        high = maximum if last else breaks[index + 1] - 1
+        label = f"{low} to {high}" if low != high else f"{low} (the most)" if last and index else str(low)
+        rows.append({"colour": colour_for(low, breaks), "label": label})
     return rows
 
 

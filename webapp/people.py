@@ -21,10 +21,11 @@ from models.codes import (
     ContextStatus,
 )
 from models.collection_years import SEX_LABELS
+from models.geography import LocalAuthority
 from models.meetings import add_meeting, meetings_of
 from models.queries import her_context_ids, her_links, hers
 from models.safeguarding import Context, MissingEpisode, Placement, YoungPerson
-from models.times import LONDON
+from models.times import LONDON, age_in_years, london_today
 from models.validation import InvalidInput
 from webapp import params
 from webapp.access import Access, declare
@@ -74,6 +75,9 @@ def profile(person_id: int):
     return render_template(
         "people/profile.html",
         person=person,
+        age=age_in_years(person.birth_month, london_today()),
+        authority_name=session.scalar(select(LocalAuthority.name).where(
+            LocalAuthority.code == person.responsible_authority_code)),
         sex_labels=SEX_LABELS,
         links=links,
         cases=cases,

@@ -46,10 +46,33 @@
   hexagons.addTo(map);
   layerControl.addOverlay(hexagons, "Hexagons");
 
+  // Each hexagon big enough on screen to hold its count shows it, not only in its tooltip.
+  const LABEL_MIN_WIDTH = 34;  // pixels
+  const labels = L.layerGroup().addTo(map);
+  let measure = "episodes";
+
+  function labelCounts() {
+    labels.clearLayers();
+    if (!map.hasLayer(hexagons)) return;  // hidden from the layer menu
+    const shown = map.getBounds();
+    hexagons.eachLayer((layer) => {
+      const box = layer.getBounds();
+      const width = map.latLngToLayerPoint(box.getNorthEast()).x - map.latLngToLayerPoint(box.getSouthWest()).x;
+      const count = layer.feature.properties[measure];
+      if (width < LABEL_MIN_WIDTH || count === undefined || !shown.intersects(box)) return;
+      const text = document.createElement("span");
+      text.textContent = String(count);
+      labels.addLayer(L.marker(box.getCenter(), {
+        icon: L.divIcon({className: "hex-count", html: text, iconSize: [0, 0]}), interactive: false, keyboard: false}));
+    });
+  }
+
   function draw(collection) {
     hexagons.clearLayers();
+    measure = collection.measure || measure;
     hexagons.addData(collection);
     hexagons.bringToBack();  // under the parks and estates drawn as areas, which stay clickable
+    labelCounts();
   }
 
   function settings() {
@@ -107,6 +130,7 @@
   dates.forEach((input) => input.addEventListener("change", () => {
     if (input.value) period.value = "custom";
   }));
+  map.on("zoomend moveend overlayadd overlayremove", labelCounts);
   form.addEventListener("change", update);
   form.addEventListener("submit", (event) => {
     event.preventDefault();

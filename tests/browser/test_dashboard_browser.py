@@ -279,3 +279,15 @@ def test_the_keyboard_alone_reaches_everything_a_panel_needs(visit):
     with page.expect_download() as download:
         page.keyboard.press("Enter")
     assert re.fullmatch(r"hotspots-.+-12-months-res\d+-\d{4}-\d\d-\d\d\.html", download.value.suggested_filename)
+
+
+def test_counts_are_written_on_the_hexagons_not_only_in_tooltips(visit):
+    page = visit.sign_in()
+    settled(page)
+    labels = page.locator(".hex-count span")
+    expect(labels.first).to_be_visible()
+    counts = [int(text) for text in labels.all_inner_texts()]
+    busiest = int(page.get_by_test_id("busiest").locator("tbody tr").first.locator("td").nth(2).inner_text())
+    assert busiest in counts and max(counts) <= busiest
+    page.get_by_role("checkbox", name="Hexagons").uncheck()
+    expect(labels).to_have_count(0)

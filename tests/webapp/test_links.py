@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from models.codes import Role
 from models.safeguarding import ContextLink, YoungPerson
+from models.times import age_in_years, london_today
 
 
 @pytest.fixture
@@ -144,3 +145,10 @@ def test_a_link_cannot_be_changed_into_a_second_link_of_someone_already_linked(
     response = signed_in.post(f"/contexts/{park}/links/{second.id}",
                               data=form(organisations, version=str(second.version)))
     assert response.status_code == 400 and "YP-WEB01 is already linked" in response.get_data(as_text=True)
+
+
+def test_a_young_person_s_page_gives_her_age_and_her_authority_by_name(signed_in, session, park):
+    person = session.scalar(select(YoungPerson).where(YoungPerson.reference == "YP-WEB01"))
+    html = signed_in.get(f"/young-people/{person.id}").get_data(as_text=True)
+    assert f"June 2010 (aged {age_in_years(date(2010, 6, 1), london_today())})" in html
+    assert re.search(r"Kensington and Chelsea \(E09000020\)</dd>", html)
