@@ -106,6 +106,7 @@
       for (const [part, html] of Object.entries(body.html)) {
         document.getElementById(part + "-part").innerHTML = html;  // rendered and escaped by the server
       }
+      showZoomButtons();
       shownResolution = body.resolution;
       showAutomaticResolution();
       history.replaceState(null, "", "?" + chosen);
@@ -131,6 +132,24 @@
     if (input.value) period.value = "custom";
   }));
   map.on("zoomend moveend overlayadd overlayremove", labelCounts);
+
+  // "Show on the map" in the busiest table: centre the map on the row's hexagon and outline it
+  // (at the same zoom: with "By zoom" a new zoom would fetch other hexagons).
+  function showZoomButtons() {
+    document.querySelectorAll("#busiest-part [data-zoom-to]").forEach((button) => { button.hidden = false; });
+  }
+  document.getElementById("busiest-part").addEventListener("click", (event) => {
+    const button = event.target.closest("[data-zoom-to]");
+    if (!button) return;
+    const layer = hexagons.getLayers().find((each) => each.feature.properties.h3 === button.dataset.zoomTo);
+    if (!layer) return;
+    map.setView(layer.getBounds().getCenter(), map.getZoom(), {animate: false});
+    hexagons.resetStyle();
+    layer.setStyle({weight: 4, color: "#212529"});
+    frame.scrollIntoView({block: "nearest"});
+    status.textContent = "The map shows the hexagon near " + button.textContent.replace("Show on the map: ", "") + ".";
+  });
+  showZoomButtons();
   form.addEventListener("change", update);
   form.addEventListener("submit", (event) => {
     event.preventDefault();

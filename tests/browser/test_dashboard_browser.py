@@ -291,3 +291,19 @@ def test_counts_are_written_on_the_hexagons_not_only_in_tooltips(visit):
     assert busiest in counts and max(counts) <= busiest
     page.get_by_role("checkbox", name="Hexagons").uncheck()
     expect(labels).to_have_count(0)
+
+
+def test_a_busiest_row_shows_its_hexagon_on_the_map(visit):
+    page = visit.sign_in()
+    settled(page)
+    row = page.get_by_test_id("busiest").locator("tbody tr").nth(4)
+    row.get_by_role("button", name=re.compile("Show on the map")).click()
+    outlined = page.locator("path.hexagon[stroke-width='4']")
+    expect(outlined).to_have_count(1)
+    frame = page.get_by_test_id("map").bounding_box()
+    box = outlined.bounding_box()
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # Centred on the map (its scale bar and attribution take a few pixels).
+    assert abs(centre[0] - (frame["x"] + frame["width"] / 2)) < 0.1 * frame["width"]
+    assert abs(centre[1] - (frame["y"] + frame["height"] / 2)) < 0.1 * frame["height"]
+    expect(page.locator("#map-status")).to_contain_text("The map shows the hexagon near")
