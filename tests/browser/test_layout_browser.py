@@ -117,3 +117,13 @@ def test_the_exported_map_can_be_zoomed_and_passes_axe(visit_at):
     page.set_content(exported.text())
     problems = page_problems(visit)
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", ["/", "/shared/", f"/placements/check?young_person={FEATURED}&candidates=SW5+0AB&check=1"])
+def test_the_map_pages_fit_the_narrowest_phone(visit_at, path):
+    visit = visit_at({"width": 360, "height": 740})
+    visit.sign_in("panel")
+    visit.page.goto(visit.base_url + path)
+    visit.page.wait_for_load_state("load")
+    problems = page_problems(visit)
+    assert problems == [], "\n".join(problems)
