@@ -233,6 +233,8 @@ def main() -> None:
     shared_cases = [(f"shared map API, 12 months, res {r}", f"/api/v1/shared/hexes?res={r}&{window}") for r in (6, 8, 10)]
     shared_cases.append(("shared map API, all time, res 8", "/api/v1/shared/hexes?res=8&period=all"))
     shared_cases.append(("shared map page (police), 12 months, res 8", f"/shared/?res=8&{window}"))
+    # As it opens: it tries sizes until most young people are shown at one (webapp.shared.best_shared_map).
+    shared_cases.append(("shared map page (police), as it opens", "/shared/"))
     cases += shared_cases
 
     print(f"\n{episodes:,} missing episodes; {platform.processor() or platform.machine()}, "
