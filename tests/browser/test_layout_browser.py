@@ -26,12 +26,16 @@ CONTEXT_LINKS = ("Edit", "Link a young person", "Refer this context", "Record th
 def menu_paths(visit: Visit) -> list[str]:
     """The paths the main menu links to, opening it first where it is folded away."""
     page = visit.page
+    expect(page.locator("#main-menu")).to_be_attached()  # signed in, the first page loaded
     toggle = page.get_by_role("button", name="Menu")
     if toggle.is_visible():
         toggle.click()
-    links = page.get_by_role("navigation", name="Main").get_by_role("link")
+        expect(page.locator("#main-menu.show")).to_be_visible()  # unfolded, not still unfolding
+    links = page.locator("nav[aria-label=Main] a")
     expect(links.last).to_be_visible()  # within reach on every screen
-    return [re.sub(r"^https?://[^/]+", "", href) for href in links.evaluate_all("links => links.map(a => a.href)")]
+    paths = [re.sub(r"^https?://[^/]+", "", href) for href in links.evaluate_all("links => links.map(a => a.href)")]
+    assert len(paths) > 2, paths  # the brand and the menu's links
+    return paths
 
 
 def first_link_in(visit: Visit, path: str, table: str) -> str | None:
@@ -125,5 +129,13 @@ def test_the_map_pages_fit_the_narrowest_phone(visit_at, path):
     visit.sign_in("panel")
     visit.page.goto(visit.base_url + path)
     visit.page.wait_for_load_state("load")
+    problems = page_problems(visit)
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("screen", [PHONE, LAPTOP], ids=["phone", "laptop"])
+def test_the_sign_in_page_fits_and_passes_axe(visit_at, screen):
+    visit = visit_at(screen)
+    visit.page.goto(visit.base_url + "/login")
     problems = page_problems(visit)
     assert problems == [], "\n".join(problems)
