@@ -306,16 +306,19 @@ def h3_ancestor(cell, resolution):
             .op("|")(literal(1, BigInteger).op("<<")(digits_below) - 1))
 
 
-def young_people_by_ancestor(selection: EpisodeSelection, resolution: int, coarsest: int,
+def young_people_by_ancestor(selection: EpisodeSelection, resolutions: tuple[int, ...], coarsest: int,
                              coarsest_cells: list[int] | None = None) -> Select:
     """The distinct young people (ids, as an array) of the selection's episodes in each cell at
-    ``resolution``, each episode placed by the H3 ancestor of its resolution-10 cell, so that cells
-    nest exactly (see geo.disclosure). ``coarsest_cells`` keeps only episodes inside those whole
-    cells at ``coarsest``; the selection's box is not used, so a box cannot cut a cell's count."""
+    each of ``resolutions``, from one read of the episodes: a row per cell with its resolution's
+    column set (``cell_8``...) and the others null. Each episode is placed by the H3 ancestor of its
+    resolution-10 cell, so that cells nest exactly (see geo.disclosure). ``coarsest_cells`` keeps
+    only episodes inside those whole cells at ``coarsest``; the selection's box is not used, so a
+    box cannot cut a cell's count."""
     finest_cell = cell_at(selection.cells, MAP_RESOLUTIONS.stop - 1)
-    cell = h3_ancestor(finest_cell, resolution).label("cell")
-    query = (select(cell, func.array_agg(MissingEpisode.young_person_id.distinct()).label("young_people"))
-             .where(replace(selection, bbox=None).conditions()).group_by(cell))
+    cells = [h3_ancestor(finest_cell, resolution).label(f"cell_{resolution}") for resolution in resolutions]
+    query = (select(*cells, func.array_agg(MissingEpisode.young_person_id.distinct()).label("young_people"))
+             .where(replace(selection, bbox=None).conditions())
+             .group_by(func.grouping_sets(*(tuple_(cell) for cell in cells))))
     if coarsest_cells is not None:
         query = query.where(in_list(h3_ancestor(finest_cell, coarsest), coarsest_cells))
     return query

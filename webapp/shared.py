@@ -5,6 +5,7 @@ and shows contexts only as counts by kind. The same figures go to partners' GIS 
 from ``/api/v1/shared/hexes``."""
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
@@ -119,10 +120,16 @@ def disclosure_rule(config) -> CellKeyRule:
 def shared_map(args, default_period: str = "all") -> SharedMap:
     """Read the request's settings and filters (those of /api/v1/hexes that the shared map allows)
     and disclose its hexagons."""
+    return next(shared_maps(args, default_period))
+
+
+def shared_maps(args, default_period: str = "all", resolutions: tuple[int, ...] | None = None) -> Iterator[SharedMap]:
+    """The shared map at each of ``resolutions`` (the request's own by default) in turn, from one
+    read of the episodes; each is disclosed only when it is asked for."""
     for name, reason in NOT_SHARED.items():
         if name in args:
             params.bad_parameter(name, args[name], reason)
-    resolution = params.resolution(args)
+    resolutions = resolutions or (params.resolution(args),)
     layer = params.layer(args)
     if layer not in SHARED_LAYERS:
         params.bad_parameter("layer", args.get("layer"), "is not one of: last_seen, found (the shared map places "
@@ -139,13 +146,17 @@ def shared_map(args, default_period: str = "all") -> SharedMap:
         except ValueError as error:
             params.bad_parameter("bbox", args.get("bbox"), str(error))
     session = get_session()
-    people = dict(session.execute(young_people_by_ancestor(selection, resolution, COARSEST, within)).all())
+    people = {resolution: {} for resolution in resolutions}
+    for *cells, young_people in session.execute(young_people_by_ancestor(selection, resolutions, COARSEST, within)):
+        resolution, cell = next((r, c) for r, c in zip(resolutions, cells) if c is not None)
+        people[resolution][cell] = young_people
     rule = disclosure_rule(current_app.config)
+    kinds = {ContextKind(kind): count for kind, count in session.execute(context_kinds_in_cells(COARSEST, within))}
     # A suppressed area is left out exactly as an area where nobody matches: marking it would tell
     # that at least one young person matches the selection there.
-    areas = [area for area in disclose(people, COARSEST, rule) if not area.suppressed]
-    kinds = {ContextKind(kind): count for kind, count in session.execute(context_kinds_in_cells(COARSEST, within))}
-    return SharedMap(resolution, layer, areas, kinds, rule)
+    return (SharedMap(resolution, layer, [area for area in disclose(people[resolution], COARSEST, rule)
+                                          if not area.suppressed], kinds, rule)
+            for resolution in resolutions)
 
 
 def refuse_narrow_selections(selection: EpisodeSelection, args) -> None:
@@ -214,28 +225,33 @@ PAGE_PERIOD = "12"
 def best_shared_map(args) -> SharedMap:
     """The shared map at the finest resolution that still shows most young people in hexagons of
     that size (SHOWN_AT_OWN_SIZE), judged from the disclosed figures alone, which anyone may ask
-    for at every resolution. Starts at the default resolution and moves one step at a time."""
-    def at(resolution: int) -> SharedMap:
-        return shared_map({**args.to_dict(), "res": str(resolution)}, PAGE_PERIOD)
+    for at every resolution. The usual sizes (8 to 10) come from one read of the episodes; the
+    coarser ones only when none of those will do."""
+    for sizes in ((10, 9, 8), (7, 6)):
+        for found in shared_maps(args, PAGE_PERIOD, sizes):  # the finest first
+            if found.share_at_own_size >= SHOWN_AT_OWN_SIZE:
+                return found
+    return found  # resolution 6, the coarsest
 
-    found = at(params.DEFAULT_RESOLUTION - 1)
-    step = 1 if found.share_at_own_size >= SHOWN_AT_OWN_SIZE else -1
-    while found.resolution + step in MAP_RESOLUTIONS:
-        tried = at(found.resolution + step)
-        if step == 1 and tried.share_at_own_size < SHOWN_AT_OWN_SIZE:
-            break
-        found = tried
-        if step == -1 and found.share_at_own_size >= SHOWN_AT_OWN_SIZE:
-            break
-    return found
+
+# Districts found for cells, kept by the process: a cell's nearest postcode changes only when the
+# postcode directory is reloaded, and finding it takes about 0.2 ms a cell (2 s for the 10,000
+# hexagons of London at resolution 9 over a million episodes).
+_DISTRICTS: dict[int, str] = {}
+KEPT_DISTRICTS = 500_000
 
 
 def area_names(session, areas: list[SharedArea]) -> dict[int, str]:
     """Each area's postcode district (the outward code of the postcode nearest its centre): a place
     a partner knows, and never finer than the hexagon, which the map shows anyway."""
-    centres = [(index, centre.lat, centre.lng) for index, centre in enumerate(cell_centre(area.cell) for area in areas)]
-    nearest = dict(session.execute(nearest_postcodes(centres)).all()) if centres else {}
-    return {areas[index].cell: postcode.split()[0] for index, postcode in nearest.items()}
+    unknown = [area.cell for area in areas if area.cell not in _DISTRICTS]
+    if unknown:
+        centres = [(index, centre.lat, centre.lng) for index, centre in enumerate(map(cell_centre, unknown))]
+        if len(_DISTRICTS) + len(unknown) > KEPT_DISTRICTS:
+            _DISTRICTS.clear()
+        _DISTRICTS.update((unknown[index], postcode.split()[0])
+                          for index, postcode in session.execute(nearest_postcodes(centres)))
+    return {area.cell: _DISTRICTS[area.cell] for area in areas if area.cell in _DISTRICTS}
 
 
 @bp.get("/api/v1/shared/hexes")
