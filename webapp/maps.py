@@ -297,6 +297,10 @@ def shared_hex_map(hexes: dict, breaks: list[int], resolution: int) -> folium.Ma
     """The shared partner map: the disclosed hexagons with their rounded counts and nothing else, no
     contexts and no outline."""
     fmap = _base_map((51.49, -0.19), 11)
+
+    def own_size(feature) -> bool:
+        return feature["properties"]["resolution"] == resolution and not feature["properties"].get("rest")
+
     labelled = {"type": "FeatureCollection", "features": [
         {**feature, "properties": {**feature["properties"], "label": (
             f"About {feature['properties']['young_people']} young people"
@@ -308,15 +312,13 @@ def shared_hex_map(hexes: dict, breaks: list[int], resolution: int) -> folium.Ma
             name="Young people by hexagon",
             style_function=lambda feature: {
                 "fillColor": colour_for(feature["properties"]["young_people"], breaks), "fillOpacity": 0.65,
-                "color": "#6c757d", "weight": 0.6, "className": "hexagon"},
+                "color": "#6c757d", "weight": 0.6, "className": "hexagon" if own_size(feature) else "hexagon pooled"},
             highlight_function=lambda _: {"weight": 2.5, "color": "#212529"},
             tooltip=folium.GeoJsonTooltip(fields=["label", "h3"], aliases=["Young people", "H3 cell"]),
         ).add_to(fmap)
     # Open on the hexagons of the chosen size, where most young people are: the larger areas pooled
     # from the rest may lie far apart and would shrink them to a smudge (the table lists every area).
-    own_size = [feature for feature in hexes["features"]
-                if feature["properties"]["resolution"] == resolution and not feature["properties"].get("rest")]
-    _fit(fmap, None, {"features": own_size or hexes["features"]})
+    _fit(fmap, None, {"features": [f for f in hexes["features"] if own_size(f)] or hexes["features"]})
     return fmap
 
 

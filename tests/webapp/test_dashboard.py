@@ -211,3 +211,14 @@ def test_each_busiest_row_opens_its_hexagon_s_page(signed_in, session, organisat
 @pytest.mark.parametrize("cell", ["nothing", "8f194ad16dfffff", "85194ad3fffffff"])
 def test_a_hexagon_that_is_not_a_map_hexagon_is_a_404(signed_in, cell):
     assert signed_in.get(f"/hexagons/{cell}").status_code == 404
+
+
+def test_the_map_says_its_contexts_are_all_the_open_ones_whatever_the_kind_filter(signed_in, session, organisations,
+                                                                                    episodes):
+    _, point = episodes[0]
+    session.add_all(Context(name=name, kind=kind, geometry=point.wkt, cells=cells_of(point),
+                            organisation_id=next(iter(organisations.values())).id)
+                    for name, kind in (("A park", ContextKind.PARK), ("A takeaway", ContextKind.TAKEAWAY)))
+    session.commit()
+    html = signed_in.get("/?period=all&res=8&kinds=park").get_data(as_text=True)
+    assert "All 2 open contexts are on the map, whatever the filters." in html
