@@ -265,9 +265,9 @@ def in_cell(selection: EpisodeSelection, cell: int, resolution: int):
 
 
 def episodes_in_cell(selection: EpisodeSelection, cell: int, resolution: int) -> Select:
-    """The episodes of one hexagon with their young person's reference, the latest first."""
+    """The episodes of one hexagon with their young person's id and reference, the latest first."""
     person = aliased(YoungPerson)  # the selection's own tests of sex and age read YoungPerson in EXISTS
-    return (select(MissingEpisode, person.reference)
+    return (select(MissingEpisode, person.id.label("person_id"), person.reference)
             .join(person, same_child(person, MissingEpisode))
             .where(selection.conditions(), in_cell(selection, cell, resolution))
             .order_by(MissingEpisode.started_at.desc(), MissingEpisode.id.desc()))

@@ -28,6 +28,7 @@ from models.codes import (
 )
 from models.contexts import (
     StaleChange,
+    check_version,
     context_search,
     delete_context,
     deleted_contexts,
@@ -354,14 +355,14 @@ def change_status(context_id: int):
     wanted = ContextStatus.OPEN if context.status == ContextStatus.CLOSED else ContextStatus.CLOSED
     require_form()
     session = get_session()
-    case = case_state(session, context.id)
     try:
+        if wanted == ContextStatus.CLOSED and request.form.get("confirmed") != "yes":
+            check_version(context, form.version.data)  # a stale page is refused before anything is asked
+            case = case_state(session, context.id)
+            if case.open:  # closing the context would leave its case open: ask first, naming the case
+                return render_template("contexts/close.html", context=context, form=form, case=case,
+                                       stage_labels=CASE_STAGE_LABELS)
         set_status(session, context, current_user, version=form.version.data, status=wanted, note=form.note.data)
-        if wanted == ContextStatus.CLOSED and case.open and request.form.get("confirmed") != "yes":
-            # Closing the context would leave its case open: ask first, naming the case.
-            session.rollback()
-            return render_template("contexts/close.html", context=own_context(context_id), form=form, case=case,
-                                   stage_labels=CASE_STAGE_LABELS)
         session.commit()
     except InvalidInput as error:
         session.rollback()

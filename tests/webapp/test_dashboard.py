@@ -10,7 +10,7 @@ from geo.coords import LatLng
 from geo.hexes import cells_of
 from models.codes import ContextKind, MissingType
 from models.safeguarding import Context, MissingEpisode, YoungPerson
-from models.times import london_midnight, london_today
+from models.times import london_midnight, london_today, months_before
 from tests.conftest import AuthActions
 
 
@@ -142,10 +142,7 @@ def test_the_page_says_which_study_area_the_hotspot_scores_used(signed_in, episo
 
 
 def month_start(months_back: int) -> date:
-    day = london_today().replace(day=1)
-    for _ in range(months_back):
-        day = (day - timedelta(days=1)).replace(day=1)
-    return day
+    return months_before(london_today().replace(day=1), months_back)
 
 
 @pytest.fixture
